@@ -1,0 +1,122 @@
+package config
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func loadRepoConfig(t *testing.T) map[string]any {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("..", "..", DefaultFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(data, &m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func TestRepositoryConfigIsValid(t *testing.T) {
+	c, err := Load(filepath.Join("..", "..", DefaultFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.CLI.Package != "agent-facets" || c.CLI.Binary != "facet" || len(c.Targets) != 12 {
+		t.Errorf("unexpected config: %+v", c.CLI)
+	}
+	if got := c.PlatformPackage("linux-x64-musl"); got != "@agent-facets/cli-linux-x64-musl" {
+		t.Errorf("PlatformPackage = %q", got)
+	}
+	tg, _ := c.Target("windows-x64")
+	if got := c.BinaryPath(tg); !strings.HasSuffix(got, filepath.FromSlash("dist/windows-x64/facet.exe")) {
+		t.Errorf("BinaryPath = %q", got)
+	}
+}
+
+// TestInvalid feeds each class of mistake and checks the message names the
+// file, the field and what is wrong.
+func TestInvalid(t *testing.T) {
+	tests := []struct {
+		name   string
+		mutate func(m map[string]any)
+		want   []string
+	}{
+		{"unknown top-level key", func(m map[string]any) { m["scopes"] = "x" }, []string{"release.json: scopes: unknown key"}},
+		{"unknown nested key", func(m map[string]any) { m["cli"].(map[string]any)["bin"] = "x" }, []string{"cli.bin: unknown key", "known keys here are binary"}},
+		{"malformed uuid", func(m map[string]any) { m["trustedPublisher"].(map[string]any)["orgId"] = "bfa561da-d33e" }, []string{"trustedPublisher.orgId", `"bfa561da-d33e" is not a UUID`}},
+		{"malformed context uuid", func(m map[string]any) {
+			m["trustedPublisher"].(map[string]any)["contextIds"] = []any{"nope"}
+		}, []string{"trustedPublisher.contextIds[0]", "not a UUID"}},
+		{"unknown target", func(m map[string]any) { m["targets"] = []any{"linux-x64", "linux-riscv64"} }, []string{"targets[1]", `unknown target "linux-riscv64"`, "linux-x64-baseline-musl"}},
+		{"duplicate target", func(m map[string]any) { m["targets"] = []any{"linux-x64", "linux-x64"} }, []string{"targets[1]", "listed twice"}},
+		{"bad package name", func(m map[string]any) { m["cli"].(map[string]any)["package"] = "Agent Facets" }, []string{"cli.package", `"Agent Facets" is not a valid npm package name`}},
+		{"bad scope", func(m map[string]any) { m["scope"] = "agent-facets" }, []string{"scope", "not an npm scope"}},
+		{"adapter outside scope", func(m map[string]any) { m["adapters"].(map[string]any)["packages"] = []any{"@other/adapter"} }, []string{"adapters.packages[0]", "outside the scope @agent-facets"}},
+		{"vcs origin with scheme", func(m map[string]any) {
+			m["trustedPublisher"].(map[string]any)["vcsOrigin"] = "https://github.com/a/b"
+		}, []string{"trustedPublisher.vcsOrigin", "without a scheme"}},
+		{"wrong type", func(m map[string]any) { m["targets"] = "linux-x64" }, []string{"targets", "must be an array, got a string"}},
+		{"wrong scalar type", func(m map[string]any) { m["cli"].(map[string]any)["binary"] = 3 }, []string{"cli.binary", "must be a string, got a number"}},
+		{"unsupported provider", func(m map[string]any) { m["trustedPublisher"].(map[string]any)["provider"] = "jenkins" }, []string{"trustedPublisher.provider", `"jenkins" is not supported`}},
+		{"build without out", func(m map[string]any) { m["build"].(map[string]any)["command"] = []any{"make"} }, []string{"build.command", "{out}"}},
+		{"bad placeholder version", func(m map[string]any) { m["release"].(map[string]any)["placeholderVersion"] = "1" }, []string{"release.placeholderVersion", "not a semver"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := loadRepoConfig(t)
+			tt.mutate(m)
+			data, _ := json.Marshal(m)
+			_, err := Parse("release.json", t.TempDir(), data)
+			if err == nil {
+				t.Fatal("want an error")
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not contain %q", err, w)
+				}
+			}
+			if !strings.HasPrefix(err.Error(), "release.json: ") {
+				t.Errorf("error %q does not name the file", err)
+			}
+		})
+	}
+}
+
+func TestSyntaxErrorHasPosition(t *testing.T) {
+	_, err := Parse("cfg.json", ".", []byte("{\n  \"scope\": \"@x\",\n  \"cli\": {,}\n}"))
+	if err == nil || !strings.Contains(err.Error(), "cfg.json: invalid JSON at line 3") {
+		t.Fatalf("err = %v", err)
+	}
+	_, err = Parse("cfg.json", ".", []byte(""))
+	if err == nil || !strings.Contains(err.Error(), "the file is empty") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestMissingFile(t *testing.T) {
+	_, err := Load(filepath.Join(t.TempDir(), "release.json"))
+	if err == nil || !strings.Contains(err.Error(), "not found: create it") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestTargetLookup(t *testing.T) {
+	m := loadRepoConfig(t)
+	m["targets"] = []any{"linux-x64"}
+	data, _ := json.Marshal(m)
+	c, err := Parse("release.json", ".", data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Target("darwin-arm64"); err == nil || !strings.Contains(err.Error(), "not configured") {
+		t.Errorf("err = %v", err)
+	}
+	if _, err := c.Target("plan9-x64"); err == nil || !strings.Contains(err.Error(), "unknown target") {
+		t.Errorf("err = %v", err)
+	}
+}
