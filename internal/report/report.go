@@ -1,0 +1,141 @@
+// Package report prints what a release target does, for people: one line per
+// package with a status mark, and summary tables. Colour is used only on a
+// terminal and never when NO_COLOR is set. Every line is redacted of secrets.
+package report
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"sync"
+	"unicode/utf8"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/agent-facets/release/internal/secret"
+)
+
+// Mark is the status symbol at the start of a line.
+type Mark string
+
+// The marks, as the old scripts printed them, plus a few more.
+const (
+	Added   Mark = "+" // published now
+	Skipped Mark = "~" // nothing to do
+	Failed  Mark = "✗" // failed
+	OK      Mark = "✓" // checked and fine
+	Warn    Mark = "!" // needs attention
+	Wait    Mark = "…" // in progress
+	Info    Mark = " " // plain text, indented like the others
+)
+
+var colors = map[Mark]string{Added: "32", Skipped: "2", Failed: "31", OK: "32", Warn: "33", Wait: "36"}
+
+// Printer writes report lines. It is safe for concurrent use.
+type Printer struct {
+	mu    sync.Mutex
+	w     io.Writer
+	color bool
+}
+
+// New returns a Printer on w, coloured only when w is a terminal and
+// NO_COLOR is unset.
+func New(w io.Writer) *Printer {
+	return &Printer{w: w, color: UseColor(w)}
+}
+
+// UseColor reports whether output to w should be coloured.
+func UseColor(w io.Writer) bool {
+	if _, ok := os.LookupEnv("NO_COLOR"); ok {
+		return false
+	}
+	if os.Getenv("TERM") == "dumb" {
+		return false
+	}
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
+	return err == nil
+}
+
+// Writer is the underlying writer.
+func (p *Printer) Writer() io.Writer { return p.w }
+
+// Line prints one status line: "<mark> <text>".
+func (p *Printer) Line(m Mark, format string, args ...any) {
+	text := secret.Redact(fmt.Sprintf(format, args...))
+	mark := string(m)
+	if p.color && colors[m] != "" {
+		mark = "\x1b[" + colors[m] + "m" + mark + "\x1b[0m"
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	fmt.Fprintf(p.w, "%s %s\n", mark, text)
+}
+
+// Text prints lines as they are (redacted), without a mark.
+func (p *Printer) Text(format string, args ...any) {
+	text := secret.Redact(fmt.Sprintf(format, args...))
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	fmt.Fprintln(p.w, text)
+}
+
+// Heading prints a section title, bold on a terminal.
+func (p *Printer) Heading(format string, args ...any) {
+	text := secret.Redact(fmt.Sprintf(format, args...))
+	if p.color {
+		text = "\x1b[1m" + text + "\x1b[0m"
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	fmt.Fprintf(p.w, "\n%s\n", text)
+}
+
+// Table prints rows under headers, columns aligned.
+func (p *Printer) Table(headers []string, rows [][]string) {
+	widths := make([]int, len(headers))
+	all := append([][]string{headers}, rows...)
+	for _, r := range all {
+		for i, c := range r {
+			if i < len(widths) && utf8.RuneCountInString(c) > widths[i] {
+				widths[i] = utf8.RuneCountInString(c)
+			}
+		}
+	}
+	var b strings.Builder
+	for n, r := range all {
+		for i, c := range r {
+			if i >= len(widths) {
+				break
+			}
+			if i == len(r)-1 {
+				b.WriteString(c)
+				continue
+			}
+			b.WriteString(c)
+			b.WriteString(strings.Repeat(" ", widths[i]-utf8.RuneCountInString(c)+2))
+		}
+		b.WriteString("\n")
+		if n == 0 {
+			for i, w := range widths {
+				b.WriteString(strings.Repeat("-", w))
+				if i < len(widths)-1 {
+					b.WriteString("  ")
+				}
+			}
+			b.WriteString("\n")
+		}
+	}
+	out := secret.Redact(b.String())
+	if p.color {
+		first := strings.Index(out, "\n")
+		out = "\x1b[1m" + out[:first] + "\x1b[0m" + out[first:]
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	io.WriteString(p.w, out)
+}
