@@ -1,0 +1,413 @@
+package artifact
+
+import (
+	"bytes"
+	"context"
+	"debug/elf"
+	"encoding/binary"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/agent-facets/release/platforms"
+)
+
+// builtTargets are the targets a hello-world Go binary is built for; the
+// other targets share their binaries' format and architecture.
+var builtTargets = []string{"linux-arm64", "linux-x64", "darwin-arm64", "darwin-x64", "windows-arm64", "windows-x64"}
+
+var (
+	buildOnce sync.Once
+	buildDir  string
+	buildErr  error
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if buildDir != "" {
+		os.RemoveAll(buildDir)
+	}
+	os.Exit(code)
+}
+
+// binaries builds a static hello-world for each of builtTargets once per test
+// run and returns target name -> path.
+func binaries(t *testing.T) map[string]string {
+	t.Helper()
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("go is not on PATH")
+	}
+	buildOnce.Do(func() {
+		buildDir, buildErr = os.MkdirTemp("", "artifact-test-")
+		if buildErr != nil {
+			return
+		}
+		src := filepath.Join(buildDir, "hello.go")
+		if buildErr = os.WriteFile(src, []byte("package main\n\nfunc main() { println(\"hello\") }\n"), 0o644); buildErr != nil {
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		defer cancel()
+		g, ctx := errgroup.WithContext(ctx)
+		g.SetLimit(3)
+		for _, name := range builtTargets {
+			tgt, err := platforms.Lookup(name)
+			if err != nil {
+				buildErr = err
+				return
+			}
+			out := filepath.Join(buildDir, name, tgt.BinaryName("facet"))
+			g.Go(func() error {
+				cmd := exec.CommandContext(ctx, goTool, "build", "-trimpath", "-ldflags=-s -w", "-o", out, src)
+				cmd.Dir = buildDir
+				cmd.Env = append(append(os.Environ(), "GOFLAGS=", "GOWORK=off"), tgt.GoEnv()...)
+				if b, err := cmd.CombinedOutput(); err != nil {
+					return fmt.Errorf("go build for %s: %v\n%s", name, err, b)
+				}
+				return nil
+			})
+		}
+		buildErr = g.Wait()
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	out := map[string]string{}
+	for _, name := range builtTargets {
+		tgt, _ := platforms.Lookup(name)
+		out[name] = filepath.Join(buildDir, name, tgt.BinaryName("facet"))
+	}
+	return out
+}
+
+// TestCheckMatrix checks every built binary against every target: it is
+// accepted exactly where OS and CPU match (a static Linux binary serves both
+// libcs, an x64 binary both the AVX2 and the baseline target).
+func TestCheckMatrix(t *testing.T) {
+	bins := binaries(t)
+	for _, built := range builtTargets {
+		bt, _ := platforms.Lookup(built)
+		for _, tgt := range platforms.Table {
+			t.Run(built+"/as/"+tgt.Name, func(t *testing.T) {
+				p := bins[built]
+				if tgt.OS == "win32" && bt.OS != "win32" {
+					// Give it the right name so the format is what fails.
+					p = copyFile(t, p, "facet.exe", 0o755)
+				}
+				err := Check(p, tgt)
+				want := bt.OS == tgt.OS && bt.CPU == tgt.CPU
+				if want {
+					if err != nil {
+						t.Fatalf("Check = %v, want nil", err)
+					}
+					return
+				}
+				if err == nil {
+					t.Fatal("Check accepted a binary for another platform")
+				}
+				msg := err.Error()
+				for _, part := range []string{
+					"artifact " + p + ": is ",
+					"but target " + tgt.Name + " needs " + formatFor(tgt) + " " + archName(tgt.CPU),
+					"rebuild with --target=" + tgt.BunTarget,
+				} {
+					if !strings.Contains(msg, part) {
+						t.Errorf("error %q lacks %q", msg, part)
+					}
+				}
+			})
+		}
+	}
+}
+
+func TestCheckMessages(t *testing.T) {
+	bins := binaries(t)
+	tests := []struct {
+		bin, target, want string
+	}{
+		{"darwin-arm64", "linux-x64", "is a Mach-O arm64 binary but target linux-x64 needs ELF x86-64; rebuild with --target=bun-linux-x64"},
+		{"linux-x64", "darwin-arm64", "is an ELF x86-64 (static) binary but target darwin-arm64 needs Mach-O arm64; rebuild with --target=bun-darwin-arm64"},
+		{"windows-arm64", "windows-x64-baseline", "is a PE arm64 binary but target windows-x64-baseline needs PE x86-64; rebuild with --target=bun-windows-x64-baseline"},
+		{"linux-arm64", "linux-x64-musl", "is an ELF arm64 (static) binary but target linux-x64-musl needs ELF x86-64; rebuild with --target=bun-linux-x64-musl"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.bin+"/"+tt.target, func(t *testing.T) {
+			tgt, _ := platforms.Lookup(tt.target)
+			err := Check(bins[tt.bin], tgt)
+			if want := "artifact " + bins[tt.bin] + ": " + tt.want; err == nil || err.Error() != want {
+				t.Fatalf("Check = %v\nwant %s", err, want)
+			}
+		})
+	}
+}
+
+func TestDescribe(t *testing.T) {
+	bins := binaries(t)
+	tests := []struct {
+		bin    string
+		want   Kind
+		string string
+	}{
+		{"linux-x64", Kind{Format: ELF, OS: "linux", Arch: []string{"x64"}, Type: "executable"}, "ELF x86-64 (static)"},
+		{"linux-arm64", Kind{Format: ELF, OS: "linux", Arch: []string{"arm64"}, Type: "executable"}, "ELF arm64 (static)"},
+		{"darwin-x64", Kind{Format: MachO, OS: "darwin", Arch: []string{"x64"}, Type: "executable"}, "Mach-O x86-64"},
+		{"darwin-arm64", Kind{Format: MachO, OS: "darwin", Arch: []string{"arm64"}, Type: "executable"}, "Mach-O arm64"},
+		{"windows-x64", Kind{Format: PE, OS: "win32", Arch: []string{"x64"}, Type: "executable"}, "PE x86-64"},
+		{"windows-arm64", Kind{Format: PE, OS: "win32", Arch: []string{"arm64"}, Type: "executable"}, "PE arm64"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.bin, func(t *testing.T) {
+			k, err := Describe(bins[tt.bin])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fmt.Sprint(k) != fmt.Sprint(tt.want) {
+				t.Errorf("Describe = %+v, want %+v", k, tt.want)
+			}
+			if k.String() != tt.string {
+				t.Errorf("String = %q, want %q", k.String(), tt.string)
+			}
+		})
+	}
+}
+
+// TestUniversalMachO wraps the two darwin builds in a fat file.
+func TestUniversalMachO(t *testing.T) {
+	bins := binaries(t)
+	dir := t.TempDir()
+	both := writeFat(t, filepath.Join(dir, "both"), bins["darwin-x64"], bins["darwin-arm64"])
+	intelOnly := writeFat(t, filepath.Join(dir, "intel"), bins["darwin-x64"])
+	arm, _ := platforms.Lookup("darwin-arm64")
+	intel, _ := platforms.Lookup("darwin-x64-baseline")
+	linux, _ := platforms.Lookup("linux-x64")
+
+	if err := Check(both, arm); err != nil {
+		t.Errorf("universal x64+arm64 for darwin-arm64: %v", err)
+	}
+	if err := Check(both, intel); err != nil {
+		t.Errorf("universal x64+arm64 for darwin-x64-baseline: %v", err)
+	}
+	k, err := Describe(both)
+	if err != nil || k.String() != "Mach-O universal (x86-64, arm64)" {
+		t.Errorf("Describe = %q, %v", k, err)
+	}
+	err = Check(intelOnly, arm)
+	if want := "is a Mach-O universal (x86-64) binary without arm64, but target darwin-arm64 needs Mach-O arm64"; err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("Check = %v, want %q", err, want)
+	}
+	if err := Check(both, linux); err == nil || !strings.Contains(err.Error(), "needs ELF x86-64") {
+		t.Errorf("universal Mach-O for linux-x64: %v", err)
+	}
+}
+
+// TestLibc checks a dynamically linked glibc binary of this machine and a
+// copy whose loader path is rewritten to musl's.
+func TestLibc(t *testing.T) {
+	glibcBin, glibcTarget, muslTarget := hostDynamicBinary(t)
+	muslBin := rewriteInterp(t, glibcBin, "/lib/ld-musl-"+muslArch(muslTarget)+".so.1")
+	unknownBin := rewriteInterp(t, glibcBin, "/lib/ld-other.so")
+
+	k, err := Describe(glibcBin)
+	if err != nil || k.Libc != platforms.Glibc || !strings.HasPrefix(k.Interpreter, "/lib") {
+		t.Fatalf("Describe(%s) = %+v, %v; want a glibc interpreter", glibcBin, k, err)
+	}
+	tests := []struct {
+		name   string
+		bin    string
+		target platforms.Target
+		want   string // "" = accepted
+	}{
+		{"glibc for glibc", glibcBin, glibcTarget, ""},
+		{"glibc for musl", glibcBin, muslTarget, fmt.Sprintf("built for glibc (interpreter %s) but target %s needs musl; rebuild with --target=%s", k.Interpreter, muslTarget.Name, muslTarget.BunTarget)},
+		{"musl for musl", muslBin, muslTarget, ""},
+		{"musl for glibc", muslBin, glibcTarget, fmt.Sprintf("built for musl (interpreter /lib/ld-musl-%s.so.1) but target %s needs glibc; rebuild with --target=%s", muslArch(muslTarget), glibcTarget.Name, glibcTarget.BunTarget)},
+		{"unknown loader", unknownBin, glibcTarget, "unknown dynamic loader /lib/ld-other.so"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := Check(tt.bin, tt.target)
+			switch {
+			case tt.want == "" && err != nil:
+				t.Fatalf("Check = %v, want nil", err)
+			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+				t.Fatalf("Check = %v\nwant it to contain %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestCheckFileProblems(t *testing.T) {
+	bins := binaries(t)
+	dir := t.TempDir()
+	linuxX64, _ := platforms.Lookup("linux-x64")
+	winX64, _ := platforms.Lookup("windows-x64")
+	script := filepath.Join(dir, "facet.sh")
+	os.WriteFile(script, []byte("#!/bin/sh\necho hi\n"), 0o755)
+	empty := filepath.Join(dir, "empty")
+	os.WriteFile(empty, nil, 0o755)
+	garbage := filepath.Join(dir, "garbage")
+	os.WriteFile(garbage, []byte{0x7f, 'E', 'L', 'F', 2, 1, 1}, 0o755)
+	tests := []struct {
+		name   string
+		path   string
+		target platforms.Target
+		want   string // "" = accepted
+	}{
+		{"missing", filepath.Join(dir, "dist", "facet"), linuxX64, "not found; build target linux-x64 first (bun build --compile --target=bun-linux-x64)"},
+		{"directory", dir, linuxX64, "not a regular file (a directory)"},
+		{"empty", empty, linuxX64, "the file is empty"},
+		{"not executable", copyFile(t, bins["linux-x64"], "facet", 0o644), linuxX64, "not executable (mode 0644); run chmod +x"},
+		{"windows needs no x bit", copyFile(t, bins["windows-x64"], "facet.exe", 0o644), winX64, ""},
+		{"windows without .exe", copyFile(t, bins["windows-x64"], "facet", 0o644), winX64, "needs a .exe name; rename it to facet.exe"},
+		{"script", script, linuxX64, `not a native binary (starts with "#!/bin/sh")`},
+		{"truncated ELF", garbage, linuxX64, "corrupt ELF file"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := Check(tt.path, tt.target)
+			switch {
+			case tt.want == "" && err != nil:
+				t.Fatalf("Check = %v, want nil", err)
+			case tt.want != "" && err == nil:
+				t.Fatalf("Check accepted %s", tt.path)
+			case tt.want != "" && !strings.Contains(err.Error(), tt.want):
+				t.Fatalf("Check = %v\nwant it to contain %q", err, tt.want)
+			case tt.want != "" && !strings.HasPrefix(err.Error(), "artifact "+tt.path+": "):
+				t.Fatalf("error %q does not start by naming the file", err)
+			}
+		})
+	}
+}
+
+func copyFile(t *testing.T, src, name string, mode os.FileMode) string {
+	t.Helper()
+	b, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dst := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(dst, b, mode); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(dst, mode); err != nil {
+		t.Fatal(err)
+	}
+	return dst
+}
+
+// writeFat writes a universal Mach-O holding the given thin binaries.
+func writeFat(t *testing.T, dst string, thin ...string) string {
+	t.Helper()
+	const align = 14 // 16 KiB, as Apple's lipo uses for arm64
+	var hdr bytes.Buffer
+	binary.Write(&hdr, binary.BigEndian, []uint32{0xcafebabe, uint32(len(thin))})
+	var bodies [][]byte
+	offset := uint32(1 << align)
+	for _, p := range thin {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cpu := binary.LittleEndian.Uint32(b[4:8])
+		sub := binary.LittleEndian.Uint32(b[8:12])
+		binary.Write(&hdr, binary.BigEndian, []uint32{cpu, sub, offset, uint32(len(b)), align})
+		bodies = append(bodies, b)
+		offset += (uint32(len(b)) + 1<<align - 1) &^ (1<<align - 1)
+	}
+	out := hdr.Bytes()
+	for _, b := range bodies {
+		out = append(out, make([]byte, (len(out)+1<<align-1)&^(1<<align-1)-len(out))...)
+		out = append(out, b...)
+	}
+	if err := os.WriteFile(dst, out, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dst
+}
+
+// hostDynamicBinary finds a dynamically linked glibc executable on this
+// machine and the glibc and musl targets for its architecture.
+func hostDynamicBinary(t *testing.T) (string, platforms.Target, platforms.Target) {
+	t.Helper()
+	for _, p := range []string{"/bin/true", "/usr/bin/true", "/bin/ls", "/usr/bin/ls"} {
+		f, err := elf.Open(p)
+		if err != nil {
+			continue
+		}
+		machine := f.Machine
+		var interp bool
+		for _, prog := range f.Progs {
+			interp = interp || prog.Type == elf.PT_INTERP
+		}
+		f.Close()
+		if !interp {
+			continue
+		}
+		var cpu string
+		switch machine {
+		case elf.EM_X86_64:
+			cpu = "x64"
+		case elf.EM_AARCH64:
+			cpu = "arm64"
+		default:
+			continue
+		}
+		g, _ := platforms.Lookup("linux-" + cpu)
+		m, _ := platforms.Lookup("linux-" + cpu + "-musl")
+		k, err := Describe(p)
+		if err != nil || k.Libc != platforms.Glibc {
+			continue
+		}
+		return p, g, m
+	}
+	t.Skip("no dynamically linked glibc executable on this machine")
+	return "", platforms.Target{}, platforms.Target{}
+}
+
+func muslArch(t platforms.Target) string {
+	if t.CPU == "x64" {
+		return "x86_64"
+	}
+	return "aarch64"
+}
+
+// rewriteInterp copies an ELF executable and overwrites its PT_INTERP string
+// in place with interp, padded with NULs.
+func rewriteInterp(t *testing.T, src, interp string) string {
+	t.Helper()
+	f, err := elf.Open(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	for _, prog := range f.Progs {
+		if prog.Type != elf.PT_INTERP {
+			continue
+		}
+		if uint64(len(interp)) >= prog.Filesz {
+			t.Skipf("%s's interpreter field (%d bytes) is too short for %q", src, prog.Filesz, interp)
+		}
+		b, err := os.ReadFile(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		field := b[prog.Off : prog.Off+prog.Filesz]
+		copy(field, interp)
+		clear(field[len(interp):])
+		dst := filepath.Join(t.TempDir(), "facet")
+		if err := os.WriteFile(dst, b, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		return dst
+	}
+	t.Fatalf("%s has no PT_INTERP", src)
+	return ""
+}
