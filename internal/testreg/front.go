@@ -1,0 +1,568 @@
+package testreg
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/Masterminds/semver/v3"
+)
+
+// emulatorState is everything the front keeps; guarded by Registry.mu.
+type emulatorState struct {
+	trust      map[string][]TrustConfig // package -> configurations
+	otp        string                   // required one-time password ("" = none)
+	faults     []*faultState
+	requests   []Request
+	publishes  map[string][]publishRecord // package -> successful publishes
+	hidden     []*hiddenVersion
+	tokens     map[string]*oidcToken // exchanged npm_ tokens
+	whoami     map[string]string     // Verdaccio token -> user name
+	ghaClaims  map[string]map[string]any
+	publisher  string // Verdaccio token of the oidc-publisher user
+	stages     map[string]*stagedPublish
+	stageOrder []string
+}
+
+func (s *emulatorState) init() {
+	s.trust = map[string][]TrustConfig{}
+	s.publishes = map[string][]publishRecord{}
+	s.tokens = map[string]*oidcToken{}
+	s.whoami = map[string]string{}
+	s.ghaClaims = map[string]map[string]any{}
+	s.stages = map[string]*stagedPublish{}
+}
+
+type publishRecord struct {
+	version string
+	at      time.Time
+}
+
+// Request is one request the front answered.
+type Request struct {
+	Method string
+	// Path is the decoded URL path, e.g. /@scope/name for /@scope%2fname.
+	Path string
+	// Package is the package the request is about, "" when none.
+	Package string
+	// Status is the answer's status code; 0 when a fault reset the connection.
+	Status int
+	// Time is when the request arrived.
+	Time time.Time
+	// Fault is true when an injected fault answered (or delayed) the request.
+	Fault bool
+}
+
+// Requests returns every request the front has answered, oldest first.
+func (r *Registry) Requests() []Request {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]Request(nil), r.state.requests...)
+}
+
+// PublishCount returns how many publishes of pkg the registry accepted: PUTs
+// of the packument carrying a tarball that Verdaccio answered with 2xx, plus
+// approved staged publishes. Use it to assert that nothing was published twice.
+func (r *Registry) PublishCount(pkg string) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.state.publishes[pkg])
+}
+
+// PublishCounts returns PublishCount for every package published so far.
+func (r *Registry) PublishCounts() map[string]int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := map[string]int{}
+	for pkg, recs := range r.state.publishes {
+		out[pkg] = len(recs)
+	}
+	return out
+}
+
+// Fault describes requests to disturb and how. A request matches when its
+// method equals Method (any when empty), its decoded path starts with
+// PathPrefix (any when empty; a scoped package's path is /@scope/name) and it
+// is about Package (any when empty). The next Times matching requests (1 when
+// zero) are first delayed by Delay, then either have their connection reset
+// (Reset), are answered with Status (plus Retry-After when RetryAfter is set,
+// and Body or a JSON error), or, with neither, are served normally.
+type Fault struct {
+	Method     string
+	PathPrefix string
+	Package    string
+	Times      int
+	Status     int
+	RetryAfter time.Duration // sent as whole seconds
+	Body       string
+	Delay      time.Duration
+	Reset      bool
+}
+
+type faultState struct {
+	Fault
+	left int
+}
+
+// Inject adds a fault. Faults apply to every client of URL (npm and Go code)
+// and to every endpoint, emulated or proxied; the earliest added matching
+// fault with uses left wins.
+func (r *Registry) Inject(f Fault) {
+	n := f.Times
+	if n <= 0 {
+		n = 1
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.state.faults = append(r.state.faults, &faultState{Fault: f, left: n})
+}
+
+func (r *Registry) takeFault(req *http.Request, pkg string) *Fault {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, f := range r.state.faults {
+		if f.left <= 0 {
+			continue
+		}
+		if f.Method != "" && !strings.EqualFold(f.Method, req.Method) {
+			continue
+		}
+		if f.PathPrefix != "" && !strings.HasPrefix(req.URL.Path, f.PathPrefix) {
+			continue
+		}
+		if f.Package != "" && f.Package != pkg {
+			continue
+		}
+		f.left--
+		out := f.Fault
+		return &out
+	}
+	return nil
+}
+
+type hiddenVersion struct {
+	pkg, version string
+	d            time.Duration
+	since        time.Time // zero until published
+}
+
+// HideVersion makes packument reads (full and abbreviated, and
+// /<pkg>/<version>) leave out pkg@version, with dist-tags that point at it
+// moved to the highest remaining version, until d has passed since the
+// version was published (since this call when it is already published). It
+// emulates a registry CDN serving a stale packument after a publish. Reads
+// with ?write=true, which npm's registry serves uncached, are not affected;
+// tarball downloads are not affected.
+func (r *Registry) HideVersion(pkg, version string, d time.Duration) {
+	h := &hiddenVersion{pkg: pkg, version: version, d: d}
+	r.mu.Lock()
+	for _, p := range r.state.publishes[pkg] {
+		if p.version == version {
+			h.since = time.Now()
+		}
+	}
+	r.mu.Unlock()
+	if h.since.IsZero() {
+		if versions, err := r.storedVersions(pkg); err == nil {
+			if _, ok := versions[version]; ok {
+				h.since = time.Now()
+			}
+		}
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.state.hidden = append(r.state.hidden, h)
+}
+
+// hiddenNow returns the versions of pkg hidden at this moment.
+func (r *Registry) hiddenNow(pkg string) map[string]bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out map[string]bool
+	now := time.Now()
+	for _, h := range r.state.hidden {
+		if h.pkg != pkg || (!h.since.IsZero() && now.Sub(h.since) >= h.d) {
+			continue
+		}
+		if out == nil {
+			out = map[string]bool{}
+		}
+		out[h.version] = true
+	}
+	return out
+}
+
+func (r *Registry) recordPublish(pkg string, versions []string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	now := time.Now()
+	for _, v := range versions {
+		r.state.publishes[pkg] = append(r.state.publishes[pkg], publishRecord{version: v, at: now})
+		for _, h := range r.state.hidden {
+			if h.pkg == pkg && h.version == v && h.since.IsZero() {
+				h.since = now
+			}
+		}
+	}
+}
+
+// statusWriter remembers the status code written.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusWriter) Flush() {
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+func (r *Registry) startFront() error {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return fmt.Errorf("testreg: listen for the emulator front: %w", err)
+	}
+	r.URL = fmt.Sprintf("http://%s/", ln.Addr().String())
+	backend := r.backend
+	r.proxy = &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.SetURL(backend)
+			// Keep the front's Host so Verdaccio writes tarball URLs that
+			// point at the front.
+			pr.Out.Host = pr.In.Host
+			// Let the transport negotiate (and undo) compression, so
+			// ModifyResponse sees plain JSON.
+			pr.Out.Header.Del("Accept-Encoding")
+		},
+		ModifyResponse: r.modifyResponse,
+		// Copy errors are clients going away mid-answer (faults, Stop).
+		ErrorLog: log.New(io.Discard, "", 0),
+		ErrorHandler: func(w http.ResponseWriter, req *http.Request, err error) {
+			writeError(w, http.StatusBadGateway, "testreg: Verdaccio unreachable: "+err.Error())
+		},
+	}
+	r.front = &http.Server{
+		Handler:           http.HandlerFunc(r.serve),
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          log.New(io.Discard, "", 0),
+	}
+	go func() { _ = r.front.Serve(ln) }()
+	return nil
+}
+
+// serve is the front's handler: faults first, then the emulated endpoints,
+// then Verdaccio.
+func (r *Registry) serve(w http.ResponseWriter, req *http.Request) {
+	rec := Request{Method: req.Method, Path: req.URL.Path, Package: packageOf(req.URL.Path), Time: time.Now()}
+	sw := &statusWriter{ResponseWriter: w}
+	defer func() {
+		rec.Status = sw.status
+		r.mu.Lock()
+		r.state.requests = append(r.state.requests, rec)
+		r.mu.Unlock()
+	}()
+
+	if f := r.takeFault(req, rec.Package); f != nil {
+		rec.Fault = true
+		if f.Delay > 0 {
+			select {
+			case <-time.After(f.Delay):
+			case <-req.Context().Done():
+				return
+			}
+		}
+		switch {
+		case f.Reset:
+			if hj, ok := w.(http.Hijacker); ok {
+				if conn, _, err := hj.Hijack(); err == nil {
+					if tc, ok := conn.(*net.TCPConn); ok {
+						_ = tc.SetLinger(0) // send RST, not FIN
+					}
+					_ = conn.Close()
+					return
+				}
+			}
+			panic(http.ErrAbortHandler)
+		case f.Status != 0:
+			if f.RetryAfter > 0 {
+				sw.Header().Set("Retry-After", strconv.Itoa(int((f.RetryAfter+time.Second-1)/time.Second)))
+			}
+			if f.Body != "" {
+				sw.Header().Set("Content-Type", "application/json")
+				sw.WriteHeader(f.Status)
+				io.WriteString(sw, f.Body)
+			} else {
+				writeError(sw, f.Status, fmt.Sprintf("injected fault: %d %s", f.Status, http.StatusText(f.Status)))
+			}
+			return
+		}
+	}
+	r.route(sw, req, rec.Package)
+}
+
+func (r *Registry) route(w *statusWriter, req *http.Request, pkg string) {
+	path := req.URL.Path
+	switch {
+	case path == ghaTokenPath:
+		r.serveGHAToken(w, req)
+		return
+	case strings.HasPrefix(path, oidcExchangePrefix):
+		r.serveOIDCExchange(w, req, pkg)
+		return
+	case strings.HasPrefix(path, "/-/package/") && isTrustPath(path, pkg):
+		r.serveTrust(w, req, pkg)
+		return
+	case path == "/-/stage" || strings.HasPrefix(path, "/-/stage/"):
+		r.serveStage(w, req, pkg)
+		return
+	}
+
+	// OIDC-exchanged tokens are the emulator's own: map them to Verdaccio.
+	if tok, ok := bearer(req); ok && strings.HasPrefix(tok, "npm_") {
+		if !r.authorizeOIDCRequest(w, req, tok, pkg) {
+			return
+		}
+	} else if r.needsOTP(req) && !r.checkOTP(w, req) {
+		return
+	}
+
+	if req.Method == http.MethodPut && pkg != "" && isPackumentPath(path, pkg) {
+		r.proxyPublish(w, req, pkg)
+		return
+	}
+	r.proxy.ServeHTTP(w, req)
+}
+
+// proxyPublish forwards a publish and records it when Verdaccio accepts it.
+func (r *Registry) proxyPublish(w *statusWriter, req *http.Request, pkg string) {
+	body, err := io.ReadAll(req.Body)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "read publish body: "+err.Error())
+		return
+	}
+	req.Body = io.NopCloser(bytes.NewReader(body))
+	req.ContentLength = int64(len(body))
+	versions := publishedVersions(body)
+	r.proxy.ServeHTTP(w, req)
+	if w.status >= 200 && w.status < 300 && len(versions) > 0 {
+		r.recordPublish(pkg, versions)
+	}
+}
+
+// publishedVersions returns the versions a PUT body publishes: those of its
+// "versions" when it carries tarballs in "_attachments" (a deprecate or
+// dist-tag rewrite of the packument carries none).
+func publishedVersions(body []byte) []string {
+	var doc struct {
+		Versions    map[string]json.RawMessage `json:"versions"`
+		Attachments map[string]json.RawMessage `json:"_attachments"`
+	}
+	if json.Unmarshal(body, &doc) != nil || len(doc.Attachments) == 0 {
+		return nil
+	}
+	var out []string
+	for v := range doc.Versions {
+		out = append(out, v)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func (r *Registry) modifyResponse(resp *http.Response) error {
+	req := resp.Request
+	if req.Method != http.MethodGet {
+		return nil
+	}
+	pkg := packageOf(req.URL.Path)
+	if pkg == "" || strings.HasPrefix(req.URL.Path, "/-/") {
+		return nil
+	}
+	rest := strings.TrimPrefix(strings.TrimPrefix(req.URL.Path, "/"), pkg)
+	if resp.StatusCode == http.StatusNotFound && rest == "" {
+		// npm's registry answers a missing package with {"error":"Not found"}.
+		return replaceBody(resp, http.StatusNotFound, []byte(`{"error":"Not found"}`))
+	}
+	if resp.StatusCode != http.StatusOK || req.URL.Query().Get("write") == "true" {
+		return nil
+	}
+	hidden := r.hiddenNow(pkg)
+	if len(hidden) == 0 {
+		return nil
+	}
+	switch {
+	case rest == "":
+		return r.hideInPackument(resp, hidden)
+	case strings.HasPrefix(rest, "/") && !strings.Contains(rest[1:], "/") && hidden[rest[1:]]:
+		return replaceBody(resp, http.StatusNotFound, []byte(`{"error":"Not found"}`))
+	}
+	return nil
+}
+
+func (r *Registry) hideInPackument(resp *http.Response, hidden map[string]bool) error {
+	data, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		return err
+	}
+	var doc map[string]json.RawMessage
+	if err := json.Unmarshal(data, &doc); err != nil {
+		return replaceBody(resp, resp.StatusCode, data)
+	}
+	var versions map[string]json.RawMessage
+	_ = json.Unmarshal(doc["versions"], &versions)
+	for v := range hidden {
+		delete(versions, v)
+	}
+	if len(versions) == 0 {
+		return replaceBody(resp, http.StatusNotFound, []byte(`{"error":"Not found"}`))
+	}
+	doc["versions"], _ = json.Marshal(versions)
+
+	var times map[string]json.RawMessage
+	if json.Unmarshal(doc["time"], &times) == nil && times != nil {
+		for v := range hidden {
+			delete(times, v)
+		}
+		doc["time"], _ = json.Marshal(times)
+	}
+	var tags map[string]string
+	if json.Unmarshal(doc["dist-tags"], &tags) == nil {
+		best := highestVersion(versions)
+		for tag, v := range tags {
+			if hidden[v] {
+				if best == "" {
+					delete(tags, tag)
+				} else {
+					tags[tag] = best
+				}
+			}
+		}
+		doc["dist-tags"], _ = json.Marshal(tags)
+	}
+	out, err := json.Marshal(doc)
+	if err != nil {
+		return err
+	}
+	return replaceBody(resp, http.StatusOK, out)
+}
+
+// highestVersion picks the highest release version, else the highest version.
+func highestVersion(versions map[string]json.RawMessage) string {
+	var rel, any *semver.Version
+	for v := range versions {
+		sv, err := semver.NewVersion(v)
+		if err != nil {
+			continue
+		}
+		if any == nil || sv.GreaterThan(any) {
+			any = sv
+		}
+		if sv.Prerelease() == "" && (rel == nil || sv.GreaterThan(rel)) {
+			rel = sv
+		}
+	}
+	switch {
+	case rel != nil:
+		return rel.Original()
+	case any != nil:
+		return any.Original()
+	}
+	return ""
+}
+
+func replaceBody(resp *http.Response, status int, body []byte) error {
+	if resp.Body != nil {
+		resp.Body.Close()
+	}
+	resp.StatusCode = status
+	resp.Status = fmt.Sprintf("%d %s", status, http.StatusText(status))
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	resp.ContentLength = int64(len(body))
+	resp.Header.Set("Content-Length", strconv.Itoa(len(body)))
+	resp.Header.Del("ETag")
+	resp.Header.Del("Content-Encoding")
+	return nil
+}
+
+// packageOf returns the package a decoded request path is about, "" if none.
+func packageOf(path string) string {
+	for _, prefix := range []string{"/-/package/", oidcExchangePrefix, "/-/stage/package/"} {
+		if strings.HasPrefix(path, prefix) {
+			return nameAt(strings.TrimPrefix(path, prefix))
+		}
+	}
+	if strings.HasPrefix(path, "/-/") {
+		return ""
+	}
+	return nameAt(strings.TrimPrefix(path, "/"))
+}
+
+// nameAt returns the package name at the start of p: "@scope/name" or "name".
+func nameAt(p string) string {
+	segs := strings.SplitN(p, "/", 3)
+	if segs[0] == "" {
+		return ""
+	}
+	if strings.HasPrefix(segs[0], "@") {
+		if len(segs) < 2 || segs[1] == "" {
+			return ""
+		}
+		return segs[0] + "/" + segs[1]
+	}
+	return segs[0]
+}
+
+func isPackumentPath(path, pkg string) bool {
+	return path == "/"+pkg
+}
+
+func bearer(req *http.Request) (string, bool) {
+	h := req.Header.Get("Authorization")
+	if len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
+		return strings.TrimSpace(h[7:]), true
+	}
+	return "", false
+}
+
+// writeError answers with a JSON body carrying the message both as "error"
+// (what npm prints) and "message" (what npm's OIDC code logs).
+func writeError(w http.ResponseWriter, status int, msg string) {
+	writeJSON(w, status, map[string]string{"error": msg, "message": msg})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	data, err := json.Marshal(v)
+	if err != nil {
+		status, data = http.StatusInternalServerError, []byte(`{"error":"encode response"}`)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(data)))
+	w.WriteHeader(status)
+	_, _ = w.Write(data)
+}
