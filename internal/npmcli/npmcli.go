@@ -90,8 +90,8 @@ func redactArgs(args []string) []string {
 	out := make([]string, len(args))
 	for i, a := range args {
 		out[i] = secret.Redact(a)
-		if i > 0 && args[i-1] == "--otp" {
-			out[i] = secret.Mask
+		if strings.HasPrefix(a, "--otp=") {
+			out[i] = "--otp=" + secret.Mask
 		}
 	}
 	return out
@@ -251,7 +251,8 @@ type PublishOptions struct {
 	Tag      string
 	// Access is "public" or "restricted"; empty leaves npm's default.
 	Access string
-	// OTP is a one-time password for accounts with 2FA on writes.
+	// OTP is a one-time password for accounts with 2FA on writes, passed as
+	// --otp=<code> (npm trust reads "--otp <code>" as a stray argument).
 	OTP string
 	// Interactive inherits the terminal so npm can prompt for a 2FA code.
 	Interactive bool
@@ -269,7 +270,7 @@ func (c *CLI) Publish(ctx context.Context, o PublishOptions) error {
 		args = append(args, "--access", o.Access)
 	}
 	if o.OTP != "" {
-		args = append(args, "--otp", o.OTP)
+		args = append(args, "--otp="+o.OTP)
 	}
 	if o.Interactive {
 		return c.RunInteractive(ctx, o.Env, args...)
@@ -302,7 +303,7 @@ type Trust struct {
 func (c *CLI) TrustList(ctx context.Context, pkg, registry, otp string) ([]Trust, error) {
 	args := []string{"trust", "list", pkg, "--json", "--registry", registry}
 	if otp != "" {
-		args = append(args, "--otp", otp)
+		args = append(args, "--otp="+otp)
 	}
 	out, err := c.Run(ctx, nil, args...)
 	if err != nil {
@@ -343,7 +344,7 @@ func (t CircleCITrust) Args(pkg string) []string {
 func (c *CLI) TrustCircleCI(ctx context.Context, pkg, registry, otp string, t CircleCITrust) error {
 	args := append(t.Args(pkg), "--registry", registry)
 	if otp != "" {
-		args = append(args, "--otp", otp)
+		args = append(args, "--otp="+otp)
 	}
 	_, err := c.Run(ctx, nil, args...)
 	return err
@@ -353,7 +354,7 @@ func (c *CLI) TrustCircleCI(ctx context.Context, pkg, registry, otp string, t Ci
 func (c *CLI) TrustRevoke(ctx context.Context, pkg, registry, otp, id string) error {
 	args := []string{"trust", "revoke", pkg, "--id", id, "--registry", registry}
 	if otp != "" {
-		args = append(args, "--otp", otp)
+		args = append(args, "--otp="+otp)
 	}
 	_, err := c.Run(ctx, nil, args...)
 	return err

@@ -1,0 +1,130 @@
+// Package targets is what the Mage targets run: each function loads the
+// configuration, calls one operation of the toolkit and returns an error fit
+// for a person (redacted of secrets). The magefile only forwards to it.
+package targets
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/agent-facets/release/internal/config"
+	"github.com/agent-facets/release/internal/report"
+	"github.com/agent-facets/release/internal/secret"
+	"github.com/agent-facets/release/internal/seed"
+	"github.com/agent-facets/release/internal/toolkit"
+	"github.com/agent-facets/release/internal/trust"
+	"github.com/agent-facets/release/platforms"
+)
+
+// ConfigPath is the release configuration: $RELEASE_CONFIG, else
+// release.json in the current directory.
+func ConfigPath() string {
+	if p := os.Getenv("RELEASE_CONFIG"); p != "" {
+		return p
+	}
+	return config.DefaultFile
+}
+
+// Load returns the Env for the configured project.
+var Load = func() (*toolkit.Env, error) { return toolkit.New(ConfigPath()) }
+
+func run(f func(e *toolkit.Env) error) error {
+	e, err := Load()
+	if err != nil {
+		return secret.Error(err)
+	}
+	return secret.Error(f(e))
+}
+
+// SeedCLI seeds the CLI package and every platform package.
+func SeedCLI(ctx context.Context, attach bool) error {
+	return run(func(e *toolkit.Env) error {
+		e.Out.Heading("Seeding %d CLI packages", len(e.CLIPackages()))
+		_, err := seed.Seed(ctx, e, e.CLIPackages(), seed.Options{Trust: attach})
+		return err
+	})
+}
+
+// SeedAdapters seeds the adapter packages.
+func SeedAdapters(ctx context.Context, attach bool) error {
+	return run(func(e *toolkit.Env) error {
+		pkgs, err := e.Adapters()
+		if err != nil {
+			return err
+		}
+		e.Out.Heading("Seeding %d adapter packages", len(pkgs))
+		_, err = seed.Seed(ctx, e, toolkit.Names(pkgs), seed.Options{Trust: attach})
+		return err
+	})
+}
+
+// Packages returns the package set named by which: "cli", "adapters" or
+// "all" (the default).
+func Packages(e *toolkit.Env, which string) ([]string, error) {
+	switch which {
+	case "cli":
+		return e.CLIPackages(), nil
+	case "adapters", "all", "":
+		a, err := e.Adapters()
+		if err != nil {
+			return nil, err
+		}
+		if which == "adapters" {
+			return toolkit.Names(a), nil
+		}
+		return append(e.CLIPackages(), toolkit.Names(a)...), nil
+	}
+	return nil, fmt.Errorf("unknown package set %q: use cli, adapters or all", which)
+}
+
+// TrustAttach attaches the configured trusted publisher where none is.
+func TrustAttach(ctx context.Context, which string) error {
+	return run(func(e *toolkit.Env) error {
+		pkgs, err := Packages(e, which)
+		if err != nil {
+			return err
+		}
+		e.Out.Heading("Attaching the trusted publisher to %d packages", len(pkgs))
+		_, err = (&trust.Attacher{Env: e}).Attach(ctx, pkgs)
+		return err
+	})
+}
+
+// TrustCheck prints every package's trusted-publisher state and fails when
+// any is not ready.
+func TrustCheck(ctx context.Context, which string) error {
+	return run(func(e *toolkit.Env) error {
+		pkgs, err := Packages(e, which)
+		if err != nil {
+			return err
+		}
+		states, err := trust.Check(ctx, e, pkgs)
+		if err != nil {
+			return err
+		}
+		e.Out.Heading("Trusted publishing state of %d packages", len(pkgs))
+		if n := trust.PrintState(e.Out, states, trust.Want(e)); n > 0 {
+			trust.PrintTodo(e, states)
+			return fmt.Errorf("%w: %d of %d need attention (see above)", trust.ErrNotReady, n, len(pkgs))
+		}
+		e.Out.Text("All %d packages are ready for trusted publishing.", len(pkgs))
+		return nil
+	})
+}
+
+// Platforms prints the platform table.
+func Platforms() error {
+	cur, curErr := platforms.Current()
+	rows := [][]string{}
+	for _, t := range platforms.Table {
+		mark := ""
+		if curErr == nil && t.Name == cur.Name {
+			mark = "← this machine"
+		}
+		goamd := t.GOAMD64
+		rows = append(rows, []string{t.Name, t.OS, t.CPU, t.Libc, t.BunTarget, t.GOOS + "/" + t.GOARCH + " " + goamd, mark})
+	}
+	report.New(os.Stdout).Table([]string{"target", "os", "cpu", "libc", "bun target", "go", ""}, rows)
+	return nil
+}
