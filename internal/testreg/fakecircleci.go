@@ -37,25 +37,34 @@ var fakeCircleCI struct {
 // directory by source hash).
 func (r *Registry) InstallFakeCircleCI(t testing.TB, claims jwt.MapClaims) (binDir string) {
 	t.Helper()
+	binDir = t.TempDir()
+	if err := r.WriteFakeCircleCI(binDir, claims); err != nil {
+		t.Fatal(err)
+	}
+	return binDir
+}
+
+// WriteFakeCircleCI is InstallFakeCircleCI outside a test: it puts the
+// stand-in and its inputs into binDir.
+func (r *Registry) WriteFakeCircleCI(binDir string, claims jwt.MapClaims) error {
 	fakeCircleCI.once.Do(func() { fakeCircleCI.path, fakeCircleCI.err = buildFakeCircleCI() })
 	if fakeCircleCI.err != nil {
-		t.Fatal(fakeCircleCI.err)
+		return fakeCircleCI.err
 	}
-	binDir = t.TempDir()
 	if err := copyFile(fakeCircleCI.path, filepath.Join(binDir, "circleci"), 0o755); err != nil {
-		t.Fatalf("testreg: install fake circleci: %v", err)
+		return fmt.Errorf("testreg: install fake circleci: %v", err)
 	}
 	spec, err := json.Marshal(map[string]any{"kid": r.Issuer.KeyID, "claims": claims})
 	if err != nil {
-		t.Fatalf("testreg: encode fake circleci claims: %v", err)
+		return fmt.Errorf("testreg: encode fake circleci claims: %v", err)
 	}
 	if err := os.WriteFile(filepath.Join(binDir, "circleci-oidc.json"), spec, 0o600); err != nil {
-		t.Fatalf("testreg: write fake circleci claims: %v", err)
+		return fmt.Errorf("testreg: write fake circleci claims: %v", err)
 	}
 	if err := os.WriteFile(filepath.Join(binDir, "circleci-oidc-key.pem"), r.Issuer.PrivateKeyPEM(), 0o600); err != nil {
-		t.Fatalf("testreg: write fake circleci key: %v", err)
+		return fmt.Errorf("testreg: write fake circleci key: %v", err)
 	}
-	return binDir
+	return nil
 }
 
 // buildFakeCircleCI builds the stand-in into the OS temp directory, keyed by

@@ -83,16 +83,38 @@ type Registry struct {
 // the tail of Verdaccio's log when Verdaccio does not come up.
 func Start(t testing.TB, opts ...Option) *Registry {
 	t.Helper()
+	r, err := New(opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			if log, err := os.ReadFile(r.logPath); err == nil {
+				t.Logf("testreg: Verdaccio log (%s):\n%s", r.logPath, tail(string(log), 4000))
+			}
+		}
+		r.Close()
+	})
+	return r
+}
+
+// New starts a registry as Start does, outside a test (for rehearsals). The
+// caller must Close it.
+func New(opts ...Option) (*Registry, error) {
 	cfg := config{startTimeout: defaultStartTimeout, oidcTTL: defaultOIDCTokenTTL}
 	for _, o := range opts {
 		o(&cfg)
 	}
 	if err := EnsureInstalled(); err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	vdir, err := VerdaccioDir()
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
+	}
+	dir, err := os.MkdirTemp("", "testreg-")
+	if err != nil {
+		return nil, fmt.Errorf("testreg: %w", err)
 	}
 
 	// The RSA key takes ~0.1 s to generate: do it while Verdaccio boots.
@@ -100,19 +122,11 @@ func Start(t testing.TB, opts ...Option) *Registry {
 	go func() { issuer <- NewIssuer() }()
 	r := &Registry{
 		cfg:    cfg,
-		dir:    t.TempDir(),
+		dir:    dir,
 		client: &http.Client{Timeout: requestTimeout},
 	}
 	r.logPath = filepath.Join(r.dir, "verdaccio.log")
 	r.state.init()
-	t.Cleanup(func() {
-		if t.Failed() {
-			if log, err := os.ReadFile(r.logPath); err == nil {
-				t.Logf("testreg: Verdaccio log (%s):\n%s", r.logPath, tail(string(log), 4000))
-			}
-		}
-		r.Stop()
-	})
 
 	// The port is picked by binding :0 and closing; if another process takes it
 	// in between, Verdaccio exits with EADDRINUSE and we try another.
@@ -126,13 +140,21 @@ func Start(t testing.TB, opts ...Option) *Registry {
 		}
 	}
 	if lastErr != nil {
-		t.Fatal(lastErr)
+		r.Close()
+		return nil, lastErr
 	}
 	r.Issuer = <-issuer
 	if err := r.startFront(); err != nil {
-		t.Fatal(err)
+		r.Close()
+		return nil, err
 	}
-	return r
+	return r, nil
+}
+
+// Close stops the registry and removes its storage.
+func (r *Registry) Close() {
+	r.Stop()
+	_ = os.RemoveAll(r.dir)
 }
 
 func freePort() (int, error) {
@@ -259,8 +281,8 @@ func (r *Registry) killVerdaccio() {
 }
 
 // Stop shuts the registry down: afterwards connections to URL are refused.
-// Use it to simulate a registry that is down. It is called in t.Cleanup and
-// may be called more than once.
+// Use it to simulate a registry that is down. Close calls it; it may be
+// called more than once.
 func (r *Registry) Stop() {
 	r.stopOnce.Do(func() {
 		if r.front != nil {
@@ -327,6 +349,11 @@ func (r *Registry) AddUser(t testing.TB, name string) (token string) {
 	return token
 }
 
+// CreateUser is AddUser outside a test.
+func (r *Registry) CreateUser(name string) (token string, err error) {
+	return r.addUser(name)
+}
+
 func (r *Registry) addUser(name string) (string, error) {
 	body, _ := json.Marshal(map[string]any{
 		"_id":      "org.couchdb.user:" + name,
@@ -362,7 +389,16 @@ func (r *Registry) addUser(name string) (string, error) {
 // attempts trusted publishing unless the caller appends those afterwards.
 func (r *Registry) NpmEnv(t testing.TB, token string) []string {
 	t.Helper()
-	dir := t.TempDir()
+	env, err := r.WriteNpmEnv(t.TempDir(), token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return env
+}
+
+// WriteNpmEnv is NpmEnv outside a test: it writes the npm configuration
+// files under dir.
+func (r *Registry) WriteNpmEnv(dir, token string) ([]string, error) {
 	var rc strings.Builder
 	fmt.Fprintf(&rc, "registry=%s\n", r.URL)
 	if token != "" {
@@ -373,13 +409,13 @@ func (r *Registry) NpmEnv(t testing.TB, token string) []string {
 	global := filepath.Join(dir, "global-npmrc")
 	cache := filepath.Join(dir, "npm-cache")
 	if err := os.WriteFile(user, []byte(rc.String()), 0o600); err != nil {
-		t.Fatalf("testreg: write npm user config: %v", err)
+		return nil, fmt.Errorf("testreg: write npm user config: %v", err)
 	}
 	if err := os.WriteFile(global, nil, 0o600); err != nil {
-		t.Fatalf("testreg: write npm global config: %v", err)
+		return nil, fmt.Errorf("testreg: write npm global config: %v", err)
 	}
 	if err := os.MkdirAll(cache, 0o755); err != nil {
-		t.Fatalf("testreg: create npm cache: %v", err)
+		return nil, fmt.Errorf("testreg: create npm cache: %v", err)
 	}
 	env := []string{
 		"NPM_CONFIG_USERCONFIG=" + user,
@@ -397,7 +433,7 @@ func (r *Registry) NpmEnv(t testing.TB, token string) []string {
 		"NPM_ID_TOKEN", "ACTIONS_ID_TOKEN_REQUEST_URL", "ACTIONS_ID_TOKEN_REQUEST_TOKEN"} {
 		env = append(env, k+"=")
 	}
-	return env
+	return env, nil
 }
 
 // SetEnv applies NpmEnv with t.Setenv, so code under test that spawns npm
