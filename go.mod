@@ -5,16 +5,20 @@ go 1.26.8
 tool github.com/magefile/mage
 
 require (
-	github.com/Masterminds/semver/v3 v3.5.0 // indirect
-	github.com/bitfield/script v0.25.2 // indirect
-	github.com/cenkalti/backoff/v4 v4.3.0 // indirect
-	github.com/golang-jwt/jwt/v5 v5.3.1 // indirect
+	github.com/Masterminds/semver/v3 v3.5.0
+	github.com/bitfield/script v0.25.2
+	github.com/cenkalti/backoff/v4 v4.3.0
+	github.com/golang-jwt/jwt/v5 v5.3.1
+	github.com/klauspost/compress v1.20.4
+	github.com/klauspost/pgzip v1.3.0
+	github.com/magefile/mage v1.17.2
+	golang.org/x/sync v0.25.0
+	golang.org/x/sys v0.50.0
+	gopkg.in/yaml.v3 v3.0.1
+)
+
+require (
 	github.com/itchyny/gojq v0.12.13 // indirect
 	github.com/itchyny/timefmt-go v0.1.5 // indirect
-	github.com/klauspost/compress v1.20.4 // indirect
-	github.com/klauspost/pgzip v1.3.0 // indirect
-	github.com/magefile/mage v1.17.2 // indirect
-	golang.org/x/sync v0.25.0 // indirect
-	golang.org/x/sys v0.50.0 // indirect
 	mvdan.cc/sh/v3 v3.7.0 // indirect
 )

@@ -1,0 +1,207 @@
+package oidc
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"strings"
+	"time"
+
+	"github.com/bitfield/script"
+
+	"github.com/agent-facets/release/internal/secret"
+)
+
+// MintTimeout bounds one minting call when the caller's context has no
+// earlier deadline.
+const MintTimeout = 30 * time.Second
+
+// Mint obtains an OIDC ID token for publishing to registryURL from whatever
+// the environment offers: an NPM_ID_TOKEN already set (CI may have minted it;
+// GitLab always does, from the job's id_tokens), else the CircleCI CLI on
+// CircleCI (CIRCLECI=true), else GitHub's token service on GitHub Actions
+// (GITHUB_ACTIONS=true). The token is registered as a secret.
+func Mint(ctx context.Context, registryURL string) (string, error) {
+	if tok := strings.TrimSpace(os.Getenv("NPM_ID_TOKEN")); tok != "" {
+		secret.Register(tok)
+		return tok, nil
+	}
+	aud := Audience(registryURL)
+	switch {
+	case os.Getenv("CIRCLECI") == "true":
+		return MintCircleCI(ctx, aud)
+	case os.Getenv("GITHUB_ACTIONS") == "true":
+		return MintGitHub(ctx, aud)
+	case os.Getenv("GITLAB_CI") == "true":
+		return "", fmt.Errorf("mint OIDC token: GitLab provides no token on request and NPM_ID_TOKEN is not set: declare it in the job (id_tokens: NPM_ID_TOKEN: aud: %q)", aud)
+	}
+	return "", fmt.Errorf("mint OIDC token: npm trusted publishing only works on CircleCI (CIRCLECI=true), GitHub Actions (GITHUB_ACTIONS=true), or GitLab with NPM_ID_TOKEN set, and none of these is set here; publish from CI, or locally with a user token (npm login)")
+}
+
+// MintCircleCI runs `circleci run oidc get --claims '{"aud":"<audience>"}'`,
+// which prints an ID token inside a CircleCI job, and returns the token,
+// registered as a secret.
+func MintCircleCI(ctx context.Context, audience string) (string, error) {
+	const what = "mint OIDC token with the CircleCI CLI"
+	bin, err := exec.LookPath("circleci")
+	if err != nil {
+		return "", fmt.Errorf("%s: `circleci` is not on PATH: install the CircleCI CLI in the job's image or use an image that has it", what)
+	}
+	claims, err := json.Marshal(map[string]string{"aud": audience})
+	if err != nil {
+		return "", fmt.Errorf("%s: encode claims: %w", what, err)
+	}
+	ctx, cancel := withDeadline(ctx, MintTimeout)
+	defer cancel()
+	var stderr bytes.Buffer
+	out, err := script.WithContext(ctx).WithStderr(&stderr).
+		ExecCommand(bin, "run", "oidc", "get", "--claims", string(claims)).String()
+	out = strings.TrimSpace(out)
+	if err != nil {
+		if ctx.Err() != nil {
+			return "", fmt.Errorf("%s: `circleci run oidc get` did not finish: %w", what, ctx.Err())
+		}
+		line := usefulLine(stderr.String())
+		if line == "" {
+			line = usefulLine(out)
+		}
+		if line == "" {
+			line = "it printed no error message"
+		}
+		return "", secret.Error(fmt.Errorf("%s: `circleci run oidc get` failed (%v): %s; it works only inside a CircleCI job", what, err, line))
+	}
+	if !looksLikeJWT(out) {
+		return "", fmt.Errorf("%s: `circleci run oidc get` printed %d bytes that are not a JWT; check the CircleCI CLI version (`circleci version`)", what, len(out))
+	}
+	secret.Register(out)
+	return out, nil
+}
+
+// MintGitHub asks GitHub Actions' token service for an ID token with
+// audience, as npm does: GET $ACTIONS_ID_TOKEN_REQUEST_URL&audience=<aud>
+// with `Authorization: Bearer $ACTIONS_ID_TOKEN_REQUEST_TOKEN`, answered by
+// {"value": "<jwt>"}. The token is registered as a secret.
+func MintGitHub(ctx context.Context, audience string) (string, error) {
+	const what = "mint OIDC token from GitHub Actions"
+	reqURL := os.Getenv("ACTIONS_ID_TOKEN_REQUEST_URL")
+	reqToken := os.Getenv("ACTIONS_ID_TOKEN_REQUEST_TOKEN")
+	if reqURL == "" || reqToken == "" {
+		return "", fmt.Errorf("%s: ACTIONS_ID_TOKEN_REQUEST_URL and ACTIONS_ID_TOKEN_REQUEST_TOKEN are not set: add `permissions: id-token: write` to the workflow or the job", what)
+	}
+	secret.Register(reqToken)
+	u, err := url.Parse(reqURL)
+	if err != nil || u.Host == "" {
+		return "", fmt.Errorf("%s: ACTIONS_ID_TOKEN_REQUEST_URL is not a URL; it is set by GitHub Actions, do not override it", what)
+	}
+	q := "audience=" + url.QueryEscape(audience)
+	if u.RawQuery != "" {
+		q = u.RawQuery + "&" + q
+	}
+	u.RawQuery = q
+	where := u.Scheme + "://" + u.Host + u.Path
+
+	ctx, cancel := withDeadline(ctx, MintTimeout)
+	defer cancel()
+	var (
+		status int
+		body   []byte
+	)
+	for attempt := 1; ; attempt++ {
+		status, body, err = getWithBearer(ctx, u.String(), reqToken)
+		retry := err != nil || status == http.StatusTooManyRequests || status >= 500
+		if !retry || attempt == 3 || ctx.Err() != nil {
+			break
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Duration(attempt) * 500 * time.Millisecond):
+		}
+	}
+	if err != nil {
+		return "", secret.Error(fmt.Errorf("%s: GET %s: %w", what, where, err))
+	}
+	var answer struct {
+		Value   string `json:"value"`
+		Message string `json:"message"`
+		Error   string `json:"error"`
+	}
+	_ = json.Unmarshal(body, &answer)
+	secret.Register(answer.Value)
+	if status < 200 || status > 299 {
+		msg := answer.Message
+		if msg == "" {
+			msg = answer.Error
+		}
+		if msg == "" {
+			msg = usefulLine(string(body))
+		}
+		return "", secret.Error(fmt.Errorf("%s: GET %s answered %d %s: %s; check the job has `permissions: id-token: write`", what, where, status, http.StatusText(status), msg))
+	}
+	if answer.Value == "" {
+		return "", fmt.Errorf("%s: GET %s answered %d without a token (no \"value\" in the JSON answer)", what, where, status)
+	}
+	if !looksLikeJWT(answer.Value) {
+		return "", fmt.Errorf("%s: GET %s answered a \"value\" that is not a JWT", what, where)
+	}
+	return answer.Value, nil
+}
+
+func getWithBearer(ctx context.Context, u, token string) (int, []byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return 0, nil, err
+	}
+	req.Header.Set("Accept", "application/json")
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // the URL is reported by the caller, without its query
+		}
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	return resp.StatusCode, body, err
+}
+
+// withDeadline gives ctx a deadline of d unless it has an earlier one.
+func withDeadline(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
+	if dl, ok := ctx.Deadline(); ok && time.Until(dl) <= d {
+		return context.WithCancel(ctx)
+	}
+	return context.WithTimeout(ctx, d)
+}
+
+// usefulLine picks the line of a command's output that explains a failure:
+// the last one mentioning an error, else the last non-empty one. It is
+// redacted and shortened.
+func usefulLine(s string) string {
+	var last, errLine string
+	for _, l := range strings.Split(s, "\n") {
+		l = strings.TrimSpace(l)
+		if l == "" {
+			continue
+		}
+		last = l
+		if strings.Contains(strings.ToLower(l), "error") {
+			errLine = l
+		}
+	}
+	if errLine != "" {
+		last = errLine
+	}
+	last = secret.Redact(last)
+	if len(last) > 300 {
+		last = last[:300] + "…"
+	}
+	return last
+}
