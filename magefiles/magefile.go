@@ -15,6 +15,109 @@ import (
 // Trust groups the trusted-publisher targets.
 type Trust mg.Namespace
 
+// CI groups the targets that write and check the release pipelines.
+type CI mg.Namespace
+
+// Rehearse runs a whole release against a throwaway local registry: build, seed, trust, publish, install.
+//
+// It starts a local Verdaccio (installed from the pinned lock file on first
+// use; no uplinks, nothing leaves this machine), builds the demo CLI for all
+// 12 targets, seeds every package as a maintainer, attaches the CircleCI
+// trusted publisher, publishes the platform packages concurrently with OIDC
+// tokens from a stand-in circleci, then the CLI and the adapters, installs the
+// CLI from the registry and runs it. The registry is removed at the end.
+//
+// Flags:
+//
+//	-version=1.0.0   the rehearsed version
+//	-keep            keep the work directory (dist, tarballs)
+//
+// Example: go tool mage rehearse
+func Rehearse(ctx context.Context, version *string, keep *bool) error {
+	return targets.Rehearse(ctx, str(version), flag(keep))
+}
+
+// Build compiles the CLI for every configured target (or one) with the configured build command.
+//
+// Binaries land at dist.binary (default dist/<target>/facet[.exe]); each is
+// checked against its target (format, OS, architecture, libc), and the one
+// this machine runs is run with --version, which must print the version.
+//
+// Flags:
+//
+//	-target=linux-x64   build only this target
+//	-version=1.2.3      the release version (default: from CIRCLE_TAG/GITHUB_REF_NAME)
+//
+// Example: mage build -version=1.2.3
+func Build(ctx context.Context, target, version *string) error {
+	return targets.Build(ctx, str(target), str(version))
+}
+
+// PublishPlatform publishes one target's platform package, then waits until the registry serves it.
+//
+// Already published with the same bytes: nothing to do, no token minted.
+// Published with other bytes: stops and shows both integrities. Otherwise it
+// authenticates (on CI: OIDC, minted with `circleci run oidc get`, its claims
+// checked and the registry's token exchange tried first), publishes to latest
+// (a prerelease to release.prereleaseTag) and verifies. Safe to re-run.
+//
+// Flags:
+//
+//	-version=1.2.3   the release version (default: from CIRCLE_TAG/GITHUB_REF_NAME)
+//	-tag=NAME        publish under this dist-tag instead
+//	-auth=oidc|npm   trusted publishing, or npm's own login (default: oidc on CI)
+//
+// Example (one CircleCI matrix job): go tool mage publishPlatform linux-x64-musl
+func PublishPlatform(ctx context.Context, target string, version, tag, auth *string) error {
+	return targets.PublishPlatform(ctx, target, targets.PublishOptions{Version: str(version), Tag: str(tag), Auth: str(auth)})
+}
+
+// PublishCLI publishes the CLI package, only once every platform package is confirmed at the exact version.
+//
+// It waits (briefly, with backoff) until the registry serves all platform
+// packages at the version, with the bytes of the local build when the dist is
+// at hand. If any is missing it publishes nothing and names them.
+//
+// Flags: -version, -tag, -auth as for publishPlatform.
+//
+// Example: go tool mage publishCLI
+func PublishCLI(ctx context.Context, version, tag, auth *string) error {
+	return targets.PublishCLI(ctx, targets.PublishOptions{Version: str(version), Tag: str(tag), Auth: str(auth)})
+}
+
+// PublishAdapters publishes, in dependency order, each adapter package whose version is not on the registry.
+//
+// Versions come from each package's package.json; packages are packed with
+// npm pack. An identical version is skipped; a different one stops the run.
+//
+// Flags: -tag, -auth as for publishPlatform.
+//
+// Example: go tool mage publishAdapters
+func PublishAdapters(ctx context.Context, tag, auth *string) error {
+	return targets.PublishAdapters(ctx, targets.PublishOptions{Tag: str(tag), Auth: str(auth)})
+}
+
+// Generate writes the CircleCI and GitHub Actions release pipelines from release.json and the platform table.
+//
+// Flags:
+//
+//	-dir=.   where to write (.circleci/config.yml, .github/workflows/release.yml);
+//	         -dir=examples writes this repository's examples
+//
+// Example: mage ci:generate -dir=examples
+func (CI) Generate(dir *string) error {
+	return targets.CIGenerate(orDefault(dir, "."))
+}
+
+// Check fails, printing the diff, when the committed pipelines differ from what ci:generate writes.
+//
+// Flags: -dir as for ci:generate.
+//
+// Example: mage ci:check -dir=examples
+func (CI) Check(dir *string) error {
+	return targets.CICheck(orDefault(dir, "."))
+}
+
 // SeedCLI makes sure the CLI package and every platform package exist on the registry.
 //
 // A package that is missing gets a placeholder version (release.placeholderVersion)
@@ -81,6 +184,13 @@ func Platforms() error {
 }
 
 func flag(b *bool) bool { return b != nil && *b }
+
+func orDefault(s *string, def string) string {
+	if s == nil || *s == "" {
+		return def
+	}
+	return *s
+}
 
 func str(s *string) string {
 	if s == nil {

@@ -7,13 +7,19 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 
+	"github.com/agent-facets/release/internal/build"
+	"github.com/agent-facets/release/internal/ciconfig"
 	"github.com/agent-facets/release/internal/config"
+	"github.com/agent-facets/release/internal/publish"
+	"github.com/agent-facets/release/internal/rehearse"
 	"github.com/agent-facets/release/internal/report"
 	"github.com/agent-facets/release/internal/secret"
 	"github.com/agent-facets/release/internal/seed"
 	"github.com/agent-facets/release/internal/toolkit"
 	"github.com/agent-facets/release/internal/trust"
+	"github.com/agent-facets/release/internal/version"
 	"github.com/agent-facets/release/platforms"
 )
 
@@ -127,4 +133,131 @@ func Platforms() error {
 	}
 	report.New(os.Stdout).Table([]string{"target", "os", "cpu", "libc", "bun target", "go", ""}, rows)
 	return nil
+}
+
+// Build builds the binaries of all configured targets, or of the named one.
+func Build(ctx context.Context, target, ver string) error {
+	return run(func(e *toolkit.Env) error {
+		v, err := version.Resolve(ver, e.Cfg.Release.TagPrefix)
+		if err != nil {
+			return err
+		}
+		ts := e.Cfg.PlatformTargets()
+		if target != "" {
+			t, err := e.Cfg.Target(target)
+			if err != nil {
+				return err
+			}
+			ts = []platforms.Target{t}
+		}
+		e.Out.Heading("Building %d target(s) at %s", len(ts), v)
+		_, err = build.Build(ctx, e, ts, v)
+		return err
+	})
+}
+
+// PublishOptions are the flags shared by the publish targets.
+type PublishOptions struct {
+	Version string
+	Tag     string
+	Auth    string // "oidc", "npm" or "" (oidc on CI, npm elsewhere)
+}
+
+func options(e *toolkit.Env, o PublishOptions) (publish.Options, error) {
+	auth, err := Auth(e, o.Auth)
+	if err != nil {
+		return publish.Options{}, err
+	}
+	return publish.Options{Auth: auth, Tag: o.Tag}, nil
+}
+
+// PublishPlatform publishes one platform package and verifies it.
+func PublishPlatform(ctx context.Context, target string, o PublishOptions) error {
+	return run(func(e *toolkit.Env) error {
+		v, err := version.Resolve(o.Version, e.Cfg.Release.TagPrefix)
+		if err != nil {
+			return err
+		}
+		po, err := options(e, o)
+		if err != nil {
+			return err
+		}
+		rec, err := publish.Platform(ctx, e, target, v, po)
+		publish.Summary(e.Out, []publish.Record{rec})
+		return err
+	})
+}
+
+// PublishCLI publishes the CLI package once every platform package is
+// confirmed at the version.
+func PublishCLI(ctx context.Context, o PublishOptions) error {
+	return run(func(e *toolkit.Env) error {
+		v, err := version.Resolve(o.Version, e.Cfg.Release.TagPrefix)
+		if err != nil {
+			return err
+		}
+		po, err := options(e, o)
+		if err != nil {
+			return err
+		}
+		recs, err := publish.CLI(ctx, e, v, po)
+		if len(recs) > 0 {
+			publish.Summary(e.Out, recs)
+		}
+		return err
+	})
+}
+
+// PublishAdapters publishes the adapter packages whose version is not on
+// the registry.
+func PublishAdapters(ctx context.Context, o PublishOptions) error {
+	return run(func(e *toolkit.Env) error {
+		po, err := options(e, o)
+		if err != nil {
+			return err
+		}
+		recs, err := publish.Adapters(ctx, e, po)
+		if len(recs) > 0 {
+			publish.Summary(e.Out, recs)
+		}
+		return err
+	})
+}
+
+// Rehearse runs a whole release against a throwaway local registry.
+func Rehearse(ctx context.Context, ver string, keep bool) error {
+	_, err := rehearse.Run(ctx, rehearse.Options{Version: ver, Keep: keep})
+	return secret.Error(err)
+}
+
+// CIGenerate writes the CircleCI and GitHub Actions release pipelines.
+func CIGenerate(dir string) error {
+	return run(func(e *toolkit.Env) error {
+		if err := ciconfig.Write(e.Cfg, dir, ciconfig.WithLayout(layout(dir))); err != nil {
+			return err
+		}
+		e.Out.Line(report.Added, "release pipelines written under %s", dir)
+		return nil
+	})
+}
+
+// CICheck fails when the committed pipelines differ from what CIGenerate
+// would write.
+func CICheck(dir string) error {
+	return run(func(e *toolkit.Env) error {
+		if err := ciconfig.Verify(e.Cfg, dir, ciconfig.WithLayout(layout(dir))); err != nil {
+			return err
+		}
+		e.Out.Line(report.OK, "release pipelines under %s are up to date", dir)
+		return nil
+	})
+}
+
+// layout picks the examples layout for the examples directory and the
+// repository layout (.circleci/, .github/workflows/) elsewhere.
+func layout(dir string) ciconfig.Layout {
+	if filepath.Base(filepath.Clean(dir)) == "examples" {
+		return ciconfig.ExamplesLayout
+	}
+	return ciconfig.RepoLayout
 }

@@ -83,3 +83,76 @@ func Env(t testing.TB, cfg *config.Config) (*toolkit.Env, *Buffer) {
 		Out: report.New(buf),
 	}, buf
 }
+
+// DemoConfig is Config with the demo CLI's Go build instead of Bun's.
+func DemoConfig(t testing.TB, mutate func(*config.Config)) *config.Config {
+	t.Helper()
+	return Config(t, func(c *config.Config) {
+		fixtures.DemoBuild(c, RepoRoot())
+		if mutate != nil {
+			mutate(c)
+		}
+	})
+}
+
+var demoBuilds struct {
+	mu   sync.Mutex
+	dirs map[string]string
+}
+
+// BuildDemo puts demo binaries of every configured target, stamped with
+// version, into cfg's dist directory. The binaries are built once per test
+// process and version, then copied, so tests may damage their copy.
+func BuildDemo(t testing.TB, cfg *config.Config, version string, build func(*toolkit.Env) error) {
+	t.Helper()
+	demoBuilds.mu.Lock()
+	defer demoBuilds.mu.Unlock()
+	if demoBuilds.dirs == nil {
+		demoBuilds.dirs = map[string]string{}
+	}
+	src, ok := demoBuilds.dirs[version]
+	if !ok {
+		dir, err := os.MkdirTemp("", "demo-dist-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		shared := *cfg
+		shared.Dist.Dir = dir
+		e, out := Env(t, &shared)
+		if err := build(e); err != nil {
+			t.Fatalf("build demo binaries: %v\n%s", err, out)
+		}
+		demoBuilds.dirs[version] = dir
+		src = dir
+	}
+	dst := cfg.Path(cfg.Dist.Dir)
+	err := filepath.WalkDir(src, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		target := filepath.Join(dst, rel)
+		if d.IsDir() {
+			return os.MkdirAll(target, 0o755)
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		info, _ := d.Info()
+		return os.WriteFile(target, data, info.Mode().Perm())
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// CleanupDemoBuilds removes the shared demo builds; call it from TestMain.
+func CleanupDemoBuilds() {
+	demoBuilds.mu.Lock()
+	defer demoBuilds.mu.Unlock()
+	for _, d := range demoBuilds.dirs {
+		os.RemoveAll(d)
+	}
+	demoBuilds.dirs = nil
+}

@@ -1,0 +1,187 @@
+// Package build runs the configured build command for each target, checks
+// every binary against its target, and runs the one this machine can run to
+// confirm it reports the release version.
+package build
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/agent-facets/release/internal/artifact"
+	"github.com/agent-facets/release/internal/report"
+	"github.com/agent-facets/release/internal/toolkit"
+	"github.com/agent-facets/release/platforms"
+)
+
+// Placeholders returns the values substituted into the build command and
+// environment for target t.
+func Placeholders(e *toolkit.Env, t platforms.Target, version string) map[string]string {
+	return map[string]string{
+		"{target}":    t.Name,
+		"{bunTarget}": t.BunTarget,
+		"{goos}":      t.GOOS,
+		"{goarch}":    t.GOARCH,
+		"{goamd64}":   t.GOAMD64,
+		"{out}":       e.Cfg.BinaryPath(t),
+		"{entry}":     e.Cfg.CLI.Entry,
+		"{version}":   version,
+		"{binary}":    t.BinaryName(e.Cfg.CLI.Binary),
+		"{dist}":      e.Cfg.Path(e.Cfg.Dist.Dir),
+	}
+}
+
+func expand(s string, ph map[string]string) string {
+	for k, v := range ph {
+		s = strings.ReplaceAll(s, k, v)
+	}
+	return s
+}
+
+// Command returns the build command for t, ready to run.
+func Command(ctx context.Context, e *toolkit.Env, t platforms.Target, version string) *exec.Cmd {
+	ph := Placeholders(e, t, version)
+	argv := make([]string, len(e.Cfg.Build.Command))
+	for i, a := range e.Cfg.Build.Command {
+		argv[i] = expand(a, ph)
+	}
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd.Dir = e.Cfg.Path(e.Cfg.Build.Dir)
+	cmd.Env = os.Environ()
+	for k, v := range e.Cfg.Build.Env {
+		cmd.Env = append(cmd.Env, k+"="+expand(v, ph))
+	}
+	return cmd
+}
+
+// Result is one target's build.
+type Result struct {
+	Target   platforms.Target
+	Binary   string
+	Size     int64
+	Duration time.Duration
+	Err      error
+}
+
+// Build builds targets in parallel (at most one per CPU), checks each binary,
+// then runs the binary for this machine with --version. The error names every
+// target that failed.
+func Build(ctx context.Context, e *toolkit.Env, targets []platforms.Target, version string) ([]Result, error) {
+	results := make([]Result, len(targets))
+	g := new(errgroup.Group)
+	g.SetLimit(runtime.NumCPU())
+	for i, t := range targets {
+		g.Go(func() error {
+			results[i] = buildOne(ctx, e, t, version)
+			r := results[i]
+			if r.Err != nil {
+				e.Out.Line(report.Failed, "%s: %v", t.Name, r.Err)
+			} else {
+				e.Out.Line(report.Added, "%s: %s (%.1f MB, %s)", t.Name, rel(r.Binary), float64(r.Size)/(1<<20), r.Duration.Round(100*time.Millisecond))
+			}
+			return nil
+		})
+	}
+	_ = g.Wait()
+	var failed []string
+	for _, r := range results {
+		if r.Err != nil {
+			failed = append(failed, r.Target.Name)
+		}
+	}
+	if len(failed) > 0 {
+		return results, fmt.Errorf("build failed for %s", strings.Join(failed, ", "))
+	}
+	if err := SmokeTest(ctx, e, targets, version); err != nil {
+		return results, err
+	}
+	return results, nil
+}
+
+func rel(p string) string {
+	if wd, err := os.Getwd(); err == nil {
+		if r, err := filepath.Rel(wd, p); err == nil && !strings.HasPrefix(r, "..") {
+			return r
+		}
+	}
+	return p
+}
+
+func buildOne(ctx context.Context, e *toolkit.Env, t platforms.Target, version string) Result {
+	start := time.Now()
+	out := e.Cfg.BinaryPath(t)
+	r := Result{Target: t, Binary: out}
+	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
+		r.Err = err
+		return r
+	}
+	// A failed build must not leave an older binary behind to be published.
+	if err := os.Remove(out); err != nil && !os.IsNotExist(err) {
+		r.Err = err
+		return r
+	}
+	cmd := Command(ctx, e, t, version)
+	var output bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &output, &output
+	if err := cmd.Run(); err != nil {
+		r.Err = fmt.Errorf("`%s` failed: %v%s", strings.Join(cmd.Args, " "), err, indentTail(output.String()))
+		return r
+	}
+	if err := artifact.Check(out, t); err != nil {
+		r.Err = err
+		return r
+	}
+	fi, err := os.Stat(out)
+	if err != nil {
+		r.Err = err
+		return r
+	}
+	r.Size, r.Duration = fi.Size(), time.Since(start)
+	return r
+}
+
+func indentTail(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	if len(lines) > 15 {
+		lines = lines[len(lines)-15:]
+	}
+	if len(lines) == 1 && lines[0] == "" {
+		return ""
+	}
+	return "\n    " + strings.Join(lines, "\n    ")
+}
+
+// SmokeTest runs the binary of the best target for this machine among
+// targets (if any) with --version and checks it prints version.
+func SmokeTest(ctx context.Context, e *toolkit.Env, targets []platforms.Target, version string) error {
+	host := platforms.DetectHost()
+	for _, c := range host.Candidates() {
+		for _, t := range targets {
+			if t.Name != c.Name {
+				continue
+			}
+			bin := e.Cfg.BinaryPath(t)
+			cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+			out, err := exec.CommandContext(cctx, bin, "--version").CombinedOutput()
+			cancel()
+			if err != nil {
+				return fmt.Errorf("the %s binary does not run here: `%s --version`: %v: %s", t.Name, bin, err, strings.TrimSpace(string(out)))
+			}
+			if !strings.Contains(string(out), version) {
+				return fmt.Errorf("the %s binary reports version %q, not the release version %s: the build does not stamp the version (check build.command in %s)", t.Name, strings.TrimSpace(string(out)), version, e.Cfg.File)
+			}
+			e.Out.Line(report.OK, "%s --version printed %s on this machine", t.Name, strings.TrimSpace(string(out)))
+			return nil
+		}
+	}
+	e.Out.Line(report.Info, "no built target runs on this machine (%s/%s): version check skipped", host.OS, host.CPU)
+	return nil
+}

@@ -1,0 +1,212 @@
+// Package pack assembles the release's npm packages from the configuration,
+// the platform table and the built binaries: one package per platform
+// carrying its binary, and the CLI package carrying the launcher with exact
+// optionalDependencies on every platform package. Tarballs are made with
+// internal/tarball, so the same inputs always give the same bytes.
+package pack
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/agent-facets/release/internal/artifact"
+	"github.com/agent-facets/release/internal/tarball"
+	"github.com/agent-facets/release/internal/toolkit"
+	"github.com/agent-facets/release/internal/version"
+	launcher "github.com/agent-facets/release/npm"
+	"github.com/agent-facets/release/platforms"
+)
+
+// Manifest is a generated package.json. Field order is the order npm users
+// expect to read; maps marshal with sorted keys, so output is deterministic.
+type Manifest struct {
+	Name                 string            `json:"name"`
+	Version              string            `json:"version"`
+	Description          string            `json:"description"`
+	License              string            `json:"license,omitempty"`
+	Repository           *Repository       `json:"repository,omitempty"`
+	Bin                  map[string]string `json:"bin,omitempty"`
+	Files                []string          `json:"files"`
+	OS                   []string          `json:"os,omitempty"`
+	CPU                  []string          `json:"cpu,omitempty"`
+	Libc                 []string          `json:"libc,omitempty"`
+	Engines              map[string]string `json:"engines,omitempty"`
+	OptionalDependencies map[string]string `json:"optionalDependencies,omitempty"`
+	PreferUnplugged      bool              `json:"preferUnplugged,omitempty"`
+}
+
+// Repository is package.json's repository field.
+type Repository struct {
+	Type string `json:"type"`
+	URL  string `json:"url"`
+}
+
+// Package is a packed package ready to publish.
+type Package struct {
+	Name    string
+	Version string
+	// Tarball is the .tgz path under the dist directory.
+	Tarball string
+	Info    tarball.Info
+}
+
+func repository(e *toolkit.Env) *Repository {
+	if e.Cfg.Release.Repository == "" {
+		return nil
+	}
+	return &Repository{Type: "git", URL: "git+" + strings.TrimSuffix(e.Cfg.Release.Repository, ".git") + ".git"}
+}
+
+// Describe names a target for people: "Linux x64 (musl libc, no AVX2)".
+func Describe(t platforms.Target) string {
+	osName := map[string]string{"linux": "Linux", "darwin": "macOS", "win32": "Windows"}[t.OS]
+	var notes []string
+	if t.Libc != "" {
+		notes = append(notes, t.Libc+" libc")
+	}
+	if t.Baseline {
+		notes = append(notes, "no AVX2")
+	}
+	s := osName + " " + t.CPU
+	if len(notes) > 0 {
+		s += " (" + strings.Join(notes, ", ") + ")"
+	}
+	return s
+}
+
+// PlatformManifest is the package.json of t's platform package.
+func PlatformManifest(e *toolkit.Env, t platforms.Target, v string) Manifest {
+	m := Manifest{
+		Name:            e.Cfg.PlatformPackage(t.Name),
+		Version:         v,
+		Description:     fmt.Sprintf("The %s binary of %s for %s.", e.Cfg.CLI.Binary, e.Cfg.CLI.Package, Describe(t)),
+		License:         e.Cfg.Release.License,
+		Repository:      repository(e),
+		Files:           []string{"bin/"},
+		OS:              []string{t.OS},
+		CPU:             []string{t.CPU},
+		PreferUnplugged: true,
+	}
+	if t.Libc != "" {
+		m.Libc = []string{t.Libc}
+	}
+	return m
+}
+
+// LauncherManifest is the launcher's table of platform packages.
+func LauncherManifest(e *toolkit.Env, v string) launcher.Manifest {
+	return launcher.NewManifest(e.Cfg.CLI.Package, e.Cfg.Scope, e.Cfg.CLI.PlatformPrefix, e.Cfg.CLI.Binary, v, e.Cfg.PlatformTargets())
+}
+
+// CLIManifest is the package.json of the CLI package.
+func CLIManifest(e *toolkit.Env, v string) Manifest {
+	lm := LauncherManifest(e, v)
+	deps := map[string]string{}
+	for _, p := range e.Cfg.PlatformPackages() {
+		deps[p] = v // exact: a launcher only works with its own binaries
+	}
+	desc := e.Cfg.CLI.Description
+	if desc == "" {
+		desc = "The " + e.Cfg.CLI.Binary + " command-line interface."
+	}
+	return Manifest{
+		Name:                 e.Cfg.CLI.Package,
+		Version:              v,
+		Description:          desc,
+		License:              e.Cfg.Release.License,
+		Repository:           repository(e),
+		Bin:                  map[string]string{e.Cfg.CLI.Binary: lm.BinScript()},
+		Files:                []string{"bin/", "lib/"},
+		Engines:              map[string]string{"node": ">=18"},
+		OptionalDependencies: deps,
+	}
+}
+
+func marshal(m Manifest) []byte {
+	b, _ := json.MarshalIndent(m, "", "  ")
+	return append(b, '\n')
+}
+
+// TarballName is npm's file name for name@v: "@s/p" → "s-p-1.2.3.tgz".
+func TarballName(name, v string) string {
+	return strings.NewReplacer("@", "", "/", "-").Replace(name) + "-" + v + ".tgz"
+}
+
+func (p Package) String() string { return p.Name + "@" + p.Version }
+
+// Dir is where packed tarballs go: <dist>/npm.
+func Dir(e *toolkit.Env) string { return filepath.Join(e.Cfg.Path(e.Cfg.Dist.Dir), "npm") }
+
+// Platform checks t's binary and packs its platform package at version v.
+func Platform(e *toolkit.Env, t platforms.Target, v string) (*Package, error) {
+	if _, err := version.Validate(v); err != nil {
+		return nil, err
+	}
+	bin := e.Cfg.BinaryPath(t)
+	if err := artifact.Check(bin, t); err != nil {
+		return nil, err
+	}
+	m := PlatformManifest(e, t, v)
+	readme := fmt.Sprintf("# %s\n\nThe `%s` binary of `%s` for %s.\n\n"+
+		"Do not install this package directly: install `%s`, whose launcher picks the right platform package for your machine.\n",
+		m.Name, t.BinaryName(e.Cfg.CLI.Binary), e.Cfg.CLI.Package, Describe(t), e.Cfg.CLI.Package)
+	files := []tarball.File{
+		{Path: "package.json", Data: marshal(m), Mode: 0o644},
+		{Path: "README.md", Data: []byte(readme), Mode: 0o644},
+		{Path: "bin/" + t.BinaryName(e.Cfg.CLI.Binary), Source: bin, Mode: 0o755},
+	}
+	if lic := licenseFile(e); lic != "" {
+		files = append(files, tarball.File{Path: "LICENSE", Source: lic, Mode: 0o644})
+	}
+	return write(e, m, files)
+}
+
+// CLI packs the CLI package at version v.
+func CLI(e *toolkit.Env, v string) (*Package, error) {
+	if _, err := version.Validate(v); err != nil {
+		return nil, err
+	}
+	m := CLIManifest(e, v)
+	lf, err := launcher.Files(LauncherManifest(e, v))
+	if err != nil {
+		return nil, err
+	}
+	files := []tarball.File{{Path: "package.json", Data: marshal(m), Mode: 0o644}}
+	for _, f := range lf {
+		files = append(files, tarball.File{Path: f.Path, Data: f.Data, Mode: f.Mode})
+	}
+	readme := fmt.Sprintf("# %s\n\n%s\n\n```sh\nnpm install -g %s\n%s --version\n```\n\n"+
+		"The package's launcher runs the native binary from the platform package npm installed for your machine "+
+		"(%d platforms). If it cannot find one, it says why and how to fix it.\n",
+		m.Name, m.Description, m.Name, e.Cfg.CLI.Binary, len(e.Cfg.Targets))
+	files = append(files, tarball.File{Path: "README.md", Data: []byte(readme), Mode: 0o644})
+	if lic := licenseFile(e); lic != "" {
+		files = append(files, tarball.File{Path: "LICENSE", Source: lic, Mode: 0o644})
+	}
+	return write(e, m, files)
+}
+
+// licenseFile returns a LICENSE file next to the configuration, if any.
+func licenseFile(e *toolkit.Env) string {
+	p := e.Cfg.Path("LICENSE")
+	if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() {
+		return p
+	}
+	return ""
+}
+
+func write(e *toolkit.Env, m Manifest, files []tarball.File) (*Package, error) {
+	dir := Dir(e)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	path := filepath.Join(dir, TarballName(m.Name, m.Version))
+	info, err := tarball.Create(path, files)
+	if err != nil {
+		return nil, fmt.Errorf("pack %s@%s: %w", m.Name, m.Version, err)
+	}
+	return &Package{Name: m.Name, Version: m.Version, Tarball: path, Info: info}, nil
+}

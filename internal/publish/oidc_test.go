@@ -1,0 +1,174 @@
+package publish_test
+
+import (
+	"net/http"
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/agent-facets/release/internal/config"
+	"github.com/agent-facets/release/internal/publish"
+	"github.com/agent-facets/release/internal/testreg"
+	"github.com/agent-facets/release/internal/toolkit"
+	"github.com/agent-facets/release/internal/toolkit/toolkittest"
+	"github.com/agent-facets/release/internal/trust"
+)
+
+// oidcRelease is a seeded release whose packages trust the configured
+// CircleCI identity, with npm left without any credentials and a stand-in
+// circleci on PATH minting tokens with claims.
+func oidcRelease(t *testing.T, claims func(tp config.TrustedPublisher) jwt.MapClaims) (*testreg.Registry, *toolkit.Env, *toolkittest.Buffer) {
+	t.Helper()
+	reg, e, out := release(t, nil)
+	if _, err := (&trust.Attacher{Env: e, Pacing: time.Millisecond}).Attach(ctx(t), e.CLIPackages()[:3]); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	reg.SetEnv(t, "") // from here on npm has no login at all
+	tp := e.Cfg.TrustedPublisher
+	bin := reg.InstallFakeCircleCI(t, claims(tp))
+	t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+	t.Setenv("CIRCLECI", "true")
+	t.Setenv("CI", "true")
+	return reg, e, out
+}
+
+func goodClaims(tp config.TrustedPublisher) jwt.MapClaims {
+	return testreg.CircleCIClaims(tp.OrgID, tp.ProjectID, tp.PipelineDefinitionID, tp.VCSOrigin, tp.ContextIDs, time.Hour)
+}
+
+var leaks = regexp.MustCompile(`eyJ[A-Za-z0-9_-]{8,}\.eyJ|npm_[A-Za-z0-9]{36}`)
+
+func assertNoSecrets(t *testing.T, texts ...string) {
+	t.Helper()
+	for _, s := range texts {
+		if m := leaks.FindString(s); m != "" {
+			t.Errorf("a token reached the output: %.20s…", m)
+		}
+	}
+}
+
+func writes(reg *testreg.Registry, since int) []string {
+	var w []string
+	for _, r := range reg.Requests()[since:] {
+		if r.Method == http.MethodPut || r.Method == http.MethodDelete {
+			w = append(w, r.Method+" "+r.Path)
+		}
+	}
+	return w
+}
+
+func TestOIDCPublishWithRealNpm(t *testing.T) {
+	reg, e, out := oidcRelease(t, goodClaims)
+	o := fastOpts()
+	o.Auth = publish.NewOIDC(e)
+	rec, err := publish.Platform(ctx(t), e, "linux-arm64", ver, o)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if rec.Action != publish.Published || !reg.HasVersion(t, "@agent-facets/cli-linux-arm64", ver) {
+		t.Fatalf("not published: %+v", rec)
+	}
+	if !strings.Contains(out.String(), "(trusted publishing from CircleCI)") {
+		t.Errorf("output does not say how it authenticated:\n%s", out)
+	}
+	exchanges := 0
+	for _, r := range reg.Requests() {
+		if strings.Contains(r.Path, "/-/npm/v1/oidc/token/exchange/") && r.Status == http.StatusCreated {
+			exchanges++
+		}
+	}
+	if exchanges != 2 { // the preflight's and npm's own
+		t.Errorf("%d successful exchanges, want 2", exchanges)
+	}
+	// A no-op re-run mints nothing: no circleci needed at all.
+	t.Setenv("PATH", "/nonexistent")
+	rec, err = publish.Platform(ctx(t), e, "linux-arm64", ver, o)
+	if err != nil || rec.Action != publish.Identical {
+		t.Fatalf("re-run without circleci: %+v %v", rec, err)
+	}
+	assertNoSecrets(t, out.String(), rec.Error)
+}
+
+func TestOIDCFailuresBeforeAnyWrite(t *testing.T) {
+	other := "00000000-0000-4000-8000-000000000000"
+	cases := []struct {
+		name   string
+		claims func(tp config.TrustedPublisher) jwt.MapClaims
+		target string
+		env    func(reg *testreg.Registry, tp config.TrustedPublisher) string // NPM_ID_TOKEN
+		want   []string
+	}{
+		{name: "expired token", target: "linux-arm64",
+			claims: func(tp config.TrustedPublisher) jwt.MapClaims {
+				c := goodClaims(tp)
+				c["iat"] = time.Now().Add(-2 * time.Hour).Unix()
+				c["exp"] = time.Now().Add(-time.Hour).Unix()
+				return c
+			},
+			want: []string{"expired"}},
+		{name: "wrong audience", target: "linux-arm64", claims: goodClaims,
+			env: func(reg *testreg.Registry, tp config.TrustedPublisher) string {
+				c := goodClaims(tp)
+				c["aud"] = "npm:elsewhere.example"
+				return reg.Issuer.Mint(c)
+			},
+			want: []string{"npm:elsewhere.example", "npm:127.0.0.1"}},
+		{name: "claims differ from the configuration", target: "linux-arm64",
+			claims: func(tp config.TrustedPublisher) jwt.MapClaims {
+				c := goodClaims(tp)
+				c["oidc.circleci.com/project-id"] = other
+				return c
+			},
+			want: []string{`oidc.circleci.com/project-id is "` + other + `"`, "release.json"}},
+		{name: "package without a trusted publisher", target: "darwin-arm64", claims: goodClaims,
+			want: []string{"@agent-facets/cli-darwin-arm64", "403", "mage trust:check"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			reg, e, out := oidcRelease(t, tc.claims)
+			if tc.env != nil {
+				t.Setenv("NPM_ID_TOKEN", tc.env(reg, e.Cfg.TrustedPublisher))
+			}
+			before := len(reg.Requests())
+			o := fastOpts()
+			o.Auth = publish.NewOIDC(e)
+			_, err := publish.Platform(ctx(t), e, tc.target, ver, o)
+			if err == nil {
+				t.Fatalf("published anyway\n%s", out)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error lacks %q: %v", w, err)
+				}
+			}
+			if w := writes(reg, before); len(w) > 0 {
+				t.Errorf("writes happened: %v", w)
+			}
+			assertNoSecrets(t, out.String(), err.Error())
+		})
+	}
+}
+
+func TestOIDCNpmTooOld(t *testing.T) {
+	reg, e, out := oidcRelease(t, goodClaims)
+	dir := t.TempDir()
+	fake := "#!/bin/sh\nif [ \"$1\" = --version ]; then echo 10.9.0; exit 0; fi\nexec npm \"$@\"\n"
+	if err := os.WriteFile(dir+"/npm-old", []byte(fake), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	e.NPM.Bin = dir + "/npm-old"
+	before := len(reg.Requests())
+	o := fastOpts()
+	o.Auth = publish.NewOIDC(e)
+	_, err := publish.Platform(ctx(t), e, "linux-arm64", ver, o)
+	if err == nil || !strings.Contains(err.Error(), "npm 10.9.0 is installed but trusted publishing from CircleCI needs npm 11.11.0 or newer") {
+		t.Fatalf("err = %v\n%s", err, out)
+	}
+	if w := writes(reg, before); len(w) > 0 {
+		t.Errorf("writes happened: %v", w)
+	}
+}

@@ -1,0 +1,217 @@
+// Package publish releases packages: it decides from the registry whether a
+// version is already there (identical bytes: nothing to do; other bytes:
+// stop), authenticates only when a write is needed, publishes with the npm
+// CLI, and waits until the registry serves the exact bytes. publishCLI
+// publishes the CLI package only once every platform package is confirmed,
+// so users never see a partial release.
+package publish
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/agent-facets/release/internal/npmcli"
+	"github.com/agent-facets/release/internal/pack"
+	"github.com/agent-facets/release/internal/registry"
+	"github.com/agent-facets/release/internal/report"
+	"github.com/agent-facets/release/internal/toolkit"
+	"github.com/agent-facets/release/internal/version"
+)
+
+// Auth supplies the credentials of `npm publish`.
+type Auth interface {
+	// Prepare checks, before any write, that pkg may be published on reg,
+	// and returns the environment entries npm needs for it.
+	Prepare(ctx context.Context, pkg, reg string) ([]string, error)
+	// String names the method for output ("npm login", "OIDC (CircleCI)").
+	String() string
+}
+
+// NpmLogin publishes with whatever credentials npm's configuration holds
+// (a maintainer's login, or a rehearsal's local user).
+type NpmLogin struct{}
+
+// Prepare implements Auth.
+func (NpmLogin) Prepare(context.Context, string, string) ([]string, error) { return nil, nil }
+func (NpmLogin) String() string                                            { return "npm login" }
+
+// Options tune a publish.
+type Options struct {
+	Auth Auth
+	// Tag overrides the dist-tag (default: latest, or the configured
+	// prerelease tag for a prerelease version).
+	Tag string
+	// Verify tunes the wait for the registry after publishing.
+	Verify Verifier
+	// Confirm tunes publishCLI's wait for the platform packages.
+	Confirm Verifier
+}
+
+// Action is what happened to a package.
+type Action string
+
+const (
+	Published Action = "published"
+	Identical Action = "identical"
+	Failed    Action = "failed"
+	Missing   Action = "missing"
+)
+
+// Record is the outcome for one package, for summaries and reports.
+type Record struct {
+	Package   string        `json:"package"`
+	Version   string        `json:"version"`
+	Action    Action        `json:"action"`
+	Tag       string        `json:"tag,omitempty"`
+	Integrity string        `json:"integrity,omitempty"`
+	Registry  string        `json:"registry,omitempty"`
+	Duration  time.Duration `json:"-"`
+	Error     string        `json:"error,omitempty"`
+}
+
+// DifferentBytesError: the version is on the registry with other contents.
+type DifferentBytesError struct {
+	Name, Version, Local, Registry string
+}
+
+func (e *DifferentBytesError) Error() string {
+	return fmt.Sprintf("%s@%s is already on the registry with different contents (local %s, registry %s): a published version cannot change; bump the version and release again",
+		e.Name, e.Version, e.Local, e.Registry)
+}
+
+// Tag returns the dist-tag for version v: the override, else latest, else
+// the prerelease tag for a prerelease.
+func Tag(e *toolkit.Env, v, override string) string {
+	if override != "" {
+		return override
+	}
+	if version.IsPrerelease(v) {
+		return e.Cfg.Release.PrereleaseTag
+	}
+	return "latest"
+}
+
+// One publishes a packed package: identical → nothing to do (no
+// credentials needed); different bytes → error; else authenticate, publish,
+// and verify the registry serves it.
+func One(ctx context.Context, e *toolkit.Env, p *pack.Package, o Options) (Record, error) {
+	start := time.Now()
+	rec := Record{Package: p.Name, Version: p.Version, Integrity: p.Info.Integrity}
+	done := func(a Action, err error) (Record, error) {
+		rec.Action, rec.Duration = a, time.Since(start)
+		if err != nil {
+			rec.Error = err.Error()
+		}
+		return rec, err
+	}
+	reg, err := e.Registry(ctx, p.Name)
+	if err != nil {
+		return done(Failed, err)
+	}
+	rec.Registry = reg
+	st := e.Reg.Check(ctx, reg, registry.Spec{Name: p.Name, Version: p.Version}, true)
+	if st.Err != nil {
+		return done(Failed, fmt.Errorf("cannot tell whether %s is already published, so nothing was published: %w", p, st.Err))
+	}
+	if st.State == registry.Published {
+		if st.Integrity == p.Info.Integrity {
+			e.Out.Line(report.Skipped, "%s already published, identical (%s)", p, short(p.Info.Integrity))
+			return done(Identical, nil)
+		}
+		return done(Failed, &DifferentBytesError{Name: p.Name, Version: p.Version, Local: p.Info.Integrity, Registry: st.Integrity})
+	}
+	tag := Tag(e, p.Version, o.Tag)
+	rec.Tag = tag
+	if tag == "latest" && st.Latest != "" && version.Less(p.Version, st.Latest) {
+		return done(Failed, fmt.Errorf("%s: latest is %s, newer than %s: publishing to latest would move it backwards; publish with another tag (-tag=...) if this is a backport", p.Name, st.Latest, p.Version))
+	}
+	auth := o.Auth
+	if auth == nil {
+		auth = NpmLogin{}
+	}
+	env, err := auth.Prepare(ctx, p.Name, reg)
+	if err != nil {
+		return done(Failed, err)
+	}
+	e.Out.Line(report.Wait, "publishing %s to %s with tag %s (%s)", p, reg, tag, auth)
+	err = e.NPM.Publish(ctx, npmcli.PublishOptions{Path: p.Tarball, Registry: reg, Tag: tag, Access: "public", Env: env})
+	if err != nil {
+		// The write may have landed even though npm failed (a lost answer,
+		// a retried PUT): the registry, not npm's exit code, decides.
+		again := e.Reg.Check(ctx, reg, registry.Spec{Name: p.Name, Version: p.Version}, true)
+		switch {
+		case again.Err == nil && again.State == registry.Published && again.Integrity == p.Info.Integrity:
+			e.Out.Line(report.Info, "npm reported a failure, but the registry has %s with the right bytes", p)
+		case again.Err == nil && again.State == registry.Published:
+			return done(Failed, &DifferentBytesError{Name: p.Name, Version: p.Version, Local: p.Info.Integrity, Registry: again.Integrity})
+		default:
+			return done(Failed, fmt.Errorf("publish %s: %w%s", p, err, hint(err, auth)))
+		}
+	}
+	v := o.Verify
+	v.Env = e
+	if err := v.Wait(ctx, p.String(), []Expect{{Name: p.Name, Version: p.Version, Integrity: p.Info.Integrity}}); err != nil {
+		return done(Failed, fmt.Errorf("published %s, but: %w; run the same command again to keep waiting (it will not publish twice)", p, err))
+	}
+	e.Out.Line(report.Added, "%s published to %s (%s)", p, tag, short(p.Info.Integrity))
+	return done(Published, nil)
+}
+
+// hint adds what usually fixes an npm publish failure.
+func hint(err error, auth Auth) string {
+	var ne *npmcli.Error
+	if !errors.As(err, &ne) {
+		return ""
+	}
+	switch ne.Code {
+	case "ENEEDAUTH", "E401":
+		if _, ok := auth.(NpmLogin); ok {
+			return "; npm has no usable login for this registry: run `npm login`, or publish from CI with trusted publishing"
+		}
+		return "; the registry refused the trusted-publishing credentials: check the package's trusted publisher with `mage trust:check`"
+	case "E403":
+		return "; the account or trusted publisher may not publish this package: check `mage trust:check` and the package's access settings"
+	case "E404":
+		return "; the package or scope does not exist for this account: seed it first (`mage seedCLI` / `mage seedAdapters`)"
+	case "E429":
+		return "; the registry is rate limiting: wait a few minutes and run the same command again"
+	case "EOTP":
+		return "; this account needs a 2FA code for publishing: set NPM_OTP or publish with trusted publishing"
+	}
+	return ""
+}
+
+func short(integrity string) string {
+	if len(integrity) > 20 {
+		return integrity[:20] + "…"
+	}
+	return integrity
+}
+
+// Summary prints one row per record.
+func Summary(out *report.Printer, recs []Record) {
+	rows := make([][]string, len(recs))
+	for i, r := range recs {
+		d := ""
+		if r.Duration > 0 {
+			d = r.Duration.Round(100 * time.Millisecond).String()
+		}
+		note := r.Tag
+		if r.Error != "" {
+			note = firstLine(r.Error)
+		}
+		rows[i] = []string{r.Package, r.Version, string(r.Action), short(r.Integrity), d, note}
+	}
+	out.Table([]string{"package", "version", "result", "integrity", "time", "tag / error"}, rows)
+}
+
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(s, "\n")
+	if len(s) > 100 {
+		s = s[:100] + "…"
+	}
+	return s
+}

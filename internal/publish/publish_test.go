@@ -1,0 +1,512 @@
+package publish_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/agent-facets/release/internal/build"
+	"github.com/agent-facets/release/internal/config"
+	"github.com/agent-facets/release/internal/publish"
+	"github.com/agent-facets/release/internal/registry"
+	"github.com/agent-facets/release/internal/seed"
+	"github.com/agent-facets/release/internal/testreg"
+	"github.com/agent-facets/release/internal/toolkit"
+	"github.com/agent-facets/release/internal/toolkit/toolkittest"
+	"github.com/agent-facets/release/platforms"
+)
+
+const ver = "1.2.3"
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	toolkittest.CleanupDemoBuilds()
+	os.Exit(code)
+}
+
+func ctx(t *testing.T) context.Context {
+	c, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	t.Cleanup(cancel)
+	return c
+}
+
+func buildAll(e *toolkit.Env) error {
+	_, err := build.Build(context.Background(), e, e.Cfg.PlatformTargets(), ver)
+	return err
+}
+
+// release sets up a registry with every CLI package seeded by a maintainer,
+// and demo binaries built at ver.
+func release(t *testing.T, mutate func(*config.Config)) (*testreg.Registry, *toolkit.Env, *toolkittest.Buffer) {
+	t.Helper()
+	reg := testreg.Start(t)
+	reg.SetEnv(t, reg.AddUser(t, "maintainer"))
+	cfg := toolkittest.DemoConfig(t, mutate)
+	e, out := toolkittest.Env(t, cfg)
+	if _, err := seed.Seed(ctx(t), e, e.CLIPackages(), seed.Options{}); err != nil {
+		t.Fatalf("seed: %v\n%s", err, out)
+	}
+	toolkittest.BuildDemo(t, cfg, ver, buildAll)
+	return reg, e, out
+}
+
+func fastOpts() publish.Options {
+	return publish.Options{
+		Verify:  publish.Verifier{Deadline: 30 * time.Second, Min: 100 * time.Millisecond},
+		Confirm: publish.Verifier{Deadline: 3 * time.Second, Min: 100 * time.Millisecond},
+	}
+}
+
+func packument(t *testing.T, e *toolkit.Env, name string) *registry.Packument {
+	t.Helper()
+	reg, err := e.Registry(context.Background(), name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := e.Reg.Packument(context.Background(), reg, name, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestWholeReleaseThenRerun(t *testing.T) {
+	reg, e, out := release(t, nil)
+	recs, err := publish.Platforms(ctx(t), e, e.Cfg.Targets, ver, fastOpts())
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	for _, r := range recs {
+		if r.Action != publish.Published || r.Tag != "latest" {
+			t.Errorf("%s: %s tag %q", r.Package, r.Action, r.Tag)
+		}
+	}
+	cli, err := publish.CLI(ctx(t), e, ver, fastOpts())
+	if err != nil {
+		t.Fatalf("publishCLI: %v\n%s", err, out)
+	}
+	if cli[0].Action != publish.Published {
+		t.Fatalf("CLI: %+v", cli[0])
+	}
+
+	// Platform packages carry os/cpu/libc; the CLI pins all of them exactly.
+	for _, tg := range platforms.Table {
+		name := e.Cfg.PlatformPackage(tg.Name)
+		v := fullVersion(t, reg, name, ver)
+		if len(v.OS) != 1 || v.OS[0] != tg.OS || len(v.CPU) != 1 || v.CPU[0] != tg.CPU {
+			t.Errorf("%s: os %v cpu %v", name, v.OS, v.CPU)
+		}
+		if (tg.Libc == "") != (len(v.Libc) == 0) || (tg.Libc != "" && v.Libc[0] != tg.Libc) {
+			t.Errorf("%s: libc %v, want %q", name, v.Libc, tg.Libc)
+		}
+	}
+	cv := packument(t, e, "agent-facets").Versions[ver]
+	if len(cv.OptionalDependencies) != 12 {
+		t.Errorf("optionalDependencies = %v", cv.OptionalDependencies)
+	}
+	for name, v := range cv.OptionalDependencies {
+		if v != ver || !strings.HasPrefix(name, "@agent-facets/cli-") {
+			t.Errorf("optionalDependency %s@%s", name, v)
+		}
+	}
+
+	// Users can install it and the launcher runs the right binary.
+	got, err := publish.Installable(ctx(t), e, "agent-facets", ver, "facet", "--version")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.TrimSpace(got) != ver {
+		t.Errorf("facet --version = %q", got)
+	}
+
+	// Re-running everything publishes nothing and needs no credentials.
+	e2, out2 := toolkittest.Env(t, e.Cfg)
+	failing := failAuth{t}
+	o := fastOpts()
+	o.Auth = failing
+	recs, err = publish.Platforms(ctx(t), e2, e.Cfg.Targets, ver, o)
+	if err != nil {
+		t.Fatalf("re-run: %v\n%s", err, out2)
+	}
+	cli, err = publish.CLI(ctx(t), e2, ver, o)
+	if err != nil {
+		t.Fatalf("re-run CLI: %v\n%s", err, out2)
+	}
+	for _, r := range append(recs, cli...) {
+		if r.Action != publish.Identical {
+			t.Errorf("re-run %s: %s", r.Package, r.Action)
+		}
+	}
+	if !strings.Contains(out2.String(), "~ agent-facets@1.2.3 already published, identical") {
+		t.Errorf("re-run output:\n%s", out2)
+	}
+	for name, n := range reg.PublishCounts() {
+		if n != 2 { // placeholder + release
+			t.Errorf("%s published %d times, want 2", name, n)
+		}
+	}
+}
+
+// fullVersion reads name@v from the full (not abbreviated) packument.
+func fullVersion(t *testing.T, reg *testreg.Registry, name, v string) registry.Version {
+	t.Helper()
+	resp, err := http.Get(registry.PackageURL(reg.URL, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var doc struct {
+		Versions map[string]registry.Version `json:"versions"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&doc); err != nil {
+		t.Fatal(err)
+	}
+	return doc.Versions[v]
+}
+
+// failAuth fails the test if credentials are asked for.
+type failAuth struct{ t *testing.T }
+
+func (f failAuth) Prepare(_ context.Context, pkg, _ string) ([]string, error) {
+	f.t.Errorf("credentials requested for %s on a no-op run", pkg)
+	return nil, nil
+}
+func (failAuth) String() string { return "must not be used" }
+
+func TestPublishCLIRefusesPartialRelease(t *testing.T) {
+	reg, e, out := release(t, nil)
+	all := e.Cfg.Targets
+	missing := []string{"linux-x64-musl", "windows-arm64"}
+	var some []string
+	for _, t := range all {
+		if t != missing[0] && t != missing[1] {
+			some = append(some, t)
+		}
+	}
+	if _, err := publish.Platforms(ctx(t), e, some, ver, fastOpts()); err != nil {
+		t.Fatal(err)
+	}
+	_, err := publish.CLI(ctx(t), e, ver, fastOpts())
+	var me *publish.MissingPlatformsError
+	if !errorsAs(err, &me) {
+		t.Fatalf("want MissingPlatformsError, got %v\n%s", err, out)
+	}
+	for _, m := range missing {
+		if !strings.Contains(err.Error(), "@agent-facets/cli-"+m+"@1.2.3") || !strings.Contains(err.Error(), "mage publishPlatform "+m) {
+			t.Errorf("error does not name %s: %v", m, err)
+		}
+	}
+	if reg.HasVersion(t, "agent-facets", ver) {
+		t.Fatal("the CLI package was published over a partial release")
+	}
+	// Re-run every job (the others skip as identical), then publishCLI works.
+	recs, err := publish.Platforms(ctx(t), e, all, ver, fastOpts())
+	if err != nil {
+		t.Fatal(err)
+	}
+	published := 0
+	for _, r := range recs {
+		if r.Action == publish.Published {
+			published++
+		}
+	}
+	if published != 2 {
+		t.Errorf("re-run published %d, want 2", published)
+	}
+	if _, err := publish.CLI(ctx(t), e, ver, fastOpts()); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	for name, n := range reg.PublishCounts() {
+		if n != 2 {
+			t.Errorf("%s published %d times", name, n)
+		}
+	}
+}
+
+func errorsAs(err error, target **publish.MissingPlatformsError) bool {
+	if err == nil {
+		return false
+	}
+	me, ok := err.(*publish.MissingPlatformsError)
+	*target = me
+	return ok
+}
+
+func TestDifferentBytesStops(t *testing.T) {
+	reg, e, out := release(t, nil)
+	if _, err := publish.Platform(ctx(t), e, "linux-x64", ver, fastOpts()); err != nil {
+		t.Fatal(err)
+	}
+	// Same version, different binary: appending keeps a valid ELF.
+	tg, _ := platforms.Lookup("linux-x64")
+	f, err := os.OpenFile(e.Cfg.BinaryPath(tg), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString("changed")
+	f.Close()
+	_, err = publish.Platform(ctx(t), e, "linux-x64", ver, fastOpts())
+	if err == nil || !strings.Contains(err.Error(), "@agent-facets/cli-linux-x64@1.2.3 is already on the registry with different contents (local sha512-") ||
+		!strings.Contains(err.Error(), ", registry sha512-") || !strings.Contains(err.Error(), "bump the version") {
+		t.Fatalf("err = %v\n%s", err, out)
+	}
+	if n := reg.PublishCount("@agent-facets/cli-linux-x64"); n != 2 {
+		t.Errorf("published %d times", n)
+	}
+}
+
+func TestBadArtifactsRefusedBeforeAnyWrite(t *testing.T) {
+	reg, e, _ := release(t, nil)
+	before := len(reg.Requests())
+	lookup := func(n string) platforms.Target { tg, _ := platforms.Lookup(n); return tg }
+	copyBin := func(from, to string) {
+		data, err := os.ReadFile(e.Cfg.BinaryPath(lookup(from)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(e.Cfg.BinaryPath(lookup(to)), data, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	copyBin("darwin-arm64", "linux-x64")
+	copyBin("linux-arm64", "linux-x64-baseline")
+	if err := os.Remove(e.Cfg.BinaryPath(lookup("darwin-x64"))); err != nil {
+		t.Fatal(err)
+	}
+	// A dynamically linked glibc binary in a musl package.
+	data, err := os.ReadFile("/bin/true")
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(e.Cfg.BinaryPath(lookup("linux-x64-musl")), data, 0o755)
+
+	cases := map[string]string{
+		"linux-x64":          "is a Mach-O arm64 binary but target linux-x64 needs ELF x86-64",
+		"linux-x64-baseline": "target linux-x64-baseline needs ELF x86-64",
+		"darwin-x64":         "darwin-x64",
+		"linux-x64-musl":     "built for glibc",
+		"linux-sparc":        `unknown target "linux-sparc"`,
+	}
+	for target, want := range cases {
+		_, err := publish.Platform(ctx(t), e, target, ver, fastOpts())
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: err = %v, want %q", target, err, want)
+		}
+	}
+	if _, err := publish.Platform(ctx(t), e, "linux-arm64", "1.2", fastOpts()); err == nil || !strings.Contains(err.Error(), "not valid semver") {
+		t.Errorf("bad version: %v", err)
+	}
+	for _, r := range reg.Requests()[before:] {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			t.Errorf("a write happened: %s %s", r.Method, r.Path)
+		}
+	}
+}
+
+func TestPrereleaseTagAndLatestNeverMovesBackwards(t *testing.T) {
+	_, e, out := release(t, nil)
+	toolkittest.BuildDemo(t, e.Cfg, "2.0.0-rc.1", func(e *toolkit.Env) error {
+		_, err := build.Build(context.Background(), e, e.Cfg.PlatformTargets(), "2.0.0-rc.1")
+		return err
+	})
+	rec, err := publish.Platform(ctx(t), e, "linux-arm64", "2.0.0-rc.1", fastOpts())
+	if err != nil || rec.Tag != "next" {
+		t.Fatalf("prerelease: %+v %v\n%s", rec, err, out)
+	}
+	p := packument(t, e, "@agent-facets/cli-linux-arm64")
+	if p.DistTags["next"] != "2.0.0-rc.1" || p.DistTags["latest"] != "0.0.1" {
+		t.Errorf("dist-tags = %v", p.DistTags)
+	}
+	toolkittest.BuildDemo(t, e.Cfg, ver, buildAll)
+	if _, err := publish.Platform(ctx(t), e, "linux-x64", ver, fastOpts()); err != nil {
+		t.Fatal(err)
+	}
+	// A backport below latest is refused on latest...
+	toolkittest.BuildDemo(t, e.Cfg, "1.0.0", func(e *toolkit.Env) error {
+		_, err := build.Build(context.Background(), e, e.Cfg.PlatformTargets(), "1.0.0")
+		return err
+	})
+	_, err = publish.Platform(ctx(t), e, "linux-x64", "1.0.0", fastOpts())
+	if err == nil || !strings.Contains(err.Error(), "latest is 1.2.3, newer than 1.0.0: publishing to latest would move it backwards") {
+		t.Fatalf("err = %v", err)
+	}
+	// ...and accepted under another tag.
+	o := fastOpts()
+	o.Tag = "backport"
+	if _, err := publish.Platform(ctx(t), e, "linux-x64", "1.0.0", o); err != nil {
+		t.Fatal(err)
+	}
+	if got := packument(t, e, "@agent-facets/cli-linux-x64").DistTags; got["latest"] != ver || got["backport"] != "1.0.0" {
+		t.Errorf("dist-tags = %v", got)
+	}
+}
+
+func TestFaultsReleaseCompletesWithoutDuplicates(t *testing.T) {
+	reg, e, out := release(t, nil)
+	reg.Inject(testreg.Fault{Method: http.MethodGet, PathPrefix: "/@agent-facets/cli-linux-x64", Times: 2, Status: 429, RetryAfter: time.Second})
+	reg.Inject(testreg.Fault{Method: http.MethodGet, PathPrefix: "/@agent-facets/cli-darwin-arm64", Times: 3, Status: 503})
+	reg.Inject(testreg.Fault{Method: http.MethodGet, PathPrefix: "/@agent-facets/cli-windows-x64", Times: 1, Reset: true})
+	reg.Inject(testreg.Fault{Method: http.MethodGet, PathPrefix: "/agent-facets", Times: 2, Delay: 2 * time.Second})
+	reg.Inject(testreg.Fault{Method: http.MethodPut, PathPrefix: "/@agent-facets/cli-linux-arm64", Times: 1, Status: 503})
+	if _, err := publish.Platforms(ctx(t), e, e.Cfg.Targets, ver, fastOpts()); err != nil {
+		// npm does not retry a 503 on PUT by itself; the job is re-run.
+		if !strings.Contains(err.Error(), "linux-arm64") {
+			t.Fatalf("%v\n%s", err, out)
+		}
+		if _, err := publish.Platform(ctx(t), e, "linux-arm64", ver, fastOpts()); err != nil {
+			t.Fatalf("re-run: %v\n%s", err, out)
+		}
+	}
+	if _, err := publish.CLI(ctx(t), e, ver, fastOpts()); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	for name, n := range reg.PublishCounts() {
+		if n != 2 {
+			t.Errorf("%s published %d times", name, n)
+		}
+	}
+	faults := 0
+	for _, r := range reg.Requests() {
+		if r.Fault {
+			faults++
+		}
+	}
+	if faults < 8 {
+		t.Errorf("only %d faults were served", faults)
+	}
+}
+
+func TestVerificationWaitsForVisibility(t *testing.T) {
+	reg, e, out := release(t, nil)
+	reg.HideVersion("@agent-facets/cli-linux-x64", ver, 3*time.Second)
+	start := time.Now()
+	if _, err := publish.Platform(ctx(t), e, "linux-x64", ver, fastOpts()); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if time.Since(start) < 3*time.Second {
+		t.Errorf("verification returned before the version was visible")
+	}
+	reg.HideVersion("@agent-facets/cli-linux-arm64", ver, time.Hour)
+	o := fastOpts()
+	o.Verify.Deadline = 2 * time.Second
+	_, err := publish.Platform(ctx(t), e, "linux-arm64", ver, o)
+	if err == nil || !strings.Contains(err.Error(), "published @agent-facets/cli-linux-arm64@1.2.3, but: after 2s the registry still does not serve @agent-facets/cli-linux-arm64@1.2.3 (version not listed yet)") ||
+		!strings.Contains(err.Error(), "run the same command again to keep waiting") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestInterruptedPublishThenRerun(t *testing.T) {
+	reg, e, out := release(t, nil)
+	// The PUT is slow; the run is killed while npm is uploading.
+	reg.Inject(testreg.Fault{Method: http.MethodPut, PathPrefix: "/@agent-facets/cli-linux-x64", Times: 1, Delay: 10 * time.Second})
+	c, cancel := context.WithCancel(ctx(t))
+	go func() {
+		for !strings.Contains(out.String(), "publishing @agent-facets/cli-linux-x64@1.2.3") {
+			time.Sleep(50 * time.Millisecond)
+		}
+		time.Sleep(1500 * time.Millisecond)
+		cancel()
+	}()
+	if _, err := publish.Platform(c, e, "linux-x64", ver, fastOpts()); err == nil {
+		t.Fatal("the interrupted run reported success")
+	}
+	e2, out2 := toolkittest.Env(t, e.Cfg)
+	rec, err := publish.Platform(ctx(t), e2, "linux-x64", ver, fastOpts())
+	if err != nil {
+		t.Fatalf("re-run: %v\n%s", err, out2)
+	}
+	if rec.Action != publish.Published && rec.Action != publish.Identical {
+		t.Errorf("re-run: %s", rec.Action)
+	}
+	if n := reg.PublishCount("@agent-facets/cli-linux-x64"); n != 2 {
+		t.Errorf("published %d times, want 2 (placeholder + release)", n)
+	}
+}
+
+func TestPublishAdapters(t *testing.T) {
+	reg, e, out := release(t, nil)
+	if _, err := seed.Seed(ctx(t), e, []string{"@agent-facets/adapter", "@agent-facets/adapter-claude", "@agent-facets/adapter-openai"}, seed.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	recs, err := publish.Adapters(ctx(t), e, fastOpts())
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	var order []string
+	for _, r := range recs {
+		order = append(order, r.Package)
+		if r.Action != publish.Published || r.Version != "1.0.0" {
+			t.Errorf("%+v", r)
+		}
+	}
+	if strings.Join(order, ",") != "@agent-facets/adapter,@agent-facets/adapter-claude,@agent-facets/adapter-openai" {
+		t.Errorf("order = %v", order)
+	}
+	recs, err = publish.Adapters(ctx(t), e, fastOpts())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range recs {
+		if r.Action != publish.Identical {
+			t.Errorf("re-run %s: %s", r.Package, r.Action)
+		}
+		if reg.PublishCount(r.Package) != 2 {
+			t.Errorf("%s published %d times", r.Package, reg.PublishCount(r.Package))
+		}
+	}
+	// A changed adapter at the same version is refused.
+	ws := e.Cfg.Adapters.Workspace
+	if err := os.WriteFile(filepath.Join(ws, "packages/adapter/index.js"), []byte("module.exports = 2;\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err = publish.Adapters(ctx(t), e, fastOpts())
+	if err == nil || !strings.Contains(err.Error(), "@agent-facets/adapter@1.0.0 is already on the registry with different contents") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestPackageJSONFields(t *testing.T) {
+	_, e, _ := release(t, nil)
+	if _, err := publish.Platform(ctx(t), e, "linux-x64-baseline-musl", ver, fastOpts()); err != nil {
+		t.Fatal(err)
+	}
+	tgz := filepath.Join(e.Cfg.Path(e.Cfg.Dist.Dir), "npm", "agent-facets-cli-linux-x64-baseline-musl-1.2.3.tgz")
+	out, err := exec.Command("tar", "-xzOf", tgz, "package/package.json").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(out, &m); err != nil {
+		t.Fatal(err)
+	}
+	for k, want := range map[string]string{
+		"name": "@agent-facets/cli-linux-x64-baseline-musl", "version": ver, "license": "MIT",
+		"os": "[linux]", "cpu": "[x64]", "libc": "[musl]", "files": "[bin/]",
+	} {
+		got := m[k]
+		if s, ok := got.([]any); ok {
+			parts := make([]string, len(s))
+			for i, p := range s {
+				parts[i] = p.(string)
+			}
+			got = "[" + strings.Join(parts, " ") + "]"
+		}
+		if got != want {
+			t.Errorf("%s = %v, want %v", k, got, want)
+		}
+	}
+	if _, ok := m["scripts"]; ok {
+		t.Error("platform package has scripts")
+	}
+	list, _ := exec.Command("tar", "-tzvf", tgz).Output()
+	if !strings.Contains(string(list), "-rwxr-xr-x") || !strings.Contains(string(list), "package/bin/facet") {
+		t.Errorf("binary not executable in tarball:\n%s", list)
+	}
+}

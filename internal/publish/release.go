@@ -1,0 +1,239 @@
+package publish
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/agent-facets/release/internal/pack"
+	"github.com/agent-facets/release/internal/report"
+	"github.com/agent-facets/release/internal/tarball"
+	"github.com/agent-facets/release/internal/toolkit"
+	"github.com/agent-facets/release/internal/version"
+	"github.com/agent-facets/release/internal/workspace"
+)
+
+// Platform checks, packs and publishes the platform package of one target.
+func Platform(ctx context.Context, e *toolkit.Env, target, v string, o Options) (Record, error) {
+	t, err := e.Cfg.Target(target)
+	if err != nil {
+		return Record{Package: target, Version: v, Action: Failed, Error: err.Error()}, err
+	}
+	name := e.Cfg.PlatformPackage(t.Name)
+	p, err := pack.Platform(e, t, v)
+	if err != nil {
+		err = fmt.Errorf("%s@%s not published: %w", name, v, err)
+		return Record{Package: name, Version: v, Action: Failed, Error: err.Error()}, err
+	}
+	return One(ctx, e, p, o)
+}
+
+// Platforms publishes several platform packages concurrently, as the CI
+// matrix does. The error names every target that failed.
+func Platforms(ctx context.Context, e *toolkit.Env, targets []string, v string, o Options) ([]Record, error) {
+	recs := make([]Record, len(targets))
+	g := new(errgroup.Group)
+	g.SetLimit(6)
+	for i, t := range targets {
+		g.Go(func() error {
+			r, err := Platform(ctx, e, t, v, o)
+			if err != nil {
+				e.Out.Line(report.Failed, "%s: %v", t, err)
+			}
+			recs[i] = r
+			return nil
+		})
+	}
+	_ = g.Wait()
+	var failed []string
+	for i, r := range recs {
+		if r.Action == Failed {
+			failed = append(failed, targets[i])
+		}
+	}
+	if len(failed) > 0 {
+		return recs, fmt.Errorf("publishing failed for %d target(s): %s; run `mage publishPlatform <target>` again for each (published ones are skipped as identical)", len(failed), strings.Join(failed, ", "))
+	}
+	return recs, nil
+}
+
+// MissingPlatformsError: publishCLI found platform packages that are not on
+// the registry at the release version, and published nothing.
+type MissingPlatformsError struct {
+	Version string
+	Missing []string // "name (why)"
+	Targets []string
+}
+
+func (e *MissingPlatformsError) Error() string {
+	cmds := make([]string, len(e.Targets))
+	for i, t := range e.Targets {
+		cmds[i] = "mage publishPlatform " + t
+	}
+	return fmt.Sprintf("%d platform package(s) are not on the registry at %s, so the CLI package was not published (users would get a partial release): %s. Publish them (%s), then run publishCLI again",
+		len(e.Missing), e.Version, strings.Join(e.Missing, ", "), strings.Join(cmds, "; "))
+}
+
+// CLI confirms every platform package at version v (with the integrity of
+// the local build when its binary is at hand), then publishes the CLI
+// package and verifies it.
+func CLI(ctx context.Context, e *toolkit.Env, v string, o Options) ([]Record, error) {
+	if _, err := version.Validate(v); err != nil {
+		return nil, err
+	}
+	var xs []Expect
+	local := 0
+	for _, t := range e.Cfg.PlatformTargets() {
+		x := Expect{Name: e.Cfg.PlatformPackage(t.Name), Version: v}
+		if _, err := os.Stat(e.Cfg.BinaryPath(t)); err == nil {
+			// Tarballs are deterministic: the local build's integrity is
+			// what the registry must have.
+			info, err := platformIntegrity(e, t.Name, v)
+			if err != nil {
+				return nil, err
+			}
+			x.Integrity = info.Integrity
+			local++
+		}
+		xs = append(xs, x)
+	}
+	e.Out.Line(report.Wait, "confirming %d platform packages at %s (%d compared with the local build)", len(xs), v, local)
+	c := o.Confirm
+	c.Env = e
+	if c.Deadline == 0 {
+		c.Deadline = 2 * time.Minute
+	}
+	if err := c.Wait(ctx, fmt.Sprintf("all %d platform packages at %s", len(xs), v), xs); err != nil {
+		var nv *NotVisibleError
+		if errors.As(err, &nv) {
+			me := &MissingPlatformsError{Version: v, Missing: nv.Pending}
+			for _, p := range nv.Pending {
+				name, _, _ := strings.Cut(p, "@"+v)
+				me.Targets = append(me.Targets, strings.TrimPrefix(name, e.Cfg.Scope+"/"+e.Cfg.CLI.PlatformPrefix))
+			}
+			return nil, me
+		}
+		return nil, fmt.Errorf("the CLI package was not published: %w", err)
+	}
+	p, err := pack.CLI(e, v)
+	if err != nil {
+		return nil, err
+	}
+	rec, err := One(ctx, e, p, o)
+	return []Record{rec}, err
+}
+
+func platformIntegrity(e *toolkit.Env, target, v string) (tarball.Info, error) {
+	t, err := e.Cfg.Target(target)
+	if err != nil {
+		return tarball.Info{}, err
+	}
+	p, err := pack.Platform(e, t, v)
+	if err != nil {
+		return tarball.Info{}, err
+	}
+	return p.Info, nil
+}
+
+// Adapters publishes every adapter package of the workspace whose version
+// is not on the registry, in dependency order. Adapters are packed with
+// `npm pack` (npm's own file rules: "files", .npmignore).
+func Adapters(ctx context.Context, e *toolkit.Env, o Options) ([]Record, error) {
+	pkgs, err := e.Adapters()
+	if err != nil {
+		return nil, err
+	}
+	var recs []Record
+	for _, wp := range pkgs {
+		if wp.Dir == "" {
+			err := fmt.Errorf("%s: adapters listed by name in %s cannot be published by this target (it needs their sources): use adapters.workspace", wp.Name, e.Cfg.File)
+			return recs, err
+		}
+		p, err := npmPack(ctx, e, wp)
+		if err != nil {
+			recs = append(recs, Record{Package: wp.Name, Version: wp.Version, Action: Failed, Error: err.Error()})
+			return recs, err
+		}
+		rec, err := One(ctx, e, p, o)
+		recs = append(recs, rec)
+		if err != nil {
+			// Later adapters may depend on this one: stop here.
+			return recs, fmt.Errorf("%w; adapters after it were not published", err)
+		}
+	}
+	return recs, nil
+}
+
+// npmPack packs a workspace package with npm into the dist directory.
+func npmPack(ctx context.Context, e *toolkit.Env, wp workspace.Package) (*pack.Package, error) {
+	if _, err := version.Validate(wp.Version); err != nil {
+		return nil, fmt.Errorf("%s (%s): %w", wp.Name, wp.Dir, err)
+	}
+	dest := filepath.Join(pack.Dir(e), "adapters")
+	if err := os.MkdirAll(dest, 0o755); err != nil {
+		return nil, err
+	}
+	out, err := e.NPM.Run(ctx, nil, "pack", wp.Dir, "--json", "--ignore-scripts", "--pack-destination", dest)
+	if err != nil {
+		return nil, fmt.Errorf("pack %s: %w", wp.Name, err)
+	}
+	var packed []struct {
+		Filename  string `json:"filename"`
+		Integrity string `json:"integrity"`
+	}
+	if err := json.Unmarshal([]byte(out), &packed); err != nil || len(packed) != 1 {
+		return nil, fmt.Errorf("pack %s: npm pack --json printed no result", wp.Name)
+	}
+	path := filepath.Join(dest, packed[0].Filename)
+	info, err := tarball.Integrity(path)
+	if err != nil {
+		return nil, err
+	}
+	return &pack.Package{Name: wp.Name, Version: wp.Version, Tarball: path, Info: info}, nil
+}
+
+// Installable checks, by installing it into a scratch project with the
+// real npm, that name@v installs from the registry and its command runs.
+// It returns the command's output.
+func Installable(ctx context.Context, e *toolkit.Env, name, v, command string, args ...string) (string, error) {
+	dir, err := os.MkdirTemp("", "install-check-")
+	if err != nil {
+		return "", err
+	}
+	defer os.RemoveAll(dir)
+	if err := os.WriteFile(filepath.Join(dir, "package.json"), []byte(`{"name":"install-check","private":true}`), 0o644); err != nil {
+		return "", err
+	}
+	reg, err := e.Registry(ctx, name)
+	if err != nil {
+		return "", err
+	}
+	cmd := exec.CommandContext(ctx, "npm", "install", name+"@"+v, "--registry", reg, "--no-audit", "--no-fund", "--prefer-online")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), e.NPM.Env...)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("npm install %s@%s: %v\n%s", name, v, err, tail(string(out)))
+	}
+	run := exec.CommandContext(ctx, filepath.Join(dir, "node_modules", ".bin", command), args...)
+	out, err := run.CombinedOutput()
+	if err != nil {
+		return string(out), fmt.Errorf("%s %s after installing %s@%s: %v: %s", command, strings.Join(args, " "), name, v, err, tail(string(out)))
+	}
+	return string(out), nil
+}
+
+func tail(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	if len(lines) > 10 {
+		lines = lines[len(lines)-10:]
+	}
+	return strings.Join(lines, "\n")
+}
