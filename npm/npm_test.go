@@ -241,3 +241,14 @@ func TestWriteLauncherOtherBinaryName(t *testing.T) {
 		t.Errorf("EnvOverride = %q", m.EnvOverride)
 	}
 }
+
+func TestREADMETroubleshootingMatchesLauncher(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join("..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := NewManifest("agent-facets", "@agent-facets", "cli-", "facet", "1.2.3", platforms.Table)
+	if err := CheckTroubleshooting(string(readme), m); err != nil {
+		t.Fatalf("README's Troubleshooting section is out of date (regenerate it with npm.Troubleshooting): %v", err)
+	}
+}
