@@ -97,6 +97,17 @@ func PublishAdapters(ctx context.Context, tag, auth *string) error {
 	return targets.PublishAdapters(ctx, targets.PublishOptions{Tag: str(tag), Auth: str(auth)})
 }
 
+// Status prints the state of a release on the registry and fails unless it is complete.
+//
+// For the CLI package and every platform package: published, missing or
+// different bytes (compared with the local build when dist holds it), the
+// integrity, the latest tag, and the next action. Read-only.
+//
+// Example: go tool mage status 1.2.3
+func Status(ctx context.Context, version string) error {
+	return targets.Status(ctx, version)
+}
+
 // Generate writes the CircleCI and GitHub Actions release pipelines from release.json and the platform table.
 //
 // Flags:

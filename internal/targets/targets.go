@@ -17,6 +17,7 @@ import (
 	"github.com/agent-facets/release/internal/report"
 	"github.com/agent-facets/release/internal/secret"
 	"github.com/agent-facets/release/internal/seed"
+	"github.com/agent-facets/release/internal/status"
 	"github.com/agent-facets/release/internal/toolkit"
 	"github.com/agent-facets/release/internal/trust"
 	"github.com/agent-facets/release/internal/version"
@@ -260,4 +261,24 @@ func layout(dir string) ciconfig.Layout {
 		return ciconfig.ExamplesLayout
 	}
 	return ciconfig.RepoLayout
+}
+
+// Status prints the state of release version ver and fails unless it is
+// complete.
+func Status(ctx context.Context, ver string) error {
+	return run(func(e *toolkit.Env) error {
+		v, err := version.Resolve(ver, e.Cfg.Release.TagPrefix)
+		if err != nil {
+			return err
+		}
+		r, err := status.Read(ctx, e, v)
+		if err != nil {
+			return err
+		}
+		status.Print(e.Out, r)
+		if !r.Complete {
+			return fmt.Errorf("%w: next, %s", status.ErrIncomplete, r.Next)
+		}
+		return nil
+	})
 }
