@@ -127,9 +127,13 @@ func TestOIDCFailuresBeforeAnyWrite(t *testing.T) {
 		{name: "package without a trusted publisher", target: "darwin-arm64", claims: goodClaims,
 			want: []string{"@agent-facets/cli-darwin-arm64", "403", "mage trust:check"}},
 	}
+	// One release serves every case: none of them may write.
+	reg, e, out := oidcRelease(t, goodClaims)
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			reg, e, out := oidcRelease(t, tc.claims)
+			bin := reg.InstallFakeCircleCI(t, tc.claims(e.Cfg.TrustedPublisher))
+			t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+			t.Setenv("NPM_ID_TOKEN", "")
 			if tc.env != nil {
 				t.Setenv("NPM_ID_TOKEN", tc.env(reg, e.Cfg.TrustedPublisher))
 			}
