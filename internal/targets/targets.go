@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/agent-facets/release/internal/build"
 	"github.com/agent-facets/release/internal/ciconfig"
@@ -85,15 +86,22 @@ func Packages(e *toolkit.Env, which string) ([]string, error) {
 	return nil, fmt.Errorf("unknown package set %q: use cli, adapters or all", which)
 }
 
-// TrustAttach attaches the configured trusted publisher where none is.
-func TrustAttach(ctx context.Context, which string) error {
+// withPackages runs f on the package set named by which.
+func withPackages(which string, f func(e *toolkit.Env, pkgs []string) error) error {
 	return run(func(e *toolkit.Env) error {
 		pkgs, err := Packages(e, which)
 		if err != nil {
 			return err
 		}
+		return f(e, pkgs)
+	})
+}
+
+// TrustAttach attaches the configured trusted publisher where none is.
+func TrustAttach(ctx context.Context, which string) error {
+	return withPackages(which, func(e *toolkit.Env, pkgs []string) error {
 		e.Out.Heading("Attaching the trusted publisher to %d packages", len(pkgs))
-		_, err = (&trust.Attacher{Env: e}).Attach(ctx, pkgs)
+		_, err := (&trust.Attacher{Env: e}).Attach(ctx, pkgs)
 		return err
 	})
 }
@@ -101,11 +109,7 @@ func TrustAttach(ctx context.Context, which string) error {
 // TrustCheck prints every package's trusted-publisher state and fails when
 // any is not ready.
 func TrustCheck(ctx context.Context, which string) error {
-	return run(func(e *toolkit.Env) error {
-		pkgs, err := Packages(e, which)
-		if err != nil {
-			return err
-		}
+	return withPackages(which, func(e *toolkit.Env, pkgs []string) error {
 		states, err := trust.Check(ctx, e, pkgs)
 		if err != nil {
 			return err
@@ -129,8 +133,7 @@ func Platforms() error {
 		if curErr == nil && t.Name == cur.Name {
 			mark = "← this machine"
 		}
-		goamd := t.GOAMD64
-		rows = append(rows, []string{t.Name, t.OS, t.CPU, t.Libc, t.BunTarget, t.GOOS + "/" + t.GOARCH + " " + goamd, mark})
+		rows = append(rows, []string{t.Name, t.OS, t.CPU, t.Libc, t.BunTarget, strings.TrimSpace(t.GOOS + "/" + t.GOARCH + " " + t.GOAMD64), mark})
 	}
 	report.New(os.Stdout).Table([]string{"target", "os", "cpu", "libc", "bun target", "go", ""}, rows)
 	return nil
@@ -172,56 +175,51 @@ func options(e *toolkit.Env, o PublishOptions) (publish.Options, error) {
 	return publish.Options{Auth: auth, Tag: o.Tag}, nil
 }
 
-// PublishPlatform publishes one platform package and verifies it.
-func PublishPlatform(ctx context.Context, target string, o PublishOptions) error {
+// publishing runs one publishing operation: it resolves the version (when
+// the operation takes one) and the credentials, runs op, and prints the
+// summary of whatever it did, failed or not.
+func publishing(o PublishOptions, needVersion bool, op func(e *toolkit.Env, v string, po publish.Options) ([]publish.Record, error)) error {
 	return run(func(e *toolkit.Env) error {
-		v, err := version.Resolve(o.Version, e.Cfg.Release.TagPrefix)
-		if err != nil {
-			return err
+		var v string
+		if needVersion {
+			var err error
+			if v, err = version.Resolve(o.Version, e.Cfg.Release.TagPrefix); err != nil {
+				return err
+			}
 		}
 		po, err := options(e, o)
 		if err != nil {
 			return err
 		}
-		rec, err := publish.Platform(ctx, e, target, v, po)
-		publish.Summary(e.Out, []publish.Record{rec})
+		recs, err := op(e, v, po)
+		if len(recs) > 0 {
+			publish.Summary(e.Out, recs)
+		}
 		return err
+	})
+}
+
+// PublishPlatform publishes one platform package and verifies it.
+func PublishPlatform(ctx context.Context, target string, o PublishOptions) error {
+	return publishing(o, true, func(e *toolkit.Env, v string, po publish.Options) ([]publish.Record, error) {
+		rec, err := publish.Platform(ctx, e, target, v, po)
+		return []publish.Record{rec}, err
 	})
 }
 
 // PublishCLI publishes the CLI package once every platform package is
 // confirmed at the version.
 func PublishCLI(ctx context.Context, o PublishOptions) error {
-	return run(func(e *toolkit.Env) error {
-		v, err := version.Resolve(o.Version, e.Cfg.Release.TagPrefix)
-		if err != nil {
-			return err
-		}
-		po, err := options(e, o)
-		if err != nil {
-			return err
-		}
-		recs, err := publish.CLI(ctx, e, v, po)
-		if len(recs) > 0 {
-			publish.Summary(e.Out, recs)
-		}
-		return err
+	return publishing(o, true, func(e *toolkit.Env, v string, po publish.Options) ([]publish.Record, error) {
+		return publish.CLI(ctx, e, v, po)
 	})
 }
 
 // PublishAdapters publishes the adapter packages whose version is not on
-// the registry.
+// the registry (each at its own package.json version).
 func PublishAdapters(ctx context.Context, o PublishOptions) error {
-	return run(func(e *toolkit.Env) error {
-		po, err := options(e, o)
-		if err != nil {
-			return err
-		}
-		recs, err := publish.Adapters(ctx, e, po)
-		if len(recs) > 0 {
-			publish.Summary(e.Out, recs)
-		}
-		return err
+	return publishing(o, false, func(e *toolkit.Env, _ string, po publish.Options) ([]publish.Record, error) {
+		return publish.Adapters(ctx, e, po)
 	})
 }
 
