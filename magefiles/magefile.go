@@ -74,7 +74,7 @@ func PublishPlatform(ctx context.Context, target string, version, tag, auth *str
 
 // PublishCLI publishes the CLI package, only once every platform package is confirmed at the exact version.
 //
-// It waits (briefly, with backoff) until the registry serves all platform
+// It waits (up to 5 minutes, the registry CDN's usual lag, with backoff) until the registry serves all platform
 // packages at the version, with the bytes of the local build when the dist is
 // at hand. If any is missing it publishes nothing and names them.
 //

@@ -100,6 +100,7 @@ func TestOIDCFailuresBeforeAnyWrite(t *testing.T) {
 		claims func(tp config.TrustedPublisher) jwt.MapClaims
 		target string
 		env    func(reg *testreg.Registry, tp config.TrustedPublisher) string // NPM_ID_TOKEN
+		prefix string                                                         // another platform prefix: packages never seeded
 		want   []string
 	}{
 		{name: "expired token", target: "linux-arm64",
@@ -126,6 +127,8 @@ func TestOIDCFailuresBeforeAnyWrite(t *testing.T) {
 			want: []string{`oidc.circleci.com/project-id is "` + other + `"`, "release.json"}},
 		{name: "package without a trusted publisher", target: "darwin-arm64", claims: goodClaims,
 			want: []string{"@agent-facets/cli-darwin-arm64", "403", "mage trust:check"}},
+		{name: "package never seeded", target: "linux-arm64", claims: goodClaims, prefix: "unseeded-",
+			want: []string{"@agent-facets/unseeded-linux-arm64 does not exist on the registry, and trusted publishing cannot create a package: seed it first"}},
 	}
 	// One release serves every case: none of them may write.
 	reg, e, out := oidcRelease(t, goodClaims)
@@ -137,10 +140,18 @@ func TestOIDCFailuresBeforeAnyWrite(t *testing.T) {
 			if tc.env != nil {
 				t.Setenv("NPM_ID_TOKEN", tc.env(reg, e.Cfg.TrustedPublisher))
 			}
+			env := e
+			if tc.prefix != "" {
+				cfg := *e.Cfg
+				cfg.CLI.PlatformPrefix = tc.prefix
+				copied := *e
+				copied.Cfg = &cfg
+				env = &copied
+			}
 			before := len(reg.Requests())
 			o := fastOpts()
-			o.Auth = publish.NewOIDC(e)
-			_, err := publish.Platform(ctx(t), e, tc.target, ver, o)
+			o.Auth = publish.NewOIDC(env)
+			_, err := publish.Platform(ctx(t), env, tc.target, ver, o)
 			if err == nil {
 				t.Fatalf("published anyway\n%s", out)
 			}

@@ -123,14 +123,17 @@ func One(ctx context.Context, e *toolkit.Env, p *pack.Package, o Options) (Recor
 		}
 		return done(Failed, &DifferentBytesError{Name: p.Name, Version: p.Version, Local: p.Info.Integrity, Registry: st.Integrity})
 	}
+	auth := o.Auth
+	if auth == nil {
+		auth = NpmLogin{}
+	}
+	if _, isOIDC := auth.(*OIDC); isOIDC && st.State == registry.PackageMissing {
+		return done(Failed, fmt.Errorf("%s does not exist on the registry, and trusted publishing cannot create a package: seed it first (mage seedCLI / mage seedAdapters), attach its trusted publisher (mage trust:attach), then run this again", p.Name))
+	}
 	tag := Tag(e, p.Version, o.Tag)
 	rec.Tag = tag
 	if tag == "latest" && st.Latest != "" && version.Less(p.Version, st.Latest) {
 		return done(Failed, fmt.Errorf("%s: latest is %s, newer than %s: publishing to latest would move it backwards; publish with another tag (-tag=...) if this is a backport", p.Name, st.Latest, p.Version))
-	}
-	auth := o.Auth
-	if auth == nil {
-		auth = NpmLogin{}
 	}
 	env, err := auth.Prepare(ctx, p.Name, reg)
 	if err != nil {

@@ -109,7 +109,8 @@ func CLI(ctx context.Context, e *toolkit.Env, v string, o Options) ([]Record, er
 	c := o.Confirm
 	c.Env = e
 	if c.Deadline == 0 {
-		c.Deadline = 2 * time.Minute
+		// The public registry's CDN may lag a publish by about five minutes.
+		c.Deadline = 5 * time.Minute
 	}
 	if err := c.Wait(ctx, fmt.Sprintf("all %d platform packages at %s", len(xs), v), xs); err != nil {
 		var nv *NotVisibleError
