@@ -88,7 +88,7 @@ func Seed(ctx context.Context, e *toolkit.Env, pkgs []string, o Options) ([]Resu
 		e.Out.Line(report.Skipped, "%s (already on the registry, skipping)", s.Spec.Name)
 	}
 	if len(missing) == 0 {
-		e.Out.Text("All packages already exist on the registry (%d checked). Nothing to seed.", len(pkgs))
+		e.Out.Text("All packages already exist on npm (%s; %d checked). Nothing to seed.", strings.Join(distinct(pkgs, regFor), ", "), len(pkgs))
 	}
 
 	tmp, err := os.MkdirTemp("", "seed-")

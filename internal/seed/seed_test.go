@@ -66,7 +66,7 @@ func TestSeedCLIEmptyRegistryThenRerun(t *testing.T) {
 	if _, err := seed.Seed(ctx(t), e2, pkgs, seed.Options{}); err != nil {
 		t.Fatalf("re-run: %v\n%s", err, out2)
 	}
-	if !strings.Contains(out2.String(), "All packages already exist on the registry (13 checked). Nothing to seed.") {
+	if !strings.Contains(out2.String(), "All packages already exist on npm ("+reg.URL+"; 13 checked). Nothing to seed.") {
 		t.Errorf("re-run output:\n%s", out2)
 	}
 	if strings.Contains(out2.String(), "+ ") || strings.Contains(out2.String(), "Seeded") {
