@@ -30,6 +30,9 @@ import (
 	"github.com/agent-facets/release/internal/trust"
 )
 
+// DefaultVersion is the version rehearsed when none is given.
+const DefaultVersion = "1.0.0"
+
 // Options tune a rehearsal.
 type Options struct {
 	// Version is the rehearsed release version; empty means 1.0.0.
@@ -46,7 +49,7 @@ type Options struct {
 // Run rehearses a release and returns the records of every package.
 func Run(ctx context.Context, o Options) ([]publish.Record, error) {
 	if o.Version == "" {
-		o.Version = "1.0.0"
+		o.Version = DefaultVersion
 	}
 	if o.RepoRoot == "" {
 		wd, err := os.Getwd()

@@ -4,11 +4,14 @@
 package targets
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/agent-facets/release/internal/build"
 	"github.com/agent-facets/release/internal/ciconfig"
@@ -16,6 +19,7 @@ import (
 	"github.com/agent-facets/release/internal/publish"
 	"github.com/agent-facets/release/internal/rehearse"
 	"github.com/agent-facets/release/internal/report"
+	"github.com/agent-facets/release/internal/report/releasereport"
 	"github.com/agent-facets/release/internal/secret"
 	"github.com/agent-facets/release/internal/seed"
 	"github.com/agent-facets/release/internal/status"
@@ -178,30 +182,38 @@ func options(e *toolkit.Env, o PublishOptions) (publish.Options, error) {
 // publishing runs one publishing operation: it resolves the version (when
 // the operation takes one) and the credentials, runs op, and prints the
 // summary of whatever it did, failed or not.
-func publishing(o PublishOptions, needVersion bool, op func(e *toolkit.Env, v string, po publish.Options) ([]publish.Record, error)) error {
+//
+// Afterwards, failed or not, it writes the JSON report to $RELEASE_REPORT
+// and appends the Markdown summary to $GITHUB_STEP_SUMMARY, when set. The
+// report names the operation as Mage names the target (publishPlatform).
+func publishing(operation string, o PublishOptions, needVersion bool, op func(e *toolkit.Env, v string, po publish.Options) ([]publish.Record, error)) error {
 	return run(func(e *toolkit.Env) error {
+		start := time.Now()
 		var v string
-		if needVersion {
-			var err error
-			if v, err = version.Resolve(o.Version, e.Cfg.Release.TagPrefix); err != nil {
-				return err
+		recs, err := func() ([]publish.Record, error) {
+			if needVersion {
+				var err error
+				if v, err = version.Resolve(o.Version, e.Cfg.Release.TagPrefix); err != nil {
+					return nil, err
+				}
 			}
-		}
-		po, err := options(e, o)
-		if err != nil {
-			return err
-		}
-		recs, err := op(e, v, po)
+			po, err := options(e, o)
+			if err != nil {
+				return nil, err
+			}
+			return op(e, v, po)
+		}()
 		if len(recs) > 0 {
 			publish.Summary(e.Out, recs)
 		}
-		return err
+		rep := releasereport.FromRecords(operation, e.Cfg.CLI.Package, v, start, time.Now(), recs, err)
+		return errors.Join(err, releasereport.Emit(rep))
 	})
 }
 
 // PublishPlatform publishes one platform package and verifies it.
 func PublishPlatform(ctx context.Context, target string, o PublishOptions) error {
-	return publishing(o, true, func(e *toolkit.Env, v string, po publish.Options) ([]publish.Record, error) {
+	return publishing("publishPlatform", o, true, func(e *toolkit.Env, v string, po publish.Options) ([]publish.Record, error) {
 		rec, err := publish.Platform(ctx, e, target, v, po)
 		return []publish.Record{rec}, err
 	})
@@ -210,7 +222,7 @@ func PublishPlatform(ctx context.Context, target string, o PublishOptions) error
 // PublishCLI publishes the CLI package once every platform package is
 // confirmed at the version.
 func PublishCLI(ctx context.Context, o PublishOptions) error {
-	return publishing(o, true, func(e *toolkit.Env, v string, po publish.Options) ([]publish.Record, error) {
+	return publishing("publishCLI", o, true, func(e *toolkit.Env, v string, po publish.Options) ([]publish.Record, error) {
 		return publish.CLI(ctx, e, v, po)
 	})
 }
@@ -218,15 +230,18 @@ func PublishCLI(ctx context.Context, o PublishOptions) error {
 // PublishAdapters publishes the adapter packages whose version is not on
 // the registry (each at its own package.json version).
 func PublishAdapters(ctx context.Context, o PublishOptions) error {
-	return publishing(o, false, func(e *toolkit.Env, _ string, po publish.Options) ([]publish.Record, error) {
+	return publishing("publishAdapters", o, false, func(e *toolkit.Env, _ string, po publish.Options) ([]publish.Record, error) {
 		return publish.Adapters(ctx, e, po)
 	})
 }
 
 // Rehearse runs a whole release against a throwaway local registry.
 func Rehearse(ctx context.Context, ver string, keep bool) error {
-	_, err := rehearse.Run(ctx, rehearse.Options{Version: ver, Keep: keep})
-	return secret.Error(err)
+	start := time.Now()
+	o := rehearse.Options{Version: ver, Keep: keep}
+	recs, err := rehearse.Run(ctx, o)
+	rep := releasereport.FromRecords("rehearse", "agent-facets", cmp.Or(ver, rehearse.DefaultVersion), start, time.Now(), recs, err)
+	return secret.Error(errors.Join(err, releasereport.Emit(rep)))
 }
 
 // CIGenerate writes the CircleCI and GitHub Actions release pipelines.
@@ -269,11 +284,15 @@ func Status(ctx context.Context, ver string) error {
 		if err != nil {
 			return err
 		}
+		start := time.Now()
 		r, err := status.Read(ctx, e, v)
 		if err != nil {
 			return err
 		}
 		status.Print(e.Out, r)
+		if err := releasereport.Emit(releasereport.FromStatus(e.Cfg.CLI.Package, start, time.Now(), r)); err != nil {
+			return err
+		}
 		if !r.Complete {
 			return fmt.Errorf("%w: next, %s", status.ErrIncomplete, r.Next)
 		}

@@ -1,0 +1,433 @@
+// Package releasereport writes what a release target did for machines and
+// for CI pages: a JSON file at $RELEASE_REPORT, replaced atomically after
+// each release target, and a Markdown table appended to
+// $GITHUB_STEP_SUMMARY on GitHub Actions. Errors and registry
+// URLs in both are redacted of secrets.
+//
+// The JSON report has this shape (keys marked * are always present):
+//
+//	{
+//	  "schema":     1,              * integer; this shape's version
+//	  "tool":       "agent-facets", * string; the CLI package being released (release.json cli.package)
+//	  "operation":  "publishCLI",   * string; publishPlatform | publishCLI | publishAdapters | rehearse | status
+//	  "version":    "1.2.3",          string; the release version (absent for publishAdapters: each adapter has its own)
+//	  "start":      "2025-01-02T03:04:05.678Z", * string; RFC 3339, UTC
+//	  "end":        "2025-01-02T03:04:09.012Z", * string; RFC 3339, UTC
+//	  "durationMs": 3334,           * integer; end - start in milliseconds
+//	  "result":     "success",      * string; success | failure (status: success when the release is complete)
+//	  "error":      "…",              string; why the operation failed (absent on success)
+//	  "next":       "publishCLI",     string; status only: the next step in words
+//	  "packages": [                 * array, possibly empty, in the operation's order
+//	    {
+//	      "name":       "@agent-facets/cli-linux-x64", * string
+//	      "version":    "1.2.3",                       * string
+//	      "action":     "published",  * string; published | identical | failed | missing
+//	      "tag":        "latest",       string; the dist-tag published to
+//	      "integrity":  "sha512-…",     string; the tarball's sha512 integrity
+//	      "registry":   "https://…/",   string; the registry URL, without credentials
+//	      "durationMs": 812,          * integer; time spent on this package
+//	      "error":      "…"             string; why this package failed
+//	    }
+//	  ]
+//	}
+//
+// "identical" means the registry already held the version with the same
+// bytes, so nothing was published; "missing" means a package the operation
+// needed was not on the registry. For status, "action" is the state found:
+// published, missing, or failed (different bytes, or the registry could not
+// be read, with the reason in "error").
+package releasereport
+
+import (
+	"bytes"
+	"cmp"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/agent-facets/release/internal/publish"
+	"github.com/agent-facets/release/internal/secret"
+	"github.com/agent-facets/release/internal/status"
+)
+
+// Environment variables naming where reports go.
+const (
+	// EnvReport names the JSON report file; unset means no JSON report.
+	EnvReport = "RELEASE_REPORT"
+	// EnvStepSummary is the Markdown file GitHub Actions shows on the run's
+	// page; unset means no summary.
+	EnvStepSummary = "GITHUB_STEP_SUMMARY"
+)
+
+// Schema is the version of the JSON shape described in the package doc.
+const Schema = 1
+
+// Results of an operation.
+const (
+	Success = "success"
+	Failure = "failure"
+)
+
+// Operations is every value of "operation": the targets that write a report.
+var Operations = []string{"publishPlatform", "publishCLI", "publishAdapters", "rehearse", "status"}
+
+// Report is the JSON report of one operation.
+type Report struct {
+	Schema     int       `json:"schema"`
+	Tool       string    `json:"tool"`
+	Operation  string    `json:"operation"`
+	Version    string    `json:"version,omitempty"`
+	Start      time.Time `json:"start"`
+	End        time.Time `json:"end"`
+	DurationMS int64     `json:"durationMs"`
+	Result     string    `json:"result"`
+	Error      string    `json:"error,omitempty"`
+	Next       string    `json:"next,omitempty"`
+	Packages   []Package `json:"packages"`
+}
+
+// Package is one package's outcome.
+type Package struct {
+	Name       string `json:"name"`
+	Version    string `json:"version"`
+	Action     string `json:"action"`
+	Tag        string `json:"tag,omitempty"`
+	Integrity  string `json:"integrity,omitempty"`
+	Registry   string `json:"registry,omitempty"`
+	DurationMS int64  `json:"durationMs"`
+	Error      string `json:"error,omitempty"`
+}
+
+func newReport(op, tool, version string, start, end time.Time) *Report {
+	return &Report{
+		Schema:     Schema,
+		Tool:       tool,
+		Operation:  op,
+		Version:    version,
+		Start:      start.UTC().Truncate(time.Millisecond),
+		End:        end.UTC().Truncate(time.Millisecond),
+		DurationMS: end.Sub(start).Milliseconds(),
+		Result:     Success,
+		Packages:   []Package{},
+	}
+}
+
+// FromRecords builds the report of a publishing operation op (publishPlatform,
+// publishCLI, publishAdapters, rehearse) on tool at version (empty for
+// publishAdapters) from its records and its error.
+func FromRecords(op, tool, version string, start, end time.Time, recs []publish.Record, err error) *Report {
+	r := newReport(op, tool, version, start, end)
+	for _, rec := range recs {
+		r.Packages = append(r.Packages, Package{
+			Name:       rec.Package,
+			Version:    rec.Version,
+			Action:     string(rec.Action),
+			Tag:        rec.Tag,
+			Integrity:  rec.Integrity,
+			Registry:   cleanURL(rec.Registry),
+			DurationMS: rec.Duration.Milliseconds(),
+			Error:      secret.Redact(rec.Error),
+		})
+	}
+	if err != nil {
+		r.Result, r.Error = Failure, secret.Redact(err.Error())
+	}
+	return r
+}
+
+// FromStatus builds the report of the status operation: each package's
+// state, success only when the release is complete.
+func FromStatus(tool string, start, end time.Time, s *status.Report) *Report {
+	r := newReport("status", tool, s.Version, start, end)
+	r.Next = s.Next
+	if !s.Complete {
+		r.Result = Failure
+		r.Error = status.ErrIncomplete.Error()
+	}
+	for _, row := range s.Rows {
+		p := Package{Name: row.Package, Version: s.Version, Integrity: row.Integrity, Error: secret.Redact(row.Error)}
+		switch row.State {
+		case status.Published:
+			p.Action = string(publish.Published)
+		case status.Missing:
+			p.Action = string(publish.Missing)
+		case status.DifferentBytes:
+			p.Action = string(publish.Failed)
+			p.Error = fmt.Sprintf("the registry holds other bytes (registry %s, local build %s)", row.Integrity, row.Local)
+		default:
+			p.Action = string(publish.Failed)
+			if p.Error == "" {
+				p.Error = "the registry could not be read"
+			}
+		}
+		r.Packages = append(r.Packages, p)
+	}
+	return r
+}
+
+// Validate checks that data is a report of the shape described in the
+// package doc: no unknown keys, every always-present key there with its
+// type, and known values of schema, operation, result and action.
+func Validate(data []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	var r Report
+	if err := dec.Decode(&r); err != nil {
+		return fmt.Errorf("release report: %w", err)
+	}
+	var top map[string]any
+	if err := json.Unmarshal(data, &top); err != nil {
+		return fmt.Errorf("release report: %w", err)
+	}
+	var errs []error
+	need := func(where string, m map[string]any, keys map[string]string) {
+		for _, k := range slices.Sorted(maps.Keys(keys)) {
+			kind := keys[k]
+			v, ok := m[k]
+			if !ok {
+				errs = append(errs, fmt.Errorf("%s: %q is missing", where, k))
+				continue
+			}
+			if got := jsonKind(v); got != kind {
+				errs = append(errs, fmt.Errorf("%s: %q is %s, want %s", where, k, got, kind))
+			}
+		}
+	}
+	need("report", top, map[string]string{"schema": "number", "tool": "string", "operation": "string", "start": "string", "end": "string", "durationMs": "number", "result": "string", "packages": "array"})
+	pkgs, _ := top["packages"].([]any)
+	for i, p := range pkgs {
+		m, ok := p.(map[string]any)
+		if !ok {
+			errs = append(errs, fmt.Errorf("packages[%d] is %s, want object", i, jsonKind(p)))
+			continue
+		}
+		need(fmt.Sprintf("packages[%d]", i), m, map[string]string{"name": "string", "version": "string", "action": "string", "durationMs": "number"})
+	}
+	if r.Schema != Schema {
+		errs = append(errs, fmt.Errorf("report: schema is %d, want %d", r.Schema, Schema))
+	}
+	if !slices.Contains(Operations, r.Operation) {
+		errs = append(errs, fmt.Errorf("report: operation %q is not one of %s", r.Operation, strings.Join(Operations, ", ")))
+	}
+	if r.Result != Success && r.Result != Failure {
+		errs = append(errs, fmt.Errorf("report: result %q is neither %s nor %s", r.Result, Success, Failure))
+	}
+	if r.End.Before(r.Start) {
+		errs = append(errs, fmt.Errorf("report: end %s is before start %s", r.End, r.Start))
+	}
+	actions := []string{string(publish.Published), string(publish.Identical), string(publish.Failed), string(publish.Missing)}
+	for i, p := range r.Packages {
+		if !slices.Contains(actions, p.Action) {
+			errs = append(errs, fmt.Errorf("packages[%d]: action %q is not one of %s", i, p.Action, strings.Join(actions, ", ")))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func jsonKind(v any) string {
+	switch v.(type) {
+	case nil:
+		return "null"
+	case string:
+		return "string"
+	case float64:
+		return "number"
+	case bool:
+		return "boolean"
+	case []any:
+		return "array"
+	}
+	return "object"
+}
+
+// cleanURL drops credentials from a registry URL.
+func cleanURL(s string) string {
+	if s == "" {
+		return ""
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		return secret.Redact(s)
+	}
+	u.User = nil
+	return secret.Redact(u.String())
+}
+
+// JSON returns the report as indented JSON, ending in a newline.
+func (r *Report) JSON() ([]byte, error) {
+	data, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	return append([]byte(secret.Redact(string(data))), '\n'), nil
+}
+
+// Emit writes r where the environment asks: the JSON report to
+// $RELEASE_REPORT and the Markdown summary to $GITHUB_STEP_SUMMARY. Neither
+// set: nothing to do.
+func Emit(r *Report) error {
+	var errs []error
+	if path := os.Getenv(EnvReport); path != "" {
+		if err := r.WriteJSON(path); err != nil {
+			errs = append(errs, fmt.Errorf("%w; point %s at a writable file, or unset it", err, EnvReport))
+		}
+	}
+	if path := os.Getenv(EnvStepSummary); path != "" {
+		if err := r.AppendMarkdown(path); err != nil {
+			errs = append(errs, fmt.Errorf("%w; %s should name the file GitHub Actions provides", err, EnvStepSummary))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// WriteJSON writes the JSON report to path atomically: readers see the old
+// file or the new one, never a part. Missing parent directories are made.
+func (r *Report) WriteJSON(path string) error {
+	data, err := r.JSON()
+	if err != nil {
+		return fmt.Errorf("release report: %w", err)
+	}
+	if err := writeAtomic(path, data); err != nil {
+		return fmt.Errorf("write the release report %s: %w", path, err)
+	}
+	return nil
+}
+
+func writeAtomic(path string, data []byte) error {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	ok := false
+	defer func() {
+		if !ok {
+			f.Close()
+			os.Remove(tmp)
+		}
+	}()
+	if _, err := f.Write(data); err != nil {
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		return err
+	}
+	if err := f.Chmod(0o644); err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return err
+	}
+	ok = true
+	return nil
+}
+
+// AppendMarkdown appends the Markdown summary to path (GitHub Actions'
+// step summary file), creating it when missing.
+func (r *Report) AppendMarkdown(path string) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644)
+	if err != nil {
+		return fmt.Errorf("append the release summary to %s: %w", path, err)
+	}
+	if _, err := f.WriteString(r.Markdown()); err != nil {
+		f.Close()
+		return fmt.Errorf("append the release summary to %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("append the release summary to %s: %w", path, err)
+	}
+	return nil
+}
+
+// Markdown returns a section for a CI page: a heading naming the operation,
+// a table of the packages, and a one-line result.
+func (r *Report) Markdown() string {
+	var b strings.Builder
+	title := r.Tool
+	if r.Version != "" {
+		title += "@" + r.Version
+	}
+	fmt.Fprintf(&b, "### %s %s\n\n", r.Operation, title)
+	if len(r.Packages) > 0 {
+		b.WriteString("| package | version | action | tag | integrity | time | error |\n")
+		b.WriteString("| --- | --- | --- | --- | --- | ---: | --- |\n")
+		for _, p := range r.Packages {
+			cells := []string{code(p.Name), cell(p.Version), cell(p.Action), cell(p.Tag), code(shorten(p.Integrity, 20)), duration(p.DurationMS), cell(shorten(p.Error, 300))}
+			b.WriteString("| " + strings.Join(cells, " | ") + " |\n")
+		}
+		b.WriteString("\n")
+	}
+	b.WriteString(r.ResultLine())
+	b.WriteString("\n\n")
+	return secret.Redact(b.String())
+}
+
+// ResultLine says in one line how the operation ended: the counts per
+// action and the time on success, the first line of the error on failure.
+func (r *Report) ResultLine() string {
+	counts := map[string]int{}
+	for _, p := range r.Packages {
+		counts[p.Action]++
+	}
+	var parts []string
+	for _, a := range []publish.Action{publish.Published, publish.Identical, publish.Missing, publish.Failed} {
+		if n := counts[string(a)]; n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", n, a))
+		}
+	}
+	what := strings.Join(parts, ", ")
+	if what == "" {
+		what = "no packages"
+	}
+	if r.Result == Success {
+		return fmt.Sprintf("**✓ %s succeeded**: %s in %s.", r.Operation, what, cmp.Or(duration(r.DurationMS), "0 ms"))
+	}
+	line, _, _ := strings.Cut(r.Error, "\n")
+	return fmt.Sprintf("**✗ %s failed**: %s; %s.", r.Operation, what, cell(shorten(line, 500)))
+}
+
+// cell makes s safe inside a Markdown table cell.
+func cell(s string) string {
+	s = strings.NewReplacer("\r\n", " ", "\n", " ", "|", `\|`).Replace(s)
+	return strings.TrimSpace(s)
+}
+
+// code formats s as inline code, unless it is empty or holds a backtick.
+func code(s string) string {
+	if s == "" || strings.Contains(s, "`") {
+		return cell(s)
+	}
+	return "`" + cell(s) + "`"
+}
+
+func shorten(s string, n int) string {
+	if r := []rune(s); len(r) > n {
+		return string(r[:n]) + "…"
+	}
+	return s
+}
+
+// duration formats milliseconds for people: "" for none, "812 ms", "3.2 s".
+func duration(ms int64) string {
+	switch {
+	case ms <= 0:
+		return ""
+	case ms < 1000:
+		return fmt.Sprintf("%d ms", ms)
+	}
+	return fmt.Sprintf("%.1f s", float64(ms)/1000)
+}

@@ -1,0 +1,292 @@
+package releasereport
+
+import (
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/agent-facets/release/internal/publish"
+	"github.com/agent-facets/release/internal/secret"
+	"github.com/agent-facets/release/internal/status"
+)
+
+const token = "npm_reportTestSecret0123456789"
+
+var start = time.Date(2025, 3, 4, 5, 6, 7, 891_000_000, time.UTC)
+
+// records has one of every action, a secret in an error and credentials in
+// a registry URL.
+func records() []publish.Record {
+	return []publish.Record{
+		{Package: "@agent-facets/cli-linux-x64", Version: "1.2.3", Action: publish.Published, Tag: "latest", Integrity: "sha512-AAAAAAAAAAAAAAAAAAAAAAAAAAAA", Registry: "http://user:pass@127.0.0.1:4873/", Duration: 812 * time.Millisecond},
+		{Package: "@agent-facets/cli-darwin-arm64", Version: "1.2.3", Action: publish.Identical, Integrity: "sha512-BBBB", Registry: "http://127.0.0.1:4873/", Duration: 40 * time.Millisecond},
+		{Package: "@agent-facets/cli-win32-x64", Version: "1.2.3", Action: publish.Failed, Duration: 1500 * time.Millisecond, Error: "exchange with " + token + " failed | status 403\nsecond line"},
+		{Package: "@agent-facets/cli-linux-arm64", Version: "1.2.3", Action: publish.Missing},
+	}
+}
+
+func failed() *Report {
+	return FromRecords("publishCLI", "agent-facets", "1.2.3", start, start.Add(3*time.Second+250*time.Millisecond), records(),
+		errors.New("1 platform package(s) are not on the registry at 1.2.3 (token "+token+")"))
+}
+
+func TestJSONReportHasTheDocumentedShape(t *testing.T) {
+	secret.Register(token)
+	path := filepath.Join(t.TempDir(), "reports", "release.json") // the directory does not exist yet
+	t.Setenv(EnvReport, path)
+	t.Setenv(EnvStepSummary, "")
+	if err := Emit(failed()); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Validate(data); err != nil {
+		t.Fatalf("the written report does not validate: %v\n%s", err, data)
+	}
+
+	// Decoded strictly, the values are the records'.
+	dec := json.NewDecoder(strings.NewReader(string(data)))
+	dec.DisallowUnknownFields()
+	var got Report
+	if err := dec.Decode(&got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Schema != 1 || got.Tool != "agent-facets" || got.Operation != "publishCLI" || got.Version != "1.2.3" || got.Result != Failure {
+		t.Errorf("header = %+v", got)
+	}
+	if !got.Start.Equal(start) || !got.End.Equal(start.Add(3250*time.Millisecond)) || got.DurationMS != 3250 {
+		t.Errorf("times = %s .. %s (%d ms)", got.Start, got.End, got.DurationMS)
+	}
+	if len(got.Packages) != 4 {
+		t.Fatalf("%d packages, want 4", len(got.Packages))
+	}
+	want := []Package{
+		{Name: "@agent-facets/cli-linux-x64", Version: "1.2.3", Action: "published", Tag: "latest", Integrity: "sha512-AAAAAAAAAAAAAAAAAAAAAAAAAAAA", Registry: "http://127.0.0.1:4873/", DurationMS: 812},
+		{Name: "@agent-facets/cli-darwin-arm64", Version: "1.2.3", Action: "identical", Integrity: "sha512-BBBB", Registry: "http://127.0.0.1:4873/", DurationMS: 40},
+		{Name: "@agent-facets/cli-win32-x64", Version: "1.2.3", Action: "failed", DurationMS: 1500, Error: "exchange with [redacted] failed | status 403\nsecond line"},
+		{Name: "@agent-facets/cli-linux-arm64", Version: "1.2.3", Action: "missing"},
+	}
+	for i := range want {
+		if got.Packages[i] != want[i] {
+			t.Errorf("packages[%d] =\n%+v\nwant\n%+v", i, got.Packages[i], want[i])
+		}
+	}
+	if got.Error != "1 platform package(s) are not on the registry at 1.2.3 (token [redacted])" {
+		t.Errorf("error = %q", got.Error)
+	}
+	for _, leak := range []string{token, "user:pass"} {
+		if strings.Contains(string(data), leak) {
+			t.Errorf("the report holds %q", leak)
+		}
+	}
+	// Timestamps are RFC 3339 in UTC, as documented.
+	var raw map[string]any
+	json.Unmarshal(data, &raw)
+	if raw["start"] != "2025-03-04T05:06:07.891Z" {
+		t.Errorf("start = %v", raw["start"])
+	}
+	// Optional keys are absent, not empty.
+	if _, ok := raw["next"]; ok {
+		t.Error("next is present in a publishing report")
+	}
+	pkg0 := raw["packages"].([]any)[3].(map[string]any)
+	for _, k := range []string{"tag", "integrity", "registry", "error"} {
+		if _, ok := pkg0[k]; ok {
+			t.Errorf("packages[3] has an empty %q", k)
+		}
+	}
+	// The write is atomic: no temporary file is left behind.
+	entries, _ := os.ReadDir(filepath.Dir(path))
+	if len(entries) != 1 || entries[0].Name() != "release.json" {
+		t.Errorf("directory holds %v, want only release.json", entries)
+	}
+}
+
+func TestReportIsReplacedAtomically(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "release.json")
+	if err := os.WriteFile(path, []byte(strings.Repeat("old report ", 1000)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ok := FromRecords("publishPlatform", "agent-facets", "1.2.3", start, start.Add(time.Second), records()[:1], nil)
+	if err := ok.WriteJSON(path); err != nil {
+		t.Fatal(err)
+	}
+	data, _ := os.ReadFile(path)
+	if err := Validate(data); err != nil || strings.Contains(string(data), "old report") {
+		t.Errorf("replaced file: %v\n%s", err, data)
+	}
+	if fi, _ := os.Stat(path); fi.Mode().Perm() != 0o644 {
+		t.Errorf("mode %v, want 0644", fi.Mode().Perm())
+	}
+	entries, _ := os.ReadDir(filepath.Dir(path))
+	if len(entries) != 1 {
+		t.Errorf("directory holds %d entries, want 1", len(entries))
+	}
+}
+
+func TestValidateRejectsOtherShapes(t *testing.T) {
+	good, err := failed().JSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Validate(good); err != nil {
+		t.Fatalf("a built report does not validate: %v", err)
+	}
+	edit := func(f func(m map[string]any)) []byte {
+		var m map[string]any
+		json.Unmarshal(good, &m)
+		f(m)
+		b, _ := json.Marshal(m)
+		return b
+	}
+	pkg := func(m map[string]any) map[string]any { return m["packages"].([]any)[0].(map[string]any) }
+	tests := []struct {
+		name string
+		data []byte
+		want string
+	}{
+		{"unknown key", edit(func(m map[string]any) { m["extra"] = 1 }), `unknown field "extra"`},
+		{"missing tool", edit(func(m map[string]any) { delete(m, "tool") }), `report: "tool" is missing`},
+		{"null packages", edit(func(m map[string]any) { m["packages"] = nil }), `"packages" is null, want array`},
+		{"unknown operation", edit(func(m map[string]any) { m["operation"] = "deploy" }), `operation "deploy" is not one of`},
+		{"unknown result", edit(func(m map[string]any) { m["result"] = "ok" }), `result "ok" is neither`},
+		{"other schema", edit(func(m map[string]any) { m["schema"] = 2 }), "schema is 2, want 1"},
+		{"package without name", edit(func(m map[string]any) { delete(pkg(m), "name") }), `packages[0]: "name" is missing`},
+		{"unknown action", edit(func(m map[string]any) { pkg(m)["action"] = "skipped" }), `action "skipped" is not one of`},
+		{"unknown package key", edit(func(m map[string]any) { pkg(m)["size"] = 3 }), `unknown field "size"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := Validate(tt.data)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("Validate = %v, want an error with %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestStepSummaryIsAppended(t *testing.T) {
+	secret.Register(token)
+	summary := filepath.Join(t.TempDir(), "step_summary.md")
+	if err := os.WriteFile(summary, []byte("## Build\n\nbuilt 12 targets\n\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(EnvReport, "")
+	t.Setenv(EnvStepSummary, summary)
+	ok := FromRecords("publishPlatform", "agent-facets", "1.2.3", start, start.Add(852*time.Millisecond), records()[:2], nil)
+	if err := Emit(ok); err != nil {
+		t.Fatal(err)
+	}
+	if err := Emit(failed()); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(summary)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := string(data)
+	wantInOrder := []string{
+		"## Build\n\nbuilt 12 targets\n\n",
+		"### publishPlatform agent-facets@1.2.3\n\n",
+		"| package | version | action | tag | integrity | time | error |\n| --- | --- | --- | --- | --- | ---: | --- |\n",
+		"| `@agent-facets/cli-linux-x64` | 1.2.3 | published | latest | `sha512-AAAAAAAAAAAAA…` | 812 ms |  |\n",
+		"| `@agent-facets/cli-darwin-arm64` | 1.2.3 | identical |  | `sha512-BBBB` | 40 ms |  |\n",
+		"**✓ publishPlatform succeeded**: 1 published, 1 identical in 852 ms.\n\n",
+		"### publishCLI agent-facets@1.2.3\n\n",
+		// A pipe is escaped and a newline flattened, so the row stays one row.
+		"| `@agent-facets/cli-win32-x64` | 1.2.3 | failed |  |  | 1.5 s | exchange with [redacted] failed \\| status 403 second line |\n",
+		"| `@agent-facets/cli-linux-arm64` | 1.2.3 | missing |  |  |  |  |\n",
+		"**✗ publishCLI failed**: 1 published, 1 identical, 1 missing, 1 failed; 1 platform package(s) are not on the registry at 1.2.3 (token [redacted]).\n\n",
+	}
+	rest := got
+	for _, w := range wantInOrder {
+		i := strings.Index(rest, w)
+		if i < 0 {
+			t.Fatalf("summary lacks (in order) %q\n--- summary ---\n%s", w, got)
+		}
+		rest = rest[i+len(w):]
+	}
+	if strings.Contains(got, token) {
+		t.Error("the summary holds the token")
+	}
+	// Every table row has as many cells as the header.
+	for _, line := range strings.Split(got, "\n") {
+		if strings.HasPrefix(line, "| ") {
+			if n := strings.Count(strings.ReplaceAll(line, `\|`, ""), "|"); n != 8 {
+				t.Errorf("row with %d separators, want 8: %q", n, line)
+			}
+		}
+	}
+}
+
+func TestEmitNothingOrFail(t *testing.T) {
+	t.Setenv(EnvReport, "")
+	t.Setenv(EnvStepSummary, "")
+	if err := Emit(failed()); err != nil {
+		t.Errorf("Emit with neither variable set: %v", err)
+	}
+
+	file := filepath.Join(t.TempDir(), "a-file")
+	os.WriteFile(file, nil, 0o644)
+	t.Setenv(EnvReport, filepath.Join(file, "release.json"))
+	t.Setenv(EnvStepSummary, filepath.Join(file, "summary.md"))
+	err := Emit(failed())
+	if err == nil {
+		t.Fatal("Emit under a regular file succeeded")
+	}
+	for _, want := range []string{
+		"write the release report " + filepath.Join(file, "release.json"),
+		"point RELEASE_REPORT at a writable file, or unset it",
+		"append the release summary to " + filepath.Join(file, "summary.md"),
+		"GITHUB_STEP_SUMMARY should name the file GitHub Actions provides",
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q:\n%v", want, err)
+		}
+	}
+}
+
+func TestFromStatus(t *testing.T) {
+	s := &status.Report{
+		Version: "1.2.3",
+		Rows: []status.Row{
+			{Package: "@agent-facets/cli-linux-x64", Target: "linux-x64", State: status.Published, Integrity: "sha512-AAAA", Latest: "1.2.3"},
+			{Package: "@agent-facets/cli-linux-x64-musl", Target: "linux-x64-musl", State: status.Missing},
+			{Package: "@agent-facets/cli-darwin-arm64", Target: "darwin-arm64", State: status.DifferentBytes, Integrity: "sha512-REG", Local: "sha512-LOCAL"},
+			{Package: "agent-facets", State: status.Unknown, Error: "GET …: 503"},
+		},
+		Next: "publishPlatform linux-x64-musl, then publishCLI",
+	}
+	r := FromStatus("agent-facets", start, start.Add(time.Second), s)
+	data, err := r.JSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Validate(data); err != nil {
+		t.Fatalf("%v\n%s", err, data)
+	}
+	if r.Operation != "status" || r.Result != Failure || r.Next != s.Next || r.Error != "the release is not complete" {
+		t.Errorf("header = %+v", r)
+	}
+	want := []struct{ action, err string }{
+		{"published", ""},
+		{"missing", ""},
+		{"failed", "the registry holds other bytes (registry sha512-REG, local build sha512-LOCAL)"},
+		{"failed", "GET …: 503"},
+	}
+	for i, w := range want {
+		if p := r.Packages[i]; p.Action != w.action || p.Error != w.err || p.Version != "1.2.3" {
+			t.Errorf("packages[%d] = %+v, want action %s error %q", i, p, w.action, w.err)
+		}
+	}
+	s.Complete, s.Rows = true, s.Rows[:1]
+	if r := FromStatus("agent-facets", start, start, s); r.Result != Success || r.Error != "" {
+		t.Errorf("complete release: %+v", r)
+	}
+}

@@ -1,0 +1,174 @@
+package targets
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/agent-facets/release/internal/build"
+	"github.com/agent-facets/release/internal/config"
+	"github.com/agent-facets/release/internal/report/releasereport"
+	"github.com/agent-facets/release/internal/testreg"
+	"github.com/agent-facets/release/internal/toolkit"
+	"github.com/agent-facets/release/internal/toolkit/toolkittest"
+	"github.com/agent-facets/release/platforms"
+)
+
+// useEnv makes the targets run on e.
+func useEnv(t *testing.T, e *toolkit.Env) {
+	real := Load
+	t.Cleanup(func() { Load = real })
+	Load = func() (*toolkit.Env, error) { return e, nil }
+}
+
+// reportFiles points RELEASE_REPORT and GITHUB_STEP_SUMMARY at fresh files.
+func reportFiles(t *testing.T) (reportPath, summaryPath string) {
+	dir := t.TempDir()
+	reportPath, summaryPath = filepath.Join(dir, "out", "release.json"), filepath.Join(dir, "summary.md")
+	t.Setenv(releasereport.EnvReport, reportPath)
+	t.Setenv(releasereport.EnvStepSummary, summaryPath)
+	return reportPath, summaryPath
+}
+
+// readReport reads and validates the JSON report.
+func readReport(t *testing.T, path string) releasereport.Report {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("no report: %v", err)
+	}
+	if err := releasereport.Validate(data); err != nil {
+		t.Fatalf("report does not validate: %v\n%s", err, data)
+	}
+	var r releasereport.Report
+	if err := json.Unmarshal(data, &r); err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func TestFailedTargetsWriteReports(t *testing.T) {
+	t.Setenv("CIRCLECI", "")
+	t.Setenv("GITHUB_ACTIONS", "")
+	t.Setenv("CIRCLE_TAG", "")
+	t.Setenv("GITHUB_REF_NAME", "")
+	// Both cases fail before any registry call; should one ever be made, it
+	// goes to a closed loopback port.
+	t.Setenv("NPM_CONFIG_REGISTRY", "http://127.0.0.1:9/")
+	e, _ := toolkittest.Env(t, toolkittest.Config(t, nil))
+	useEnv(t, e)
+	tests := []struct {
+		name      string
+		run       func() error
+		operation string
+		version   string
+		packages  []releasereport.Package // name and action
+		errWant   string
+	}{
+		{
+			name:      "unknown target",
+			run:       func() error { return PublishPlatform(t.Context(), "plan9-mips", PublishOptions{Version: "1.2.3"}) },
+			operation: "publishPlatform", version: "1.2.3",
+			packages: []releasereport.Package{{Name: "plan9-mips", Action: "failed"}},
+			errWant:  "plan9-mips",
+		},
+		{
+			name:      "no version",
+			run:       func() error { return PublishCLI(t.Context(), PublishOptions{}) },
+			operation: "publishCLI",
+			errWant:   "version",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			reportPath, summaryPath := reportFiles(t)
+			err := tt.run()
+			if err == nil {
+				t.Fatal("the target succeeded")
+			}
+			r := readReport(t, reportPath)
+			if r.Operation != tt.operation || r.Tool != "agent-facets" || r.Version != tt.version || r.Result != releasereport.Failure || r.Error != err.Error() {
+				t.Errorf("report = %+v; target error %q", r, err)
+			}
+			if !strings.Contains(r.Error, tt.errWant) {
+				t.Errorf("report error %q lacks %q", r.Error, tt.errWant)
+			}
+			if len(r.Packages) != len(tt.packages) {
+				t.Fatalf("packages = %+v, want %d", r.Packages, len(tt.packages))
+			}
+			for i, p := range tt.packages {
+				if r.Packages[i].Name != p.Name || r.Packages[i].Action != p.Action || r.Packages[i].Error == "" {
+					t.Errorf("packages[%d] = %+v, want %s %s with an error", i, r.Packages[i], p.Name, p.Action)
+				}
+			}
+			summary, err := os.ReadFile(summaryPath)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(string(summary), "### "+tt.operation+" agent-facets") || !strings.Contains(string(summary), "**✗ "+tt.operation+" failed**") {
+				t.Errorf("step summary:\n%s", summary)
+			}
+		})
+	}
+}
+
+// TestPublishPlatformReports publishes this machine's platform package to a
+// local registry twice: the first report says published, the second
+// identical, and the step summary holds both.
+func TestPublishPlatformReports(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a local registry")
+	}
+	cur, err := platforms.Current()
+	if err != nil {
+		t.Skip(err)
+	}
+	reg := testreg.Start(t)
+	reg.SetEnv(t, reg.AddUser(t, "maintainer"))
+	cfg := toolkittest.DemoConfig(t, func(c *config.Config) { c.Targets = []string{cur.Name} })
+	e, out := toolkittest.Env(t, cfg)
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
+	defer cancel()
+	if _, err := build.Build(ctx, e, cfg.PlatformTargets(), "1.2.3"); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	useEnv(t, e)
+	reportPath, summaryPath := reportFiles(t)
+	name := cfg.PlatformPackage(cur.Name)
+
+	for _, want := range []string{"published", "identical"} {
+		if err := PublishPlatform(ctx, cur.Name, PublishOptions{Version: "1.2.3", Auth: "npm"}); err != nil {
+			t.Fatalf("%v\n%s", err, out)
+		}
+		r := readReport(t, reportPath)
+		if r.Operation != "publishPlatform" || r.Result != releasereport.Success || r.Error != "" || len(r.Packages) != 1 {
+			t.Fatalf("report = %+v", r)
+		}
+		p := r.Packages[0]
+		if p.Name != name || p.Version != "1.2.3" || p.Action != want || !strings.HasPrefix(p.Integrity, "sha512-") || p.Registry != reg.URL+"/" && p.Registry != reg.URL {
+			t.Errorf("package = %+v, want %s %s on %s", p, name, want, reg.URL)
+		}
+		if want == "published" && (p.Tag != "latest" || p.DurationMS <= 0) {
+			t.Errorf("published package: tag %q, %d ms", p.Tag, p.DurationMS)
+		}
+		if r.DurationMS < p.DurationMS {
+			t.Errorf("operation took %d ms, its package %d ms", r.DurationMS, p.DurationMS)
+		}
+	}
+	summary, err := os.ReadFile(summaryPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(summary)
+	if strings.Count(s, "### publishPlatform agent-facets@1.2.3") != 2 ||
+		!strings.Contains(s, "| `"+name+"` | 1.2.3 | published | latest | `sha512-") ||
+		!strings.Contains(s, "| `"+name+"` | 1.2.3 | identical |  | `sha512-") ||
+		!strings.Contains(s, "**✓ publishPlatform succeeded**: 1 published in ") ||
+		!strings.Contains(s, "**✓ publishPlatform succeeded**: 1 identical in ") {
+		t.Errorf("step summary:\n%s", s)
+	}
+}
