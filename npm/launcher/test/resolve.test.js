@@ -245,7 +245,7 @@ test('failure messages', async (t) => {
     const r = resolveBinary(manifest, linuxX64({ installed }));
     assert.equal(r.kind, 'copiedNodeModules');
     assert.equal(r.message, [
-      'agent-facets: this node_modules holds agent-facets\'s binaries for other platforms, not for this machine (linux-x64, glibc).',
+      'agent-facets: this node_modules holds the agent-facets binaries of other platforms, not for this machine (linux-x64, glibc).',
       'Looked for:',
       '  @agent-facets/cli-linux-x64',
       '  @agent-facets/cli-linux-x64-baseline',

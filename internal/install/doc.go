@@ -1,0 +1,14 @@
+// Package install holds the tests that install a rehearsed agent-facets
+// release the way users do: one release (the 12 platform packages and the
+// CLI package, demo binaries) is published to a local registry, then npm,
+// pnpm, yarn and bun install it into temporary projects that reach only that
+// registry, and the installed `facet` launcher is run. The tests assert which
+// platform packages each package manager installs (npm's os/cpu/libc
+// filtering and its --os/--cpu/--libc overrides) and what the launcher
+// prints, word for word, when the right binary is not there.
+//
+// The package has no code of its own; run it with `go test ./internal/install/`.
+// The package managers other than npm are pinned in testdata/tools (pnpm,
+// yarn classic, yarn berry) and internal/build/testdata/bun (bun), installed
+// with `npm ci` on first use.
+package install
