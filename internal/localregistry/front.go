@@ -1,7 +1,8 @@
-package testreg
+package localregistry
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -23,11 +24,12 @@ type emulatorState struct {
 	otp        string                   // required one-time password ("" = none)
 	faults     []*faultState
 	requests   []Request
+	arrived    chan struct{}              // closed (and replaced) when a request arrives or ends
 	publishes  map[string][]publishRecord // package -> successful publishes
 	hidden     []*hiddenVersion
 	tokens     map[string]*oidcToken // exchanged npm_ tokens
 	whoami     map[string]string     // Verdaccio token -> user name
-	ghaClaims  map[string]map[string]any
+	idClaims   map[string]map[string]any
 	publisher  string // Verdaccio token of the oidc-publisher user
 	stages     map[string]*stagedPublish
 	stageOrder []string
@@ -38,8 +40,9 @@ func (s *emulatorState) init() {
 	s.publishes = map[string][]publishRecord{}
 	s.tokens = map[string]*oidcToken{}
 	s.whoami = map[string]string{}
-	s.ghaClaims = map[string]map[string]any{}
+	s.idClaims = map[string]map[string]any{}
 	s.stages = map[string]*stagedPublish{}
+	s.arrived = make(chan struct{})
 }
 
 type publishRecord struct {
@@ -52,21 +55,67 @@ type Request struct {
 	Method string
 	// Path is the decoded URL path, e.g. /@scope/name for /@scope%2fname.
 	Path string
+	// Query is the raw query ("write=true" for npm's uncached reads).
+	Query string
 	// Package is the package the request is about, "" when none.
 	Package string
-	// Status is the answer's status code; 0 when a fault reset the connection.
+	// Status is the answer's status code; 0 when a fault reset the
+	// connection, or while the request is in flight.
 	Status int
+	// InFlight is set while the front is still answering.
+	InFlight bool
 	// Time is when the request arrived.
 	Time time.Time
 	// Fault is true when an injected fault answered (or delayed) the request.
 	Fault bool
 }
 
-// Requests returns every request the front has answered, oldest first.
+// Requests returns every request the front has received, oldest first
+// (those still in flight with InFlight set).
 func (r *Registry) Requests() []Request {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return append([]Request(nil), r.state.requests...)
+}
+
+// Await waits until a request at index from or later in the log (see
+// Requests) satisfies match, and returns its index and the request. match
+// sees requests as they arrive (InFlight) and again when answered. Tests
+// use it to act on an event (a PUT has arrived, the verifier has read the
+// packument twice) instead of waiting for a while.
+func (r *Registry) Await(ctx context.Context, from int, match func(Request) bool) (int, Request, error) {
+	for {
+		r.mu.Lock()
+		for i := from; i < len(r.state.requests); i++ {
+			if match(r.state.requests[i]) {
+				req := r.state.requests[i]
+				r.mu.Unlock()
+				return i, req, nil
+			}
+		}
+		wait := r.state.arrived
+		r.mu.Unlock()
+		select {
+		case <-wait:
+		case <-ctx.Done():
+			return -1, Request{}, fmt.Errorf("localregistry: no matching request: %w", ctx.Err())
+		}
+	}
+}
+
+// logRequest adds rec to the log and wakes Await; it returns the index.
+func (r *Registry) logRequest(rec Request) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.state.requests = append(r.state.requests, rec)
+	r.wake()
+	return len(r.state.requests) - 1
+}
+
+// wake tells every Await that the log changed; r.mu must be held.
+func (r *Registry) wake() {
+	close(r.state.arrived)
+	r.state.arrived = make(chan struct{})
 }
 
 // PublishCount returns how many publishes of pkg the registry accepted: PUTs
@@ -151,8 +200,24 @@ func (r *Registry) takeFault(req *http.Request, pkg string) *Fault {
 
 type hiddenVersion struct {
 	pkg, version string
-	d            time.Duration
-	since        time.Time // zero until published
+	d            time.Duration // 0: until revealed
+	since        time.Time     // zero until published
+	revealed     bool
+}
+
+// Hide makes packument reads leave out pkg@version, as HideVersion does,
+// until the returned reveal is called: a test decides when the registry
+// "catches up", after it has seen what it waits for in the request log.
+func (r *Registry) Hide(pkg, version string) (reveal func()) {
+	h := &hiddenVersion{pkg: pkg, version: version}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.state.hidden = append(r.state.hidden, h)
+	return func() {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		h.revealed = true
+	}
 }
 
 // HideVersion makes packument reads (full and abbreviated, and
@@ -167,14 +232,14 @@ func (r *Registry) HideVersion(pkg, version string, d time.Duration) {
 	r.mu.Lock()
 	for _, p := range r.state.publishes[pkg] {
 		if p.version == version {
-			h.since = time.Now()
+			h.since = r.now()
 		}
 	}
 	r.mu.Unlock()
 	if h.since.IsZero() {
 		if versions, err := r.storedVersions(pkg); err == nil {
 			if _, ok := versions[version]; ok {
-				h.since = time.Now()
+				h.since = r.now()
 			}
 		}
 	}
@@ -188,9 +253,9 @@ func (r *Registry) hiddenNow(pkg string) map[string]bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	var out map[string]bool
-	now := time.Now()
+	now := r.now()
 	for _, h := range r.state.hidden {
-		if h.pkg != pkg || (!h.since.IsZero() && now.Sub(h.since) >= h.d) {
+		if h.pkg != pkg || h.revealed || (h.d > 0 && !h.since.IsZero() && now.Sub(h.since) >= h.d) {
 			continue
 		}
 		if out == nil {
@@ -204,7 +269,7 @@ func (r *Registry) hiddenNow(pkg string) map[string]bool {
 func (r *Registry) recordPublish(pkg string, versions []string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	now := time.Now()
+	now := r.now()
 	for _, v := range versions {
 		r.state.publishes[pkg] = append(r.state.publishes[pkg], publishRecord{version: v, at: now})
 		for _, h := range r.state.hidden {
@@ -246,7 +311,7 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 func (r *Registry) startFront() error {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return fmt.Errorf("testreg: listen for the emulator front: %w", err)
+		return fmt.Errorf("localregistry: listen for the emulator front: %w", err)
 	}
 	r.URL = fmt.Sprintf("http://%s/", ln.Addr().String())
 	backend := r.backend
@@ -264,7 +329,7 @@ func (r *Registry) startFront() error {
 		// Copy errors are clients going away mid-answer (faults, Stop).
 		ErrorLog: log.New(io.Discard, "", 0),
 		ErrorHandler: func(w http.ResponseWriter, req *http.Request, err error) {
-			writeError(w, http.StatusBadGateway, "testreg: Verdaccio unreachable: "+err.Error())
+			writeError(w, http.StatusBadGateway, "localregistry: Verdaccio unreachable: "+err.Error())
 		},
 	}
 	r.front = &http.Server{
@@ -279,12 +344,14 @@ func (r *Registry) startFront() error {
 // serve is the front's handler: faults first, then the emulated endpoints,
 // then Verdaccio.
 func (r *Registry) serve(w http.ResponseWriter, req *http.Request) {
-	rec := Request{Method: req.Method, Path: req.URL.Path, Package: packageOf(req.URL.Path), Time: time.Now()}
+	rec := Request{Method: req.Method, Path: req.URL.Path, Query: req.URL.RawQuery, Package: packageOf(req.URL.Path), Time: r.now(), InFlight: true}
+	idx := r.logRequest(rec)
 	sw := &statusWriter{ResponseWriter: w}
 	defer func() {
-		rec.Status = sw.status
+		rec.Status, rec.InFlight = sw.status, false
 		r.mu.Lock()
-		r.state.requests = append(r.state.requests, rec)
+		r.state.requests[idx] = rec
+		r.wake()
 		r.mu.Unlock()
 	}()
 
@@ -329,8 +396,8 @@ func (r *Registry) serve(w http.ResponseWriter, req *http.Request) {
 func (r *Registry) route(w *statusWriter, req *http.Request, pkg string) {
 	path := req.URL.Path
 	switch {
-	case path == ghaTokenPath:
-		r.serveGHAToken(w, req)
+	case path == idTokenPath:
+		r.serveIDToken(w, req)
 		return
 	case strings.HasPrefix(path, oidcExchangePrefix):
 		r.serveOIDCExchange(w, req, pkg)

@@ -1,4 +1,4 @@
-package testreg
+package localregistry
 
 import (
 	"encoding/json"

@@ -1,4 +1,4 @@
-package testreg
+package localregistry_test
 
 import (
 	"bytes"
@@ -13,19 +13,23 @@ import (
 	"testing"
 	"time"
 
+	"github.com/agent-facets/release/internal/localregistry"
+	"github.com/agent-facets/release/internal/localregistry/localregistrytest"
+	"github.com/agent-facets/release/internal/registry"
+
 	"github.com/golang-jwt/jwt/v5"
 )
 
-func circleClaims(reg *Registry) jwt.MapClaims {
-	c := CircleCIClaims(orgID, projectID, pipelineID, vcsOrigin, []string{contextID}, time.Hour)
+func circleClaims(reg *localregistrytest.Registry) jwt.MapClaims {
+	c := localregistry.CircleCIClaims(orgID, projectID, pipelineID, vcsOrigin, []string{contextID}, time.Hour)
 	c["aud"] = reg.Audience()
 	return c
 }
 
 // exchange calls the OIDC exchange endpoint like npm does.
-func exchange(t *testing.T, reg *Registry, pkg, idToken string) (int, map[string]string) {
+func exchange(t *testing.T, reg *localregistrytest.Registry, pkg, idToken string) (int, map[string]string) {
 	t.Helper()
-	resp, data := mustHTTP(t, http.MethodPost, reg.URL+"-/npm/v1/oidc/token/exchange/package/"+escapeName(pkg),
+	resp, data := mustHTTP(t, http.MethodPost, reg.URL+"-/npm/v1/oidc/token/exchange/package/"+registry.EscapeName(pkg),
 		map[string]string{"Authorization": "Bearer " + idToken}, nil)
 	var out map[string]string
 	if err := json.Unmarshal(data, &out); err != nil {
@@ -36,12 +40,12 @@ func exchange(t *testing.T, reg *Registry, pkg, idToken string) (int, map[string
 
 func TestOIDCExchange(t *testing.T) {
 	t.Parallel()
-	reg := Start(t)
+	reg := localregistrytest.Start(t)
 	token := reg.AddUser(t, "owner")
 	const pkg = "@testreg/oidc-exchange"
 	publish(t, reg, token, pkg, "1.0.0")
 	publish(t, reg, token, "testreg-untrusted", "1.0.0")
-	reg.SetTrust(pkg, CircleCITrust(orgID, projectID, pipelineID, vcsOrigin, []string{contextID}))
+	reg.SetTrust(pkg, localregistry.CircleCITrust(orgID, projectID, pipelineID, vcsOrigin, []string{contextID}))
 
 	with := func(mut func(jwt.MapClaims)) string {
 		c := circleClaims(reg)
@@ -57,26 +61,26 @@ func TestOIDCExchange(t *testing.T) {
 	}{
 		{"match", pkg, with(func(jwt.MapClaims) {}), 201, ""},
 		{"extra contexts are fine", pkg, with(func(c jwt.MapClaims) {
-			c[ClaimCircleContextIDs] = []any{"other", contextID}
+			c[localregistry.ClaimCircleContextIDs] = []any{"other", contextID}
 		}), 201, ""},
 		{"expired", pkg, reg.Issuer.Mint(func() jwt.MapClaims {
-			c := CircleCIClaims(orgID, projectID, pipelineID, vcsOrigin, []string{contextID}, -time.Minute)
+			c := localregistry.CircleCIClaims(orgID, projectID, pipelineID, vcsOrigin, []string{contextID}, -time.Minute)
 			c["aud"] = reg.Audience()
 			return c
 		}()), 401, "expired"},
 		{"not yet valid", pkg, with(func(c jwt.MapClaims) { c["nbf"] = time.Now().Add(time.Hour).Unix() }), 401, "not valid before"},
 		{"wrong audience", pkg, with(func(c jwt.MapClaims) { c["aud"] = "npm:registry.example" }), 401, "audience"},
-		{"foreign signer", pkg, NewIssuer().Mint(circleClaims(reg)), 401, "signature"},
+		{"foreign signer", pkg, localregistry.NewIssuer().Mint(circleClaims(reg)), 401, "signature"},
 		{"garbage", pkg, "not-a-jwt", 401, "well-formed"},
 		{"missing package", "@testreg/missing", with(func(jwt.MapClaims) {}), 404, "not found"},
 		{"no trusted publisher", "testreg-untrusted", with(func(jwt.MapClaims) {}), 403, "no trusted publisher configured"},
-		{"project mismatch", pkg, with(func(c jwt.MapClaims) { c[ClaimCircleProjectID] = "x" }), 403, ClaimCircleProjectID},
-		{"pipeline mismatch", pkg, with(func(c jwt.MapClaims) { c[ClaimCirclePipelineDefID] = "x" }), 403, ClaimCirclePipelineDefID},
-		{"vcs mismatch", pkg, with(func(c jwt.MapClaims) { c[ClaimCircleVCSOrigin] = "github.com/o/other" }), 403, ClaimCircleVCSOrigin},
-		{"missing context", pkg, with(func(c jwt.MapClaims) { c[ClaimCircleContextIDs] = []any{} }), 403, ClaimCircleContextIDs},
-		{"issuer of another org", pkg, with(func(c jwt.MapClaims) { c["iss"] = CircleCIIssuerPrefix + "other" }), 403, "claim iss"},
+		{"project mismatch", pkg, with(func(c jwt.MapClaims) { c[localregistry.ClaimCircleProjectID] = "x" }), 403, localregistry.ClaimCircleProjectID},
+		{"pipeline mismatch", pkg, with(func(c jwt.MapClaims) { c[localregistry.ClaimCirclePipelineDefID] = "x" }), 403, localregistry.ClaimCirclePipelineDefID},
+		{"vcs mismatch", pkg, with(func(c jwt.MapClaims) { c[localregistry.ClaimCircleVCSOrigin] = "github.com/o/other" }), 403, localregistry.ClaimCircleVCSOrigin},
+		{"missing context", pkg, with(func(c jwt.MapClaims) { c[localregistry.ClaimCircleContextIDs] = []any{} }), 403, localregistry.ClaimCircleContextIDs},
+		{"issuer of another org", pkg, with(func(c jwt.MapClaims) { c["iss"] = localregistry.CircleCIIssuerPrefix + "other" }), 403, "claim iss"},
 		{"github token for a circleci publisher", pkg, reg.Issuer.Mint(func() jwt.MapClaims {
-			c := GitHubClaims("o/r", "release.yml", "refs/heads/main", "", time.Hour)
+			c := localregistry.GitHubClaims("o/r", "release.yml", "refs/heads/main", "", time.Hour)
 			c["aud"] = reg.Audience()
 			return c
 		}()), 403, "type circleci"},
@@ -106,12 +110,13 @@ func TestOIDCExchange(t *testing.T) {
 
 func TestOIDCTokenScope(t *testing.T) {
 	t.Parallel()
-	reg := Start(t)
+	clock := localregistrytest.NewClock()
+	reg := localregistrytest.Start(t, localregistry.WithClock(clock.Now))
 	token := reg.AddUser(t, "owner")
 	const pkg = "@testreg/oidc-scope"
 	publish(t, reg, token, pkg, "1.0.0")
 	publish(t, reg, token, "testreg-other", "1.0.0")
-	reg.SetTrust(pkg, CircleCITrust(orgID, projectID, pipelineID, vcsOrigin, nil))
+	reg.SetTrust(pkg, localregistry.CircleCITrust(orgID, projectID, pipelineID, vcsOrigin, nil))
 	status, body := exchange(t, reg, pkg, reg.Issuer.Mint(circleClaims(reg)))
 	if status != 201 {
 		t.Fatalf("exchange: %d %v", status, body)
@@ -140,9 +145,7 @@ func TestOIDCTokenScope(t *testing.T) {
 	}
 
 	// An expired exchanged token is refused.
-	reg.mu.Lock()
-	reg.state.tokens[npmToken].expires = time.Now().Add(-time.Second)
-	reg.mu.Unlock()
+	clock.Advance(time.Hour)
 	resp, data := mustHTTP(t, http.MethodGet, reg.URL+"testreg-other", auth, nil)
 	if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(string(data), "expired") {
 		t.Fatalf("expired token: %d %s", resp.StatusCode, data)
@@ -155,20 +158,20 @@ func TestOIDCTokenScope(t *testing.T) {
 
 // oidcEnv is the environment of a CircleCI job with an ID token and no other
 // npm credentials.
-func oidcEnv(t *testing.T, reg *Registry, idToken string) []string {
+func oidcEnv(t *testing.T, reg *localregistrytest.Registry, idToken string) []string {
 	return append(reg.NpmEnv(t, ""), "CIRCLECI=true", "CI=true", "NPM_ID_TOKEN="+idToken)
 }
 
 func TestOIDCPublishWithRealNpm(t *testing.T) {
 	t.Parallel()
-	reg := Start(t)
+	reg := localregistrytest.Start(t)
 	token := reg.AddUser(t, "owner")
 	const pkg = "@testreg/oidc-publish"
 	publish(t, reg, token, pkg, "1.0.0")
 	mustNpm(t, t.TempDir(), reg.NpmEnv(t, token), trustCircleCIArgs(pkg)...)
 
 	// The ID token comes from the stand-in circleci CLI, as in a real job.
-	bin := reg.InstallFakeCircleCI(t, CircleCIClaims(orgID, projectID, pipelineID, vcsOrigin, []string{contextID}, time.Hour))
+	bin := reg.InstallFakeCircleCI(t, localregistry.CircleCIClaims(orgID, projectID, pipelineID, vcsOrigin, []string{contextID}, time.Hour))
 	idToken := fakeCircleCIToken(t, bin, reg.Audience())
 
 	t.Run("matching trust publishes", func(t *testing.T) {
@@ -178,7 +181,7 @@ func TestOIDCPublishWithRealNpm(t *testing.T) {
 		}
 		var exchanged bool
 		for _, rq := range reg.Requests() {
-			exchanged = exchanged || strings.HasPrefix(rq.Path, oidcExchangePrefix) && rq.Package == pkg && rq.Status == 201
+			exchanged = exchanged || strings.HasPrefix(rq.Path, "/-/npm/v1/oidc/token/exchange/package/") && rq.Package == pkg && rq.Status == 201
 		}
 		if !exchanged {
 			t.Fatal("npm published without exchanging the ID token")
@@ -190,7 +193,7 @@ func TestOIDCPublishWithRealNpm(t *testing.T) {
 	})
 
 	t.Run("drifted trust is refused", func(t *testing.T) {
-		reg.SetTrust(pkg, CircleCITrust(orgID, "00000000-0000-4000-8000-000000000000", pipelineID, vcsOrigin, nil))
+		reg.SetTrust(pkg, localregistry.CircleCITrust(orgID, "00000000-0000-4000-8000-000000000000", pipelineID, vcsOrigin, nil))
 		res := runNpm(t, makePackage(t, pkg, "1.2.0"), oidcEnv(t, reg, idToken), "publish", "--access", "public")
 		// npm swallows the failed exchange and reports a misleading ENEEDAUTH.
 		if res.err == nil || !strings.Contains(res.stderr, "ENEEDAUTH") {
@@ -215,27 +218,27 @@ func TestOIDCPublishWithRealNpm(t *testing.T) {
 
 func TestOIDCPublishGitHubActions(t *testing.T) {
 	t.Parallel()
-	reg := Start(t)
+	reg := localregistrytest.Start(t)
 	token := reg.AddUser(t, "owner")
 	const pkg = "testreg-gha"
 	publish(t, reg, token, pkg, "1.0.0")
-	reg.SetTrust(pkg, GitHubTrust("o/r", "release.yml", "npm"))
+	reg.SetTrust(pkg, localregistry.GitHubTrust("o/r", "release.yml", "npm"))
 
 	run := func(t *testing.T, version string, claims jwt.MapClaims) npmResult {
 		env := append(reg.NpmEnv(t, ""), reg.GitHubActionsEnv(claims)...)
 		return runNpm(t, makePackage(t, pkg, version), env, "publish")
 	}
-	res := run(t, "1.1.0", GitHubClaims("o/r", "release.yml", "refs/tags/v1.1.0", "npm", time.Hour))
+	res := run(t, "1.1.0", localregistry.GitHubClaims("o/r", "release.yml", "refs/tags/v1.1.0", "npm", time.Hour))
 	if res.err != nil || !reg.HasVersion(t, pkg, "1.1.0") {
 		t.Fatalf("GitHub Actions OIDC publish: %v\n%s", res.err, res.stderr)
 	}
-	res = run(t, "1.2.0", GitHubClaims("o/r", "other.yml", "refs/tags/v1.2.0", "npm", time.Hour))
+	res = run(t, "1.2.0", localregistry.GitHubClaims("o/r", "other.yml", "refs/tags/v1.2.0", "npm", time.Hour))
 	if res.err == nil || reg.HasVersion(t, pkg, "1.2.0") {
 		t.Fatalf("publish from another workflow succeeded: %v", res.err)
 	}
 	var asked bool
 	for _, rq := range reg.Requests() {
-		asked = asked || rq.Path == ghaTokenPath && rq.Status == 200
+		asked = asked || rq.Path == "/-/localregistry/id-token" && rq.Status == 200
 	}
 	if !asked {
 		t.Fatal("npm never asked the GitHub Actions token service")
@@ -266,16 +269,16 @@ func runFakeCircleCI(t *testing.T, bin, aud string, extraEnv ...string) (string,
 
 func TestFakeCircleCI(t *testing.T) {
 	t.Parallel()
-	reg := Start(t)
-	claims := CircleCIClaims(orgID, projectID, pipelineID, vcsOrigin, []string{contextID}, time.Hour)
+	reg := localregistrytest.Start(t)
+	claims := localregistry.CircleCIClaims(orgID, projectID, pipelineID, vcsOrigin, []string{contextID}, time.Hour)
 	bin := reg.InstallFakeCircleCI(t, claims)
 
 	tok := fakeCircleCIToken(t, bin, reg.Audience())
-	got, err := reg.Issuer.verify(tok)
+	got, err := reg.Issuer.Verify(tok, time.Now)
 	if err != nil {
 		t.Fatalf("token from the fake circleci does not verify: %v", err)
 	}
-	if got["aud"] != reg.Audience() || got[ClaimCircleProjectID] != projectID || got["iss"] != CircleCIIssuerPrefix+orgID {
+	if got["aud"] != reg.Audience() || got[localregistry.ClaimCircleProjectID] != projectID || got["iss"] != localregistry.CircleCIIssuerPrefix+orgID {
 		t.Fatalf("claims = %v", got)
 	}
 

@@ -1,4 +1,4 @@
-package testreg
+package localregistry
 
 import (
 	"crypto/rand"
@@ -17,7 +17,10 @@ import (
 
 const (
 	oidcExchangePrefix = "/-/npm/v1/oidc/token/exchange/package/"
-	ghaTokenPath       = "/_gha/token"
+	// idTokenPath is the emulated CI token service: GitHub Actions' (what
+	// ACTIONS_ID_TOKEN_REQUEST_URL points at) and the one behind the
+	// stand-in circleci CLI.
+	idTokenPath = "/-/localregistry/id-token"
 	// CircleCIIssuerPrefix + org ID is the iss of a CircleCI ID token.
 	CircleCIIssuerPrefix = "https://oidc.circleci.com/org/"
 	// GitHubIssuer is the iss of a GitHub Actions ID token.
@@ -34,7 +37,7 @@ type Issuer struct {
 func NewIssuer() *Issuer {
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
-		panic(fmt.Sprintf("testreg: generate RSA key: %v", err))
+		panic(fmt.Sprintf("localregistry: generate RSA key: %v", err))
 	}
 	return &Issuer{Key: key, KeyID: "testreg-" + randomAlnum(12)}
 }
@@ -45,7 +48,7 @@ func (i *Issuer) Mint(claims jwt.MapClaims) string {
 	tok.Header["kid"] = i.KeyID
 	s, err := tok.SignedString(i.Key)
 	if err != nil {
-		panic(fmt.Sprintf("testreg: sign ID token: %v", err))
+		panic(fmt.Sprintf("localregistry: sign ID token: %v", err))
 	}
 	return s
 }
@@ -55,15 +58,16 @@ func (i *Issuer) PrivateKeyPEM() []byte {
 	return pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(i.Key)})
 }
 
-// verify checks signature, kid and the time claims (exp required).
-func (i *Issuer) verify(token string) (jwt.MapClaims, error) {
+// Verify checks a token's signature, kid and time claims (exp required)
+// at the time now returns, and returns its claims.
+func (i *Issuer) Verify(token string, now func() time.Time) (jwt.MapClaims, error) {
 	claims := jwt.MapClaims{}
 	_, err := jwt.ParseWithClaims(token, claims, func(t *jwt.Token) (any, error) {
 		if kid, _ := t.Header["kid"].(string); kid != i.KeyID {
 			return nil, fmt.Errorf("unknown signing key id %q", kid)
 		}
 		return &i.Key.PublicKey, nil
-	}, jwt.WithValidMethods([]string{"RS256"}), jwt.WithExpirationRequired(), jwt.WithIssuedAt())
+	}, jwt.WithValidMethods([]string{"RS256"}), jwt.WithExpirationRequired(), jwt.WithIssuedAt(), jwt.WithTimeFunc(now))
 	return claims, err
 }
 
@@ -143,29 +147,39 @@ func GitHubClaims(repository, workflowFile, ref, environment string, ttl time.Du
 // GitHub's token service: it answers {"value": <jwt>} with claims plus the
 // audience the caller asks for, signed by r.Issuer. Append it after NpmEnv.
 func (r *Registry) GitHubActionsEnv(claims jwt.MapClaims) []string {
+	reqToken := r.tokenService(claims)
+	return []string{
+		"ACTIONS_ID_TOKEN_REQUEST_URL=" + r.URL + strings.TrimPrefix(idTokenPath, "/") + "?api-version=2.0",
+		"ACTIONS_ID_TOKEN_REQUEST_TOKEN=" + reqToken,
+		"GITHUB_ACTIONS=true",
+	}
+}
+
+// tokenService registers claims with the emulated CI token service and
+// returns the request token that asks for them.
+func (r *Registry) tokenService(claims jwt.MapClaims) string {
 	reqToken := randomAlnum(40)
 	cp := map[string]any{}
 	for k, v := range claims {
 		cp[k] = v
 	}
 	r.mu.Lock()
-	r.state.ghaClaims[reqToken] = cp
+	r.state.idClaims[reqToken] = cp
 	r.mu.Unlock()
-	return []string{
-		"ACTIONS_ID_TOKEN_REQUEST_URL=" + r.URL + strings.TrimPrefix(ghaTokenPath, "/") + "?api-version=2.0",
-		"ACTIONS_ID_TOKEN_REQUEST_TOKEN=" + reqToken,
-		"GITHUB_ACTIONS=true",
-	}
+	return reqToken
 }
 
-func (r *Registry) serveGHAToken(w http.ResponseWriter, req *http.Request) {
+// serveIDToken answers GET <idTokenPath>?audience=<aud> with
+// Authorization: Bearer <request token> by {"value": <jwt>}, as GitHub's
+// token service does.
+func (r *Registry) serveIDToken(w http.ResponseWriter, req *http.Request) {
 	if req.Method != http.MethodGet {
 		writeError(w, http.StatusMethodNotAllowed, "use GET")
 		return
 	}
 	tok, _ := bearer(req)
 	r.mu.Lock()
-	base, ok := r.state.ghaClaims[tok]
+	base, ok := r.state.idClaims[tok]
 	r.mu.Unlock()
 	if !ok {
 		writeError(w, http.StatusUnauthorized, "unknown ACTIONS_ID_TOKEN_REQUEST_TOKEN")
@@ -178,7 +192,7 @@ func (r *Registry) serveGHAToken(w http.ResponseWriter, req *http.Request) {
 	if aud := req.URL.Query().Get("audience"); aud != "" {
 		claims["aud"] = aud
 	}
-	now := time.Now()
+	now := r.now()
 	if _, ok := claims["iat"]; !ok {
 		claims["iat"] = now.Unix()
 	}
@@ -212,7 +226,7 @@ func (r *Registry) serveOIDCExchange(w http.ResponseWriter, req *http.Request, p
 		writeError(w, http.StatusUnauthorized, prefix+"missing Authorization: Bearer <OIDC ID token>")
 		return
 	}
-	claims, err := r.Issuer.verify(idToken)
+	claims, err := r.Issuer.Verify(idToken, r.now)
 	if err != nil {
 		writeError(w, http.StatusUnauthorized, prefix+describeJWTError(err, claims))
 		return
@@ -252,7 +266,7 @@ func (r *Registry) serveOIDCExchange(w http.ResponseWriter, req *http.Request, p
 		return
 	}
 	token := "npm_" + randomAlnum(36)
-	expires := time.Now().Add(r.cfg.oidcTTL).UTC()
+	expires := r.now().Add(r.cfg.oidcTTL).UTC()
 	r.mu.Lock()
 	r.state.tokens[token] = &oidcToken{pkg: pkg, perms: match.Permissions, expires: expires}
 	r.mu.Unlock()
@@ -365,7 +379,7 @@ func (r *Registry) authorizeOIDCRequest(w http.ResponseWriter, req *http.Request
 	case !ok:
 		writeError(w, http.StatusUnauthorized, "invalid token")
 		return false
-	case time.Now().After(t.expires):
+	case r.now().After(t.expires):
 		writeError(w, http.StatusUnauthorized, "token expired at "+t.expires.Format(time.RFC3339)+"; exchange a new OIDC ID token")
 		return false
 	}
@@ -395,7 +409,7 @@ func (r *Registry) oidcTokenFor(tok string) *oidcToken {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	t, ok := r.state.tokens[tok]
-	if !ok || time.Now().After(t.expires) {
+	if !ok || r.now().After(t.expires) {
 		return nil
 	}
 	return t

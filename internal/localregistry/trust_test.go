@@ -1,4 +1,4 @@
-package testreg
+package localregistry_test
 
 import (
 	"encoding/json"
@@ -8,6 +8,9 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/agent-facets/release/internal/localregistry"
+	"github.com/agent-facets/release/internal/localregistry/localregistrytest"
 )
 
 // Trusted publisher values used across the tests (shaped like CircleCI's).
@@ -51,7 +54,7 @@ func decodeTrustList(t *testing.T, out string) []map[string]any {
 
 func TestTrustWithRealNpm(t *testing.T) {
 	t.Parallel()
-	reg := Start(t)
+	reg := localregistrytest.Start(t)
 	token := reg.AddUser(t, "owner")
 	const pkg = "@testreg/trusted"
 	publish(t, reg, token, pkg, "1.0.0")
@@ -68,9 +71,13 @@ func TestTrustWithRealNpm(t *testing.T) {
 	if len(cfgs) != 1 || cfgs[0].ID == "" {
 		t.Fatalf("Trust after npm trust circleci = %+v, want one configuration with an id", cfgs)
 	}
-	want := CircleCITrust(orgID, projectID, pipelineID, vcsOrigin, []string{contextID})
+	want := localregistry.CircleCITrust(orgID, projectID, pipelineID, vcsOrigin, []string{contextID})
 	want.ID = cfgs[0].ID
-	if !reflect.DeepEqual(cfgs[0], cloneTrust(want)) {
+	// Compare as stored: through JSON, as Trust returns it.
+	wantJSON, _ := json.Marshal(want)
+	want = localregistry.TrustConfig{}
+	_ = json.Unmarshal(wantJSON, &want)
+	if !reflect.DeepEqual(cfgs[0], want) {
 		t.Fatalf("stored configuration\n got %+v\nwant %+v", cfgs[0], want)
 	}
 
@@ -92,7 +99,7 @@ func TestTrustWithRealNpm(t *testing.T) {
 			t.Errorf("trust list --json %s = %v, want %v", k, got[k], v)
 		}
 	}
-	if !reflect.DeepEqual(got["contextIds"], []any{contextID}) || !reflect.DeepEqual(got["permissions"], []any{PermCreatePackage}) {
+	if !reflect.DeepEqual(got["contextIds"], []any{contextID}) || !reflect.DeepEqual(got["permissions"], []any{localregistry.PermCreatePackage}) {
 		t.Errorf("trust list --json contextIds/permissions = %v / %v", got["contextIds"], got["permissions"])
 	}
 
@@ -106,8 +113,8 @@ func TestTrustWithRealNpm(t *testing.T) {
 
 	// Two configurations (only possible by seeding): two objects, each after
 	// an empty line, and a final empty line.
-	reg.SetTrust(pkg, CircleCITrust(orgID, projectID, pipelineID, vcsOrigin, nil),
-		GitHubTrust("o/r", "release.yml", "", PermCreateStagedPackage))
+	reg.SetTrust(pkg, localregistry.CircleCITrust(orgID, projectID, pipelineID, vcsOrigin, nil),
+		localregistry.GitHubTrust("o/r", "release.yml", "", localregistry.PermCreateStagedPackage))
 	out = mustNpm(t, dir, env, "trust", "list", pkg, "--json")
 	items = decodeTrustList(t, out)
 	if len(items) != 2 || items[1]["type"] != "github" || items[1]["file"] != "release.yml" || items[1]["repository"] != "o/r" {
@@ -120,11 +127,11 @@ func TestTrustWithRealNpm(t *testing.T) {
 
 func TestTrustEndpointErrors(t *testing.T) {
 	t.Parallel()
-	reg := Start(t)
+	reg := localregistrytest.Start(t)
 	token := reg.AddUser(t, "owner")
 	const pkg = "@testreg/trust-errors"
 	publish(t, reg, token, pkg, "1.0.0")
-	reg.SetTrust(pkg, CircleCITrust(orgID, projectID, pipelineID, vcsOrigin, nil))
+	reg.SetTrust(pkg, localregistry.CircleCITrust(orgID, projectID, pipelineID, vcsOrigin, nil))
 	existing := reg.Trust(pkg)[0].ID
 	auth := map[string]string{"Authorization": "Bearer " + token}
 	body := `[{"type":"circleci","claims":{"oidc.circleci.com/org-id":"a","oidc.circleci.com/project-id":"b","oidc.circleci.com/pipeline-definition-id":"c","oidc.circleci.com/vcs-origin":"github.com/o/r"},"permissions":["createPackage"]}]`
@@ -168,14 +175,14 @@ func TestTrustEndpointErrors(t *testing.T) {
 			}
 		})
 	}
-	if cfgs := reg.Trust(pkg); len(cfgs) != 1 || cfgs[0].Claims[ClaimCircleOrgID] != "a" {
+	if cfgs := reg.Trust(pkg); len(cfgs) != 1 || cfgs[0].Claims[localregistry.ClaimCircleOrgID] != "a" {
 		t.Fatalf("final configuration = %+v", cfgs)
 	}
 }
 
 func TestTrustRequiresOTP(t *testing.T) {
 	t.Parallel()
-	reg := Start(t)
+	reg := localregistrytest.Start(t)
 	token := reg.AddUser(t, "owner")
 	const pkg = "testreg-otp"
 	publish(t, reg, token, pkg, "1.0.0")

@@ -1,4 +1,4 @@
-package testreg
+package localregistry
 
 import (
 	"crypto/sha1"
@@ -137,7 +137,7 @@ func (r *Registry) stagePublish(w http.ResponseWriter, req *http.Request, pkg st
 		writeError(w, http.StatusBadRequest, "body must be a publish document of "+pkg+" with one version and its tarball")
 		return
 	}
-	s := &stagedPublish{id: newUUID(), pkg: pkg, createdAt: time.Now(), actor: actor, actorType: actorType, body: body}
+	s := &stagedPublish{id: newUUID(), pkg: pkg, createdAt: r.now(), actor: actor, actorType: actorType, body: body}
 	for v := range doc.Versions {
 		s.version = v
 	}

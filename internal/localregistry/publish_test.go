@@ -1,4 +1,4 @@
-package testreg
+package localregistry_test
 
 import (
 	"errors"
@@ -7,12 +7,14 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/agent-facets/release/internal/localregistry/localregistrytest"
 )
 
 func TestStartCost(t *testing.T) {
 	t.Parallel()
 	start := time.Now()
-	reg := Start(t)
+	reg := localregistrytest.Start(t)
 	t.Logf("Start took %s", time.Since(start))
 	if !strings.HasPrefix(reg.URL, "http://127.0.0.1:") || !strings.HasSuffix(reg.URL, "/") {
 		t.Fatalf("URL = %q, want http://127.0.0.1:PORT/", reg.URL)
@@ -28,7 +30,7 @@ func TestStartCost(t *testing.T) {
 
 func TestPublishAndReadBack(t *testing.T) {
 	t.Parallel()
-	reg := Start(t)
+	reg := localregistrytest.Start(t)
 	token := reg.AddUser(t, "alice")
 	const name = "@testreg/hello"
 	publish(t, reg, token, name, "1.0.0")
@@ -79,7 +81,7 @@ func TestPublishAndReadBack(t *testing.T) {
 
 func TestStopRefusesConnections(t *testing.T) {
 	t.Parallel()
-	reg := Start(t)
+	reg := localregistrytest.Start(t)
 	reg.Stop()
 	_, _, err := httpDo(t, http.MethodGet, reg.URL+"-/ping", nil, nil)
 	if !errors.Is(err, syscall.ECONNREFUSED) {

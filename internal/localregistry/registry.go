@@ -1,4 +1,4 @@
-package testreg
+package localregistry
 
 import (
 	"bytes"
@@ -14,16 +14,15 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
-	"testing"
 	"time"
+
+	"github.com/agent-facets/release/internal/command"
 )
 
-// Defaults for Start; change them with Options.
+// Defaults for New; change them with the options.
 const (
 	defaultStartTimeout = 30 * time.Second
 	defaultOIDCTokenTTL = 15 * time.Minute
@@ -33,24 +32,46 @@ const (
 	oidcPublisher = "oidc-publisher"
 )
 
-// Option changes how Start sets up a Registry.
-type Option func(*config)
+// Option changes how New sets up a Registry.
+type Option func(*options)
 
-type config struct {
+type options struct {
 	startTimeout time.Duration
 	oidcTTL      time.Duration
+	runner       *command.Runner
+	cacheDir     string
+	now          func() time.Time
 }
 
-// WithStartTimeout sets how long Start waits for Verdaccio to answer /-/ping
+// WithStartTimeout sets how long New waits for Verdaccio to answer /-/ping
 // (default 30s).
 func WithStartTimeout(d time.Duration) Option {
-	return func(c *config) { c.startTimeout = d }
+	return func(c *options) { c.startTimeout = d }
 }
 
 // WithOIDCTokenTTL sets the lifetime of the npm tokens the OIDC exchange hands
 // out (default 15 minutes); a short one lets a test see an expired token.
 func WithOIDCTokenTTL(d time.Duration) Option {
-	return func(c *config) { c.oidcTTL = d }
+	return func(c *options) { c.oidcTTL = d }
+}
+
+// WithRunner sets how node and npm are run (their environment: PATH above
+// all). It is required.
+func WithRunner(r *command.Runner) Option {
+	return func(c *options) { c.runner = r }
+}
+
+// WithCacheDir sets where the pinned Verdaccio is installed (default: the
+// user's cache directory; see Install).
+func WithCacheDir(dir string) Option {
+	return func(c *options) { c.cacheDir = dir }
+}
+
+// WithClock sets the registry's clock (default time.Now): token expiry,
+// version hiding and staged publishes follow it, so a test can move time on
+// instead of waiting.
+func WithClock(now func() time.Time) Option {
+	return func(c *options) { c.now = now }
 }
 
 // Registry is a running local registry: Verdaccio plus the emulator front.
@@ -61,60 +82,41 @@ type Registry struct {
 	// Issuer signs the OIDC ID tokens this registry's exchange endpoint trusts.
 	Issuer *Issuer
 
-	cfg        config
-	dir        string // temp dir holding config, storage, htpasswd and log
+	cfg        options
+	dir        string // private directory holding config, storage, htpasswd and log
 	logPath    string
 	backend    *url.URL // Verdaccio, http://127.0.0.1:PORT
 	front      *http.Server
 	proxy      *httputil.ReverseProxy
 	client     *http.Client // for calls to Verdaccio
-	proc       *exec.Cmd
-	procDone   chan struct{}
+	proc       *command.Service
 	stopOnce   sync.Once
 	mu         sync.Mutex
+	changed    *sync.Cond // broadcast when a request is logged
 	state      emulatorState
 	publisherM sync.Mutex // serialises creation of the oidc-publisher user
 }
 
-// Start runs Verdaccio with its own temporary storage, configuration and
-// htpasswd (no uplinks: it never proxies to another registry), waits until it
-// answers /-/ping, and starts the emulator front in front of it. Both listen
-// on 127.0.0.1. Everything is stopped in t.Cleanup. Start fails the test with
-// the tail of Verdaccio's log when Verdaccio does not come up.
-func Start(t testing.TB, opts ...Option) *Registry {
-	t.Helper()
-	r, err := New(opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			if log, err := os.ReadFile(r.logPath); err == nil {
-				t.Logf("testreg: Verdaccio log (%s):\n%s", r.logPath, tail(string(log), 4000))
-			}
-		}
-		r.Close()
-	})
-	return r
-}
-
-// New starts a registry as Start does, outside a test (for rehearsals). The
-// caller must Close it.
+// New installs the pinned Verdaccio if needed (see Install), runs it with
+// its own private storage, configuration and htpasswd (no uplinks: it never
+// proxies to another registry), waits until it answers /-/ping, and starts
+// the emulator front in front of it. Both listen on 127.0.0.1. The caller
+// must Close it.
 func New(opts ...Option) (*Registry, error) {
-	cfg := config{startTimeout: defaultStartTimeout, oidcTTL: defaultOIDCTokenTTL}
+	cfg := options{startTimeout: defaultStartTimeout, oidcTTL: defaultOIDCTokenTTL, now: time.Now}
 	for _, o := range opts {
 		o(&cfg)
 	}
-	if err := EnsureInstalled(); err != nil {
-		return nil, err
+	if cfg.runner == nil {
+		return nil, errors.New("localregistry: New needs WithRunner: the environment node and npm run with")
 	}
-	vdir, err := VerdaccioDir()
+	vdir, err := Install(cfg.runner, cfg.cacheDir)
 	if err != nil {
 		return nil, err
 	}
-	dir, err := os.MkdirTemp("", "testreg-")
+	dir, err := os.MkdirTemp("", "localregistry-")
 	if err != nil {
-		return nil, fmt.Errorf("testreg: %w", err)
+		return nil, fmt.Errorf("localregistry: %w", err)
 	}
 
 	// The RSA key takes ~0.1 s to generate: do it while Verdaccio boots.
@@ -125,6 +127,7 @@ func New(opts ...Option) (*Registry, error) {
 		dir:    dir,
 		client: &http.Client{Timeout: requestTimeout},
 	}
+	r.changed = sync.NewCond(&r.mu)
 	r.logPath = filepath.Join(r.dir, "verdaccio.log")
 	r.state.init()
 
@@ -157,16 +160,27 @@ func (r *Registry) Close() {
 	_ = os.RemoveAll(r.dir)
 }
 
+func (r *Registry) now() time.Time { return r.cfg.now() }
+
+// Log returns the tail of Verdaccio's log, for a failure report.
+func (r *Registry) Log(n int) string {
+	data, err := os.ReadFile(r.logPath)
+	if err != nil {
+		return ""
+	}
+	return tail(string(data), n)
+}
+
 func freePort() (int, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return 0, fmt.Errorf("testreg: find a free loopback port: %w", err)
+		return 0, fmt.Errorf("localregistry: find a free loopback port: %w", err)
 	}
 	defer ln.Close()
 	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
-const verdaccioConfig = `# Generated by testreg: a private registry with no uplinks.
+const verdaccioConfig = `# Generated by localregistry: a private registry with no uplinks.
 storage: %[1]s/storage
 plugins: %[1]s/plugins
 auth:
@@ -205,48 +219,49 @@ func (r *Registry) startVerdaccio(vdir string) error {
 		return err
 	}
 	for _, d := range []string{"storage", "plugins"} {
-		if err := os.MkdirAll(filepath.Join(r.dir, d), 0o755); err != nil {
-			return fmt.Errorf("testreg: create %s: %w", d, err)
+		if err := os.MkdirAll(filepath.Join(r.dir, d), 0o700); err != nil {
+			return fmt.Errorf("localregistry: create %s: %w", d, err)
 		}
 	}
 	cfgPath := filepath.Join(r.dir, "config.yaml")
-	if err := os.WriteFile(cfgPath, fmt.Appendf(nil, verdaccioConfig, r.dir, port), 0o644); err != nil {
-		return fmt.Errorf("testreg: write Verdaccio config: %w", err)
+	if err := os.WriteFile(cfgPath, fmt.Appendf(nil, verdaccioConfig, filepath.ToSlash(r.dir), port), 0o600); err != nil {
+		return fmt.Errorf("localregistry: write Verdaccio config: %w", err)
 	}
 	logFile, err := os.Create(r.logPath)
 	if err != nil {
-		return fmt.Errorf("testreg: create Verdaccio log: %w", err)
+		return fmt.Errorf("localregistry: create Verdaccio log: %w", err)
 	}
 	defer logFile.Close() // the child keeps its own descriptor
 
-	cmd := exec.Command(verdaccioBin(vdir), "--config", cfgPath)
-	cmd.Dir = r.dir
-	cmd.Stdout = logFile
-	cmd.Stderr = logFile
-	cmd.Env = append(os.Environ(), "NODE_ENV=production")
-	// Its own process group so Stop can kill everything it started; killed
-	// with the test process if that dies first.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("testreg: start %s: %w", verdaccioBin(vdir), err)
+	// node runs Verdaccio's own entry point: no shell shim, so that Stop
+	// ends the very process on every OS.
+	proc, err := r.cfg.runner.Start(command.Cmd{
+		Name: "node",
+		Args: []string{verdaccioMain(vdir), "--config", cfgPath},
+		Dir:  r.dir,
+		Env:  []string{"NODE_ENV=production"},
+	}, logFile)
+	if err != nil {
+		return fmt.Errorf("localregistry: start Verdaccio: %w; install Node.js 20 or newer", err)
 	}
-	done := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(done) }()
-	r.proc, r.procDone = cmd, done
+	r.proc = proc
 	r.backend = &url.URL{Scheme: "http", Host: fmt.Sprintf("127.0.0.1:%d", port)}
 
-	if err := r.waitReady(done); err != nil {
-		r.killVerdaccio()
-		log, _ := os.ReadFile(r.logPath)
-		return fmt.Errorf("testreg: Verdaccio on %s did not come up: %w; log tail:\n%s", r.backend.Host, err, tail(string(log), 3000))
+	if err := r.waitReady(proc.Done()); err != nil {
+		proc.Stop()
+		return fmt.Errorf("localregistry: Verdaccio on %s did not come up: %w; log tail:\n%s", r.backend.Host, err, r.Log(3000))
 	}
 	return nil
 }
 
+// waitReady polls /-/ping until Verdaccio answers, it exits, or the start
+// timeout passes.
 func (r *Registry) waitReady(done <-chan struct{}) error {
 	ctx, cancel := context.WithTimeout(context.Background(), r.cfg.startTimeout)
 	defer cancel()
 	ping := r.backend.String() + "/-/ping"
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
 	for {
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, ping, nil)
 		resp, err := r.client.Do(req)
@@ -262,22 +277,9 @@ func (r *Registry) waitReady(done <-chan struct{}) error {
 			return errors.New("the process exited")
 		case <-ctx.Done():
 			return fmt.Errorf("no answer to /-/ping within %s (set WithStartTimeout to wait longer)", r.cfg.startTimeout)
-		case <-time.After(50 * time.Millisecond):
+		case <-tick.C:
 		}
 	}
-}
-
-func (r *Registry) killVerdaccio() {
-	if r.proc == nil || r.proc.Process == nil {
-		return
-	}
-	// Verdaccio runs in its own process group: kill the group.
-	_ = syscall.Kill(-r.proc.Process.Pid, syscall.SIGKILL)
-	select {
-	case <-r.procDone:
-	case <-time.After(5 * time.Second):
-	}
-	r.proc = nil
 }
 
 // Stop shuts the registry down: afterwards connections to URL are refused.
@@ -288,7 +290,9 @@ func (r *Registry) Stop() {
 		if r.front != nil {
 			_ = r.front.Close()
 		}
-		r.killVerdaccio()
+		if r.proc != nil {
+			r.proc.Stop()
+		}
 	})
 }
 
@@ -327,29 +331,19 @@ func (r *Registry) backendDo(method, path, token string, body []byte) (int, []by
 	}
 	resp, err := r.client.Do(req)
 	if err != nil {
-		return 0, nil, fmt.Errorf("testreg: %s %s on Verdaccio: %w", method, path, err)
+		return 0, nil, fmt.Errorf("localregistry: %s %s on Verdaccio: %w", method, path, err)
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(resp.Body)
 	if err != nil {
-		return 0, nil, fmt.Errorf("testreg: read %s %s from Verdaccio: %w", method, path, err)
+		return 0, nil, fmt.Errorf("localregistry: read %s %s from Verdaccio: %w", method, path, err)
 	}
 	return resp.StatusCode, data, nil
 }
 
-// AddUser creates a Verdaccio user through the registry's own adduser API
-// (PUT /-/user/org.couchdb.user:<name>) and returns its npm token. Names must
-// be unique per Registry.
-func (r *Registry) AddUser(t testing.TB, name string) (token string) {
-	t.Helper()
-	token, err := r.addUser(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return token
-}
-
-// CreateUser is AddUser outside a test.
+// CreateUser creates a Verdaccio user through the registry's own adduser
+// API (PUT /-/user/org.couchdb.user:<name>) and returns its npm token.
+// Names must be unique per Registry.
 func (r *Registry) CreateUser(name string) (token string, err error) {
 	return r.addUser(name)
 }
@@ -373,31 +367,20 @@ func (r *Registry) addUser(name string) (string, error) {
 	}
 	_ = json.Unmarshal(data, &out)
 	if status != http.StatusCreated || out.Token == "" {
-		return "", fmt.Errorf("testreg: add user %q: Verdaccio answered %d %s", name, status, out.Error)
+		return "", fmt.Errorf("localregistry: add user %q: Verdaccio answered %d %s", name, status, out.Error)
 	}
 	return out.Token, nil
 }
 
-// NpmEnv writes a private npm user config for this registry (registry=URL, the
-// auth token when token is non-empty, fund/audit/update-notifier off), an
-// empty global config and a cache directory, all under t.TempDir(), and
-// returns KEY=VALUE entries to append to os.Environ() when running npm.
+// WriteNpmEnv writes a private npm user config for this registry under dir
+// (registry=URL, the auth token when token is non-empty,
+// fund/audit/update-notifier off), an empty global config and a cache
+// directory, and returns KEY=VALUE entries to add to npm's environment.
 //
 // The entries also blank the CI detection variables (CI, CIRCLECI,
 // GITHUB_ACTIONS, GITLAB_CI) and the OIDC inputs npm reads (NPM_ID_TOKEN,
 // ACTIONS_ID_TOKEN_REQUEST_URL, ACTIONS_ID_TOKEN_REQUEST_TOKEN), so npm never
-// attempts trusted publishing unless the caller appends those afterwards.
-func (r *Registry) NpmEnv(t testing.TB, token string) []string {
-	t.Helper()
-	env, err := r.WriteNpmEnv(t.TempDir(), token)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return env
-}
-
-// WriteNpmEnv is NpmEnv outside a test: it writes the npm configuration
-// files under dir.
+// attempts trusted publishing unless the caller sets those afterwards.
 func (r *Registry) WriteNpmEnv(dir, token string) ([]string, error) {
 	var rc strings.Builder
 	fmt.Fprintf(&rc, "registry=%s\n", r.URL)
@@ -409,13 +392,13 @@ func (r *Registry) WriteNpmEnv(dir, token string) ([]string, error) {
 	global := filepath.Join(dir, "global-npmrc")
 	cache := filepath.Join(dir, "npm-cache")
 	if err := os.WriteFile(user, []byte(rc.String()), 0o600); err != nil {
-		return nil, fmt.Errorf("testreg: write npm user config: %v", err)
+		return nil, fmt.Errorf("localregistry: write npm user config: %v", err)
 	}
 	if err := os.WriteFile(global, nil, 0o600); err != nil {
-		return nil, fmt.Errorf("testreg: write npm global config: %v", err)
+		return nil, fmt.Errorf("localregistry: write npm global config: %v", err)
 	}
 	if err := os.MkdirAll(cache, 0o755); err != nil {
-		return nil, fmt.Errorf("testreg: create npm cache: %v", err)
+		return nil, fmt.Errorf("localregistry: create npm cache: %v", err)
 	}
 	env := []string{
 		"NPM_CONFIG_USERCONFIG=" + user,
@@ -436,27 +419,16 @@ func (r *Registry) WriteNpmEnv(dir, token string) ([]string, error) {
 	return env, nil
 }
 
-// SetEnv applies NpmEnv with t.Setenv, so code under test that spawns npm
-// inherits it. Like t.Setenv it cannot be used in parallel tests.
-func (r *Registry) SetEnv(t *testing.T, token string) {
-	t.Helper()
-	for _, kv := range r.NpmEnv(t, token) {
-		k, v, _ := strings.Cut(kv, "=")
-		t.Setenv(k, v)
-	}
-}
-
 // HasVersion reports whether pkg@version is stored in Verdaccio, reading it
 // directly (no faults, no hidden versions). Use it to assert that a publish
 // did or did not happen.
-func (r *Registry) HasVersion(t testing.TB, pkg, version string) bool {
-	t.Helper()
+func (r *Registry) HasVersion(pkg, version string) (bool, error) {
 	versions, err := r.storedVersions(pkg)
 	if err != nil {
-		t.Fatal(err)
+		return false, err
 	}
 	_, ok := versions[version]
-	return ok
+	return ok, nil
 }
 
 // storedVersions returns the versions Verdaccio holds for pkg (nil when the
@@ -472,7 +444,7 @@ func (r *Registry) storedVersions(pkg string) (map[string]json.RawMessage, error
 			Versions map[string]json.RawMessage `json:"versions"`
 		}
 		if err := json.Unmarshal(data, &doc); err != nil {
-			return nil, fmt.Errorf("testreg: decode packument of %s: %w", pkg, err)
+			return nil, fmt.Errorf("localregistry: decode packument of %s: %w", pkg, err)
 		}
 		if doc.Versions == nil {
 			doc.Versions = map[string]json.RawMessage{}
@@ -481,7 +453,7 @@ func (r *Registry) storedVersions(pkg string) (map[string]json.RawMessage, error
 	case http.StatusNotFound:
 		return nil, nil
 	default:
-		return nil, fmt.Errorf("testreg: read packument of %s: Verdaccio answered %d", pkg, status)
+		return nil, fmt.Errorf("localregistry: read packument of %s: Verdaccio answered %d", pkg, status)
 	}
 }
 

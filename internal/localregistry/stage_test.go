@@ -1,4 +1,4 @@
-package testreg
+package localregistry_test
 
 import (
 	"encoding/json"
@@ -6,13 +6,16 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/agent-facets/release/internal/localregistry"
+	"github.com/agent-facets/release/internal/localregistry/localregistrytest"
 )
 
 var stagedRE = regexp.MustCompile(`staged with id ([0-9a-f-]{36})`)
 
 func TestStagedPublishWithRealNpm(t *testing.T) {
 	t.Parallel()
-	reg := Start(t)
+	reg := localregistrytest.Start(t)
 	token := reg.AddUser(t, "owner")
 	const pkg = "@testreg/staged"
 	publish(t, reg, token, pkg, "1.0.0")
@@ -49,11 +52,11 @@ func TestStagedPublishWithRealNpm(t *testing.T) {
 
 func TestStagedPublishWithOIDC(t *testing.T) {
 	t.Parallel()
-	reg := Start(t)
+	reg := localregistrytest.Start(t)
 	token := reg.AddUser(t, "owner")
 	const pkg = "testreg-stage-oidc"
 	publish(t, reg, token, pkg, "1.0.0")
-	reg.SetTrust(pkg, CircleCITrust(orgID, projectID, pipelineID, vcsOrigin, nil, PermCreateStagedPackage))
+	reg.SetTrust(pkg, localregistry.CircleCITrust(orgID, projectID, pipelineID, vcsOrigin, nil, localregistry.PermCreateStagedPackage))
 	idToken := reg.Issuer.Mint(circleClaims(reg))
 
 	// The trusted publisher only allows staging: a direct publish is refused.

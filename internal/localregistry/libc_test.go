@@ -1,4 +1,4 @@
-package testreg
+package localregistry_test
 
 import (
 	"encoding/json"
@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
+
+	"github.com/agent-facets/release/internal/localregistry/localregistrytest"
 )
 
 // TestAbbreviatedPackumentLeavesOutLibc pins how the registry serves the
@@ -19,7 +21,7 @@ import (
 // to read the full document, here as there.
 func TestAbbreviatedPackumentLeavesOutLibc(t *testing.T) {
 	t.Parallel()
-	reg := Start(t)
+	reg := localregistrytest.Start(t)
 	token := reg.AddUser(t, "native")
 	const name = "@testreg/native-linux-x64-musl"
 	dir := t.TempDir()

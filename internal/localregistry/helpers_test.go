@@ -1,4 +1,4 @@
-package testreg
+package localregistry_test
 
 import (
 	"bytes"
@@ -12,6 +12,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/agent-facets/release/internal/localregistry/localregistrytest"
+	"github.com/agent-facets/release/internal/registry"
 )
 
 // npmResult is what one npm run printed.
@@ -61,7 +64,7 @@ func makePackage(t *testing.T, name, version string) string {
 }
 
 // publish publishes name@version with a user token.
-func publish(t *testing.T, reg *Registry, token, name, version string) {
+func publish(t *testing.T, reg *localregistrytest.Registry, token, name, version string) {
 	t.Helper()
 	mustNpm(t, makePackage(t, name, version), reg.NpmEnv(t, token), "publish", "--access", "public")
 }
@@ -110,13 +113,13 @@ type packument struct {
 
 // getPackument reads a packument through the front; abbreviated selects the
 // install-v1 form.
-func getPackument(t *testing.T, reg *Registry, name string, abbreviated bool, query string) (int, packument) {
+func getPackument(t *testing.T, reg *localregistrytest.Registry, name string, abbreviated bool, query string) (int, packument) {
 	t.Helper()
 	h := map[string]string{"Accept": "application/json"}
 	if abbreviated {
 		h["Accept"] = "application/vnd.npm.install-v1+json"
 	}
-	resp, data := mustHTTP(t, http.MethodGet, reg.URL+escapeName(name)+query, h, nil)
+	resp, data := mustHTTP(t, http.MethodGet, reg.URL+registry.EscapeName(name)+query, h, nil)
 	var p packument
 	if err := json.Unmarshal(data, &p); err != nil {
 		t.Fatalf("GET %s: body is not JSON: %v: %s", name, err, data)
