@@ -55,9 +55,19 @@ type Layout struct {
 var (
 	// RepoLayout is where CircleCI and GitHub look for pipelines in a repository.
 	RepoLayout = Layout{CircleCI: ".circleci/config.yml", GitHub: ".github/workflows/release.yml"}
-	// ExamplesLayout is the layout of this toolkit's examples directory.
+	// ExamplesLayout is the layout of this toolkit's examples directory
+	// (internal/ciconfig/examples).
 	ExamplesLayout = Layout{CircleCI: "circleci/config.yml", GitHub: "github/release.yml"}
 )
+
+// LayoutFor is the layout of dir: ExamplesLayout for a directory named
+// "examples" (this toolkit's own examples), RepoLayout anywhere else.
+func LayoutFor(dir string) Layout {
+	if filepath.Base(filepath.Clean(dir)) == "examples" {
+		return ExamplesLayout
+	}
+	return RepoLayout
+}
 
 // Options tune the generated pipelines. The zero value of a field means its default.
 type Options struct {

@@ -58,12 +58,3 @@ func TestDiff(t *testing.T) {
 		})
 	}
 }
-
-func TestDiffTooLarge(t *testing.T) {
-	a := strings.Repeat("x\n", 3000)
-	b := strings.Repeat("x\n", 1500) + "y\n" + strings.Repeat("x\n", 1499)
-	got := Diff("old", "new", a, b)
-	if !strings.Contains(got, "first difference at line 1501") {
-		t.Errorf("Diff of large inputs = %q", got)
-	}
-}

@@ -5,10 +5,10 @@ import (
 	"testing"
 )
 
-var update = flag.Bool("update", false, "rewrite the example pipelines in examples/ from release.json")
+var update = flag.Bool("update", false, "rewrite the example pipelines in internal/ciconfig/examples from release.json")
 
 // examplesDir holds the committed example pipelines the README points to.
-const examplesDir = "../../examples"
+const examplesDir = "examples"
 
 // TestExamplesUpToDate fails when examples/ no longer matches what
 // release.json generates, so a hand edit of an example fails `go test`.
