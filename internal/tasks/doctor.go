@@ -1,11 +1,12 @@
-//go:build mage
-
-package main
+package tasks
 
 import (
 	"context"
+	"os"
 
-	"github.com/agent-facets/release/internal/targets"
+	"github.com/agent-facets/release/internal/doctor"
+	"github.com/agent-facets/release/internal/report"
+	"github.com/agent-facets/release/internal/secret"
 )
 
 // Doctor checks this machine for a release: Go, Node.js, npm, npm login, the registry, the circleci CLI, the config and the build tool.
@@ -28,5 +29,7 @@ import (
 //
 // Example: go tool mage doctor
 func Doctor(ctx context.Context) error {
-	return targets.Doctor(ctx)
+	f := facts()
+	_, err := doctor.Run(ctx, doctor.Options{Facts: f, Out: report.New(os.Stdout, report.UseColor(os.Stdout, f.NoColor))})
+	return secret.Error(err)
 }

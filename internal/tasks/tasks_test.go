@@ -1,4 +1,4 @@
-package targets
+package tasks
 
 import (
 	"context"
@@ -11,26 +11,43 @@ import (
 
 	"github.com/agent-facets/release/internal/build"
 	"github.com/agent-facets/release/internal/config"
+	"github.com/agent-facets/release/internal/localregistry/localregistrytest"
 	"github.com/agent-facets/release/internal/report/releasereport"
-	"github.com/agent-facets/release/internal/testreg"
-	"github.com/agent-facets/release/internal/toolkit"
 	"github.com/agent-facets/release/internal/toolkit/toolkittest"
 	"github.com/agent-facets/release/platforms"
 )
 
-// useEnv makes the targets run on e.
-func useEnv(t *testing.T, e *toolkit.Env) {
-	real := Load
-	t.Cleanup(func() { Load = real })
-	Load = func() (*toolkit.Env, error) { return e, nil }
+// The tasks are the one place that reads the process environment, so these
+// tests set it (and do not run in parallel).
+
+// setenv applies KEY=VALUE entries with t.Setenv.
+func setenv(t *testing.T, env ...string) {
+	t.Helper()
+	for _, kv := range env {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+	}
+}
+
+// writeConfig writes cfg where RELEASE_CONFIG points.
+func writeConfig(t *testing.T, cfg *config.Config) {
+	t.Helper()
+	data, err := json.MarshalIndent(cfg, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "release.json")
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("RELEASE_CONFIG", path)
 }
 
 // reportFiles points RELEASE_REPORT and GITHUB_STEP_SUMMARY at fresh files.
 func reportFiles(t *testing.T) (reportPath, summaryPath string) {
 	dir := t.TempDir()
 	reportPath, summaryPath = filepath.Join(dir, "out", "release.json"), filepath.Join(dir, "summary.md")
-	t.Setenv(releasereport.EnvReport, reportPath)
-	t.Setenv(releasereport.EnvStepSummary, summaryPath)
+	setenv(t, "RELEASE_REPORT="+reportPath, "GITHUB_STEP_SUMMARY="+summaryPath)
 	return reportPath, summaryPath
 }
 
@@ -51,16 +68,28 @@ func readReport(t *testing.T, path string) releasereport.Report {
 	return r
 }
 
+// notOnCI clears what would make this run look like a CI job.
+func notOnCI(t *testing.T) {
+	setenv(t, "CI=", "CIRCLECI=", "GITHUB_ACTIONS=", "GITLAB_CI=", "CIRCLE_TAG=", "GITHUB_REF_TYPE=", "GITHUB_REF_NAME=", "NPM_ID_TOKEN=")
+}
+
+func s(v string) *string { return &v }
+
+func TestConfigErrorsReachTheUser(t *testing.T) {
+	notOnCI(t)
+	t.Setenv("RELEASE_CONFIG", filepath.Join(t.TempDir(), "missing.json"))
+	err := PublishCLI(t.Context(), s("1.2.3"), nil, nil)
+	if err == nil || !strings.Contains(err.Error(), "missing.json not found: create it") {
+		t.Errorf("err = %v", err)
+	}
+}
+
 func TestFailedTargetsWriteReports(t *testing.T) {
-	t.Setenv("CIRCLECI", "")
-	t.Setenv("GITHUB_ACTIONS", "")
-	t.Setenv("CIRCLE_TAG", "")
-	t.Setenv("GITHUB_REF_NAME", "")
+	notOnCI(t)
 	// Both cases fail before any registry call; should one ever be made, it
 	// goes to a closed loopback port.
 	t.Setenv("NPM_CONFIG_REGISTRY", "http://127.0.0.1:9/")
-	e, _ := toolkittest.Env(t, toolkittest.Config(t, nil))
-	useEnv(t, e)
+	writeConfig(t, toolkittest.Config(t, nil))
 	tests := []struct {
 		name      string
 		run       func() error
@@ -71,14 +100,14 @@ func TestFailedTargetsWriteReports(t *testing.T) {
 	}{
 		{
 			name:      "unknown target",
-			run:       func() error { return PublishPlatform(t.Context(), "plan9-mips", PublishOptions{Version: "1.2.3"}) },
+			run:       func() error { return PublishPlatform(t.Context(), "plan9-mips", s("1.2.3"), nil, nil) },
 			operation: "publishPlatform", version: "1.2.3",
 			packages: []releasereport.Package{{Name: "plan9-mips", Action: "failed"}},
 			errWant:  "plan9-mips",
 		},
 		{
 			name:      "no version",
-			run:       func() error { return PublishCLI(t.Context(), PublishOptions{}) },
+			run:       func() error { return PublishCLI(t.Context(), nil, nil, nil) },
 			operation: "publishCLI",
 			errWant:   "version",
 		},
@@ -117,7 +146,8 @@ func TestFailedTargetsWriteReports(t *testing.T) {
 }
 
 // TestPublishPlatformReports publishes this machine's platform package to a
-// local registry twice: the first report says published, the second
+// local registry twice through the target, as a CI job would call it: the
+// version from the CI tag, the first report says published, the second
 // identical, and the step summary holds both.
 func TestPublishPlatformReports(t *testing.T) {
 	if testing.Short() {
@@ -127,29 +157,32 @@ func TestPublishPlatformReports(t *testing.T) {
 	if err != nil {
 		t.Skip(err)
 	}
-	reg := testreg.Start(t)
-	reg.SetEnv(t, reg.AddUser(t, "maintainer"))
+	notOnCI(t)
+	reg := localregistrytest.Start(t)
+	npmEnv := reg.NpmEnv(t, reg.AddUser(t, "maintainer"))
 	cfg := toolkittest.DemoConfig(t, func(c *config.Config) { c.Targets = []string{cur.Name} })
-	e, out := toolkittest.Env(t, cfg)
+	e, out := toolkittest.Env(t, cfg, npmEnv...)
 	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
 	defer cancel()
 	if _, err := build.Build(ctx, e, cfg.PlatformTargets(), "1.2.3"); err != nil {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
-	useEnv(t, e)
+	setenv(t, npmEnv...)
+	t.Setenv("CIRCLE_TAG", "agent-facets@1.2.3")
+	writeConfig(t, cfg)
 	reportPath, summaryPath := reportFiles(t)
 	name := cfg.PlatformPackage(cur.Name)
 
 	for _, want := range []string{"published", "identical"} {
-		if err := PublishPlatform(ctx, cur.Name, PublishOptions{Version: "1.2.3", Auth: "npm"}); err != nil {
-			t.Fatalf("%v\n%s", err, out)
+		if err := PublishPlatform(ctx, cur.Name, nil, nil, s("npm")); err != nil {
+			t.Fatal(err)
 		}
 		r := readReport(t, reportPath)
 		if r.Operation != "publishPlatform" || r.Result != releasereport.Success || r.Error != "" || len(r.Packages) != 1 {
 			t.Fatalf("report = %+v", r)
 		}
 		p := r.Packages[0]
-		if p.Name != name || p.Version != "1.2.3" || p.Action != want || !strings.HasPrefix(p.Integrity, "sha512-") || p.Registry != reg.URL+"/" && p.Registry != reg.URL {
+		if p.Name != name || p.Version != "1.2.3" || p.Action != want || !strings.HasPrefix(p.Integrity, "sha512-") || p.Registry != reg.URL {
 			t.Errorf("package = %+v, want %s %s on %s", p, name, want, reg.URL)
 		}
 		if want == "published" && (p.Tag != "latest" || p.DurationMS <= 0) {
@@ -163,12 +196,12 @@ func TestPublishPlatformReports(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := string(summary)
-	if strings.Count(s, "### publishPlatform agent-facets@1.2.3") != 2 ||
-		!strings.Contains(s, "| `"+name+"` | 1.2.3 | published | latest | `sha512-") ||
-		!strings.Contains(s, "| `"+name+"` | 1.2.3 | identical |  | `sha512-") ||
-		!strings.Contains(s, "**✓ publishPlatform succeeded**: 1 published in ") ||
-		!strings.Contains(s, "**✓ publishPlatform succeeded**: 1 identical in ") {
-		t.Errorf("step summary:\n%s", s)
+	got := string(summary)
+	if strings.Count(got, "### publishPlatform agent-facets@1.2.3") != 2 ||
+		!strings.Contains(got, "| `"+name+"` | 1.2.3 | published | latest | `sha512-") ||
+		!strings.Contains(got, "| `"+name+"` | 1.2.3 | identical |  | `sha512-") ||
+		!strings.Contains(got, "**✓ publishPlatform succeeded**: 1 published in ") ||
+		!strings.Contains(got, "**✓ publishPlatform succeeded**: 1 identical in ") {
+		t.Errorf("step summary:\n%s", got)
 	}
 }

@@ -1,0 +1,374 @@
+// Package tasks is the toolkit's Mage surface: every exported function and
+// namespace here is a target (magefiles/magefile.go imports the package with
+// `// mage:import`), and nothing else is exported, so that Mage picks up the
+// targets alone. ("Tasks", so as not to be confused with the build targets
+// of the platform table.)
+//
+// A task reads the environment once (toolkit.ReadFacts), loads the
+// configuration, calls one operation, prints its summary and report, and
+// returns an error fit for a person, redacted of secrets.
+package tasks
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/magefile/mage/mg"
+
+	"github.com/agent-facets/release/internal/build"
+	"github.com/agent-facets/release/internal/ciconfig"
+	"github.com/agent-facets/release/internal/outcome"
+	"github.com/agent-facets/release/internal/publish"
+	"github.com/agent-facets/release/internal/rehearse"
+	"github.com/agent-facets/release/internal/report"
+	"github.com/agent-facets/release/internal/report/releasereport"
+	"github.com/agent-facets/release/internal/secret"
+	"github.com/agent-facets/release/internal/seed"
+	"github.com/agent-facets/release/internal/status"
+	"github.com/agent-facets/release/internal/toolkit"
+	"github.com/agent-facets/release/internal/trust"
+	"github.com/agent-facets/release/platforms"
+)
+
+// Trust groups the trusted-publisher targets.
+type Trust mg.Namespace
+
+// CI groups the targets that write and check the release pipelines.
+type CI mg.Namespace
+
+// facts reads the environment of this run: the one place that does.
+func facts() toolkit.Facts {
+	return toolkit.ReadFacts(os.Environ(), report.IsTerminal(os.Stdin))
+}
+
+// withEnv loads the configuration and runs f; its error comes back
+// redacted.
+func withEnv(f func(e *toolkit.Env) error) error {
+	e, err := toolkit.Load(facts(), os.Stdout)
+	if err != nil {
+		return secret.Error(err)
+	}
+	return secret.Error(f(e))
+}
+
+// Rehearse runs a whole release against a throwaway local registry: build, seed, trust, publish, install.
+//
+// It starts a local Verdaccio (installed from the pinned lock file on first
+// use; no uplinks, nothing leaves this machine), builds the demo CLI for
+// every target, seeds every package as a maintainer, attaches the trusted
+// publisher, publishes the platform packages concurrently with OIDC tokens
+// from a stand-in circleci, then the CLI and the adapters, installs the CLI
+// from the registry and runs it. The registry is removed at the end.
+//
+// Environment: RELEASE_CONFIG (default: the embedded release.json),
+// RELEASE_REPORT.
+//
+// Example: go tool mage rehearse -version=2.0.0 -keep
+func Rehearse(ctx context.Context,
+	version *string, // the rehearsed version (default 1.0.0)
+	keep *bool, // keep the work directory (dist, tarballs)
+) error {
+	f := facts()
+	start := time.Now()
+	res, err := rehearse.Run(ctx, rehearse.Options{Version: str(version), Keep: flag(keep), Facts: f})
+	rep := releasereport.New("rehearse", res.Tool, res.Version, start, time.Now(), res.Records, err)
+	return secret.Error(errors.Join(err, releasereport.Emit(rep, f.ReportPath, f.StepSummary)))
+}
+
+// Build compiles the CLI for every configured target (or one) with the configured build command.
+//
+// Binaries land at dist.binary (default dist/<target>/facet[.exe]); each is
+// checked against its target (format, OS, architecture, libc), and the one
+// this machine runs is run with --version, which must print the version.
+//
+// Example: go tool mage build -version=1.2.3
+func Build(ctx context.Context,
+	target *string, // build only this target, e.g. linux-x64
+	version *string, // the release version (default: from the CI tag)
+) error {
+	return withEnv(func(e *toolkit.Env) error {
+		v, err := e.Version(str(version))
+		if err != nil {
+			return err
+		}
+		ts := e.Cfg.PlatformTargets()
+		if name := str(target); name != "" {
+			t, err := e.Cfg.Target(name)
+			if err != nil {
+				return err
+			}
+			ts = []platforms.Target{t}
+		}
+		e.Out.Heading("Building %d target(s) at %s", len(ts), v)
+		_, err = build.Build(ctx, e, ts, v)
+		return err
+	})
+}
+
+// PublishPlatform publishes one target's platform package, then waits until the registry serves it.
+//
+// Already published with the same bytes: nothing to do, no token minted.
+// Published with other bytes: stops and shows both integrities. Otherwise it
+// authenticates (on CI: OIDC, minted with `circleci run oidc get`, its claims
+// checked and the registry's token exchange tried first), publishes to latest
+// (a prerelease to release.prereleaseTag) and verifies. Safe to re-run.
+//
+// Environment: CIRCLE_TAG or GITHUB_REF_NAME (the release tag), NPM_ID_TOKEN,
+// RELEASE_CONFIG, RELEASE_REPORT, GITHUB_STEP_SUMMARY.
+//
+// Example (one CircleCI matrix job): go tool mage publishPlatform linux-x64-musl
+func PublishPlatform(ctx context.Context,
+	target string, // the platform target, e.g. linux-x64-musl
+	version *string, // the release version (default: from the CI tag)
+	tag *string, // publish under this dist-tag instead of latest
+	auth *string, // oidc (trusted publishing) or npm (npm's own login); default oidc on CI
+) error {
+	return publishing("publishPlatform", true, publishFlags{str(version), str(tag), str(auth)},
+		func(e *toolkit.Env, v string, o publish.Options) ([]outcome.Record, error) {
+			rec, err := publish.Platform(ctx, e, target, v, o)
+			return []outcome.Record{rec}, err
+		})
+}
+
+// PublishCLI publishes the CLI package, only once every platform package is confirmed at the exact version.
+//
+// It waits (up to 5 minutes, the registry CDN's usual lag) until the
+// registry serves all platform packages at the version, with the bytes of
+// the local build when the dist is at hand. If any is missing it publishes
+// nothing and names them.
+//
+// Example: go tool mage publishCLI
+func PublishCLI(ctx context.Context,
+	version *string, // the release version (default: from the CI tag)
+	tag *string, // publish under this dist-tag instead of latest
+	auth *string, // oidc (trusted publishing) or npm (npm's own login); default oidc on CI
+) error {
+	return publishing("publishCLI", true, publishFlags{str(version), str(tag), str(auth)},
+		func(e *toolkit.Env, v string, o publish.Options) ([]outcome.Record, error) {
+			return publish.CLI(ctx, e, v, o)
+		})
+}
+
+// PublishAdapters publishes, in dependency order, each adapter package whose version is not on the registry.
+//
+// Versions come from each package's package.json. An identical version is
+// skipped; a different one stops the run.
+//
+// Example: go tool mage publishAdapters
+func PublishAdapters(ctx context.Context,
+	tag *string, // publish under this dist-tag instead of latest
+	auth *string, // oidc (trusted publishing) or npm (npm's own login); default oidc on CI
+) error {
+	return publishing("publishAdapters", false, publishFlags{"", str(tag), str(auth)},
+		func(e *toolkit.Env, _ string, o publish.Options) ([]outcome.Record, error) {
+			return publish.Adapters(ctx, e, o)
+		})
+}
+
+type publishFlags struct{ version, tag, auth string }
+
+// publishing runs one publishing operation: it resolves the version (when
+// the operation takes one) and the credentials, runs op, prints the summary
+// of whatever it did, failed or not, and writes the JSON report and GitHub
+// step summary when the run asks for them. The report names the operation
+// as Mage names the target.
+func publishing(operation string, needVersion bool, fl publishFlags, op func(e *toolkit.Env, v string, o publish.Options) ([]outcome.Record, error)) error {
+	return withEnv(func(e *toolkit.Env) error {
+		start := time.Now()
+		var v string
+		recs, err := func() ([]outcome.Record, error) {
+			if needVersion {
+				var err error
+				if v, err = e.Version(fl.version); err != nil {
+					return nil, err
+				}
+			}
+			auth, err := publish.ChooseAuth(e, fl.auth)
+			if err != nil {
+				return nil, err
+			}
+			return op(e, v, publish.Options{Auth: auth, Tag: fl.tag})
+		}()
+		if len(recs) > 0 {
+			outcome.Summary(e.Out, recs)
+		}
+		rep := releasereport.New(operation, e.Cfg.CLI.Package, v, start, time.Now(), recs, err)
+		return errors.Join(err, releasereport.Emit(rep, e.Facts.ReportPath, e.Facts.StepSummary))
+	})
+}
+
+// Status prints the state of a release on the registry and fails unless it is complete.
+//
+// For the CLI package and every platform package: published, missing or
+// different bytes (compared with the local build when dist holds it), the
+// integrity, the latest tag, and the next action. Read-only: it writes
+// nothing but the report RELEASE_REPORT asks for.
+//
+// Example: go tool mage status 1.2.3
+func Status(ctx context.Context,
+	version string, // the release version, e.g. 1.2.3
+) error {
+	return withEnv(func(e *toolkit.Env) error {
+		v, err := e.Version(version)
+		if err != nil {
+			return err
+		}
+		start := time.Now()
+		r, err := status.Read(ctx, e, v)
+		if err != nil {
+			return err
+		}
+		status.Print(e.Out, r)
+		var incomplete error
+		if !r.Complete {
+			incomplete = fmt.Errorf("%w: next, %s", status.ErrIncomplete, r.Next)
+		}
+		rep := releasereport.New("status", e.Cfg.CLI.Package, v, start, time.Now(), r.Packages, incomplete)
+		rep.Next = r.Next
+		return errors.Join(incomplete, releasereport.Emit(rep, e.Facts.ReportPath, e.Facts.StepSummary))
+	})
+}
+
+// SeedCLI makes sure the CLI package and every platform package exist on the registry.
+//
+// A package that is missing gets a placeholder version
+// (release.placeholderVersion) published with your own npm login, so that a
+// trusted publisher can be attached to it. Packages already present are
+// skipped. At the end it prints what is left to configure for trusted
+// publishing.
+//
+// Environment: RELEASE_CONFIG, NPM_OTP (a 2FA code, when not run in a
+// terminal), npm's own configuration for the registry.
+//
+// Example: go tool mage seedCLI -trust
+func SeedCLI(ctx context.Context,
+	trust *bool, // also attach the configured trusted publisher (as trust:attach does)
+) error {
+	return withEnv(func(e *toolkit.Env) error {
+		e.Out.Heading("Seeding %d CLI packages", len(e.CLIPackages()))
+		_, err := seed.Seed(ctx, e, e.CLIPackages(), seed.Options{Trust: flag(trust)})
+		return err
+	})
+}
+
+// SeedAdapters makes sure every adapter (library) package exists on the registry.
+//
+// Adapters are adapters.packages from the configuration, or else the public
+// packages of the scope found through the workspaces globs of
+// adapters.workspace, minus adapters.exclude. Otherwise it works as seedCLI.
+//
+// Example: go tool mage seedAdapters
+func SeedAdapters(ctx context.Context,
+	trust *bool, // also attach the configured trusted publisher (as trust:attach does)
+) error {
+	return withEnv(func(e *toolkit.Env) error {
+		pkgs, err := e.Packages("adapters")
+		if err != nil {
+			return err
+		}
+		e.Out.Heading("Seeding %d adapter packages", len(pkgs))
+		_, err = seed.Seed(ctx, e, pkgs, seed.Options{Trust: flag(trust)})
+		return err
+	})
+}
+
+// Attach attaches the configured trusted publisher to every package that has none.
+//
+// It runs `npm trust circleci <pkg> ... --allow-publish --yes` per package,
+// pausing between calls as npm asks for bulk changes. A matching
+// configuration is left alone; a different one is reported as drift with the
+// commands that would replace it, and never revoked by this target.
+//
+// Example: go tool mage trust:attach -packages=cli
+func (Trust) Attach(ctx context.Context,
+	packages *string, // cli, adapters or all (default all)
+) error {
+	return withEnv(func(e *toolkit.Env) error {
+		pkgs, err := e.Packages(str(packages))
+		if err != nil {
+			return err
+		}
+		e.Out.Heading("Attaching the trusted publisher to %d packages", len(pkgs))
+		_, err = (&trust.Attacher{Env: e}).Attach(ctx, pkgs)
+		return err
+	})
+}
+
+// Check prints every package's trusted-publisher state and fails if any is not ready.
+//
+// States: missing (seed it), no publisher, matches, drift (with the fix). It
+// changes nothing. Exit code 0 means every package is ready.
+//
+// Example: go tool mage trust:check
+func (Trust) Check(ctx context.Context,
+	packages *string, // cli, adapters or all (default all)
+) error {
+	return withEnv(func(e *toolkit.Env) error {
+		pkgs, err := e.Packages(str(packages))
+		if err != nil {
+			return err
+		}
+		return trust.Report(ctx, e, pkgs)
+	})
+}
+
+// Generate writes the CircleCI and GitHub Actions release pipelines from release.json and the platform table.
+//
+// Files go to <dir>/.circleci/config.yml and <dir>/.github/workflows/release.yml;
+// a directory named examples gets this repository's examples layout.
+//
+// Example: go tool mage ci:generate
+func (CI) Generate(
+	dir *string, // where to write (default .)
+) error {
+	return withEnv(func(e *toolkit.Env) error {
+		d := or(dir, ".")
+		if err := ciconfig.Write(e.Cfg, d, ciconfig.WithLayout(ciconfig.LayoutFor(d))); err != nil {
+			return err
+		}
+		e.Out.Line(report.Added, "release pipelines written under %s", d)
+		return nil
+	})
+}
+
+// Check fails, printing the diff, when the committed pipelines differ from what ci:generate writes.
+//
+// Example: go tool mage ci:check
+func (CI) Check(
+	dir *string, // where the pipelines are (default .)
+) error {
+	return withEnv(func(e *toolkit.Env) error {
+		d := or(dir, ".")
+		if err := ciconfig.Verify(e.Cfg, d, ciconfig.WithLayout(ciconfig.LayoutFor(d))); err != nil {
+			return err
+		}
+		e.Out.Line(report.OK, "release pipelines under %s are up to date", d)
+		return nil
+	})
+}
+
+// Platforms prints the platform table every package, CI matrix and launcher is generated from.
+func Platforms() error {
+	report.Plain(os.Stdout).Table(platforms.Columns, platforms.Rows())
+	return nil
+}
+
+func flag(b *bool) bool { return b != nil && *b }
+
+func str(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+func or(s *string, def string) string {
+	if v := strings.TrimSpace(str(s)); v != "" {
+		return v
+	}
+	return def
+}
