@@ -205,3 +205,21 @@ func Current() (Target, error) {
 	}
 	return c[0], nil
 }
+
+// Columns and Rows are the table for people: one row per target, the one
+// this machine runs marked.
+var Columns = []string{"target", "os", "cpu", "libc", "bun target", "go", ""}
+
+// Rows returns the platform table's rows (see Columns).
+func Rows() [][]string {
+	cur, curErr := Current()
+	rows := [][]string{}
+	for _, t := range Table {
+		mark := ""
+		if curErr == nil && t.Name == cur.Name {
+			mark = "← this machine"
+		}
+		rows = append(rows, []string{t.Name, t.OS, t.CPU, t.Libc, t.BunTarget, strings.TrimSpace(t.GOOS + "/" + t.GOARCH + " " + t.GOAMD64), mark})
+	}
+	return rows
+}

@@ -1,6 +1,6 @@
 // Package bench measures the toolkit against the npm CLI doing the same work,
 // side by side in one run, against throwaway local registries
-// (internal/testreg): reading the state of a release, packing a platform
+// (internal/localregistry): reading the state of a release, packing a platform
 // package with a large binary, noticing a version the registry serves late,
 // and publishing a whole release. Each pair runs alternately several times;
 // the report gives medians, ratios, the goals and, where a goal is missed,
@@ -17,12 +17,11 @@ import (
 
 	"github.com/agent-facets/release"
 	"github.com/agent-facets/release/internal/build"
+	"github.com/agent-facets/release/internal/command"
 	"github.com/agent-facets/release/internal/config"
 	"github.com/agent-facets/release/internal/fixtures"
-	"github.com/agent-facets/release/internal/npmcli"
-	"github.com/agent-facets/release/internal/registry"
+	"github.com/agent-facets/release/internal/localregistry"
 	"github.com/agent-facets/release/internal/report"
-	"github.com/agent-facets/release/internal/testreg"
 	"github.com/agent-facets/release/internal/toolkit"
 )
 
@@ -50,6 +49,10 @@ type Options struct {
 	// Command is how to reproduce the run, written into the report
 	// (default "go tool mage bench").
 	Command string
+	// Environ is the environment the benchmark's programs start from (PATH
+	// finds node, npm and go); npm gets a configuration of its own for each
+	// throwaway registry on top of it.
+	Environ []string
 	// Out receives progress lines; nil means stdout.
 	Out io.Writer
 }
@@ -144,6 +147,7 @@ func Run(ctx context.Context, o Options) (*Results, error) {
 	if err := o.defaults(); err != nil {
 		return nil, err
 	}
+	runner.Environ = o.Environ
 	res := &Results{Started: time.Now(), Options: o, Version: version}
 	res.Machine = describeMachine(ctx)
 	w, err := newWorld(o)
@@ -154,8 +158,8 @@ func Run(ctx context.Context, o Options) (*Results, error) {
 	res.Targets = w.cfg.Targets
 	w.out.Line(report.Info, "%s, %d CPUs, %.1f GiB; %s; Node %s; npm %s",
 		res.Machine.CPU, res.Machine.Cores, float64(res.Machine.Memory)/(1<<30), res.Machine.Go, res.Machine.Node, res.Machine.NPM)
-	w.out.Line(report.Wait, "local registry: Verdaccio from the pinned lock file (installed on first use)")
-	if err := testreg.EnsureInstalled(); err != nil {
+	w.out.Line(report.Wait, "local registry: Verdaccio %s from the pinned lock file (installed on first use)", localregistry.VerdaccioVersion())
+	if _, err := localregistry.Install(runner, ""); err != nil {
 		return nil, err
 	}
 
@@ -206,7 +210,7 @@ func newWorld(o Options) (*world, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bench: %w", err)
 	}
-	w := &world{o: o, work: work, out: report.New(o.Out), quiet: report.New(io.Discard)}
+	w := &world{o: o, work: work, out: report.Plain(o.Out), quiet: report.Plain(io.Discard)}
 	cfg, err := config.Parse("release.json (embedded)", o.RepoRoot, release.DefaultConfig)
 	if err != nil {
 		os.RemoveAll(work)
@@ -235,13 +239,15 @@ func newWorld(o Options) (*world, error) {
 // env is a toolkit Env on the benchmark's configuration, running npm with
 // npmEnv added to the environment and printing to out.
 func (w *world) env(npmEnv []string, out *report.Printer) *toolkit.Env {
-	return &toolkit.Env{Cfg: w.cfg, NPM: &npmcli.CLI{Env: npmEnv}, Reg: &registry.Client{}, Out: out}
+	e := toolkit.New(w.cfg, toolkit.ReadFacts(command.Merge(w.o.Environ, npmEnv), false), io.Discard)
+	e.Out = out
+	return e
 }
 
 // localRegistry is a running throwaway registry with a maintainer's npm
 // configuration.
 type localRegistry struct {
-	reg *testreg.Registry
+	reg *localregistry.Registry
 	// npmEnv points npm at the registry, logged in as the maintainer.
 	npmEnv []string
 }
@@ -249,7 +255,7 @@ type localRegistry struct {
 // startRegistry starts a registry and writes a maintainer's npm
 // configuration for it under dir.
 func startRegistry(dir string) (*localRegistry, error) {
-	reg, err := testreg.New()
+	reg, err := localregistry.New(localregistry.WithRunner(runner))
 	if err != nil {
 		return nil, err
 	}
@@ -279,6 +285,6 @@ func Write(ctx context.Context, o Options, path string) error {
 	if err := os.WriteFile(path, Markdown(r), 0o644); err != nil {
 		return fmt.Errorf("bench: write the report: %w", err)
 	}
-	report.New(r.Options.Out).Line(report.OK, "wrote %s", path)
+	report.Plain(r.Options.Out).Line(report.OK, "wrote %s", path)
 	return nil
 }

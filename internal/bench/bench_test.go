@@ -31,6 +31,7 @@ func TestQuickRun(t *testing.T) {
 		Visibility:  []time.Duration{time.Second},
 		Targets:     []string{"linux-x64", "darwin-arm64"},
 		Command:     "go test ./internal/bench",
+		Environ:     os.Environ(),
 		Out:         &out,
 	})
 	if err != nil {

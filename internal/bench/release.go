@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/agent-facets/release/internal/outcome"
 	"github.com/agent-facets/release/internal/pack"
 	"github.com/agent-facets/release/internal/publish"
 	"github.com/agent-facets/release/internal/registry"
@@ -192,7 +193,7 @@ func (w *world) toolkitRelease(ctx context.Context, r *localRegistry) error {
 		return fmt.Errorf("bench: the toolkit's release: %w", err)
 	}
 	for _, rec := range append(recs, cli...) {
-		if rec.Action != publish.Published {
+		if rec.Action != outcome.Published {
 			return fmt.Errorf("bench: the toolkit's release: %s@%s was %s, not published: is the registry fresh?", rec.Package, rec.Version, rec.Action)
 		}
 	}

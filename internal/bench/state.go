@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/agent-facets/release/internal/outcome"
 	"github.com/agent-facets/release/internal/publish"
 	"github.com/agent-facets/release/internal/registry"
 	"github.com/agent-facets/release/internal/report"
@@ -197,7 +198,7 @@ func floorGets(ctx context.Context, regFor func(string) string, specs []registry
 
 // publishAdapters publishes the demo workspace's adapter packages, so that
 // the registry holds a whole release.
-func publishAdapters(ctx context.Context, e *toolkit.Env) ([]publish.Record, error) {
+func publishAdapters(ctx context.Context, e *toolkit.Env) ([]outcome.Record, error) {
 	recs, err := publish.Adapters(ctx, e, publish.Options{Auth: publish.NpmLogin{}})
 	if err != nil {
 		return recs, fmt.Errorf("bench: publish the demo adapters: %w", err)

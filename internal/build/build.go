@@ -7,59 +7,51 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"maps"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
-	"golang.org/x/sync/errgroup"
-
 	"github.com/agent-facets/release/internal/artifact"
+	"github.com/agent-facets/release/internal/command"
+	"github.com/agent-facets/release/internal/fanout"
 	"github.com/agent-facets/release/internal/report"
 	"github.com/agent-facets/release/internal/toolkit"
 	"github.com/agent-facets/release/platforms"
 )
 
-// Placeholders returns the values substituted into the build command and
-// environment for target t.
-func Placeholders(e *toolkit.Env, t platforms.Target, version string) map[string]string {
-	return map[string]string{
-		"{target}":    t.Name,
-		"{bunTarget}": t.BunTarget,
-		"{goos}":      t.GOOS,
-		"{goarch}":    t.GOARCH,
-		"{goamd64}":   t.GOAMD64,
-		"{out}":       e.Cfg.BinaryPath(t),
-		"{entry}":     e.Cfg.CLI.Entry,
-		"{version}":   version,
-		"{binary}":    t.BinaryName(e.Cfg.CLI.Binary),
-		"{dist}":      e.Cfg.Path(e.Cfg.Dist.Dir),
-	}
-}
-
-func expand(s string, ph map[string]string) string {
-	for k, v := range ph {
-		s = strings.ReplaceAll(s, k, v)
-	}
-	return s
+// Placeholders returns the replacer of the placeholders in the build
+// command and environment for target t.
+func Placeholders(e *toolkit.Env, t platforms.Target, version string) *strings.Replacer {
+	return strings.NewReplacer(
+		"{target}", t.Name,
+		"{bunTarget}", t.BunTarget,
+		"{goos}", t.GOOS,
+		"{goarch}", t.GOARCH,
+		"{goamd64}", t.GOAMD64,
+		"{out}", e.Cfg.BinaryPath(t),
+		"{entry}", e.Cfg.CLI.Entry,
+		"{version}", version,
+		"{binary}", t.BinaryName(e.Cfg.CLI.Binary),
+		"{dist}", e.Cfg.Path(e.Cfg.Dist.Dir),
+	)
 }
 
 // Command returns the build command for t, ready to run.
-func Command(ctx context.Context, e *toolkit.Env, t platforms.Target, version string) *exec.Cmd {
+func Command(e *toolkit.Env, t platforms.Target, version string) command.Cmd {
 	ph := Placeholders(e, t, version)
 	argv := make([]string, len(e.Cfg.Build.Command))
 	for i, a := range e.Cfg.Build.Command {
-		argv[i] = expand(a, ph)
+		argv[i] = ph.Replace(a)
 	}
-	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
-	cmd.Dir = e.Cfg.Path(e.Cfg.Build.Dir)
-	cmd.Env = os.Environ()
-	for k, v := range e.Cfg.Build.Env {
-		cmd.Env = append(cmd.Env, k+"="+expand(v, ph))
+	c := command.Cmd{Name: argv[0], Args: argv[1:], Dir: e.Cfg.Path(e.Cfg.Build.Dir)}
+	for _, k := range slices.Sorted(maps.Keys(e.Cfg.Build.Env)) {
+		c.Env = append(c.Env, k+"="+ph.Replace(e.Cfg.Build.Env[k]))
 	}
-	return cmd
+	return c
 }
 
 // Result is one target's build.
@@ -75,22 +67,15 @@ type Result struct {
 // then runs the binary for this machine with --version. The error names every
 // target that failed.
 func Build(ctx context.Context, e *toolkit.Env, targets []platforms.Target, version string) ([]Result, error) {
-	results := make([]Result, len(targets))
-	g := new(errgroup.Group)
-	g.SetLimit(runtime.NumCPU())
-	for i, t := range targets {
-		g.Go(func() error {
-			results[i] = buildOne(ctx, e, t, version)
-			r := results[i]
-			if r.Err != nil {
-				e.Out.Line(report.Failed, "%s: %v", t.Name, r.Err)
-			} else {
-				e.Out.Line(report.Added, "%s: %s (%.1f MB, %s)", t.Name, rel(r.Binary), float64(r.Size)/(1<<20), r.Duration.Round(100*time.Millisecond))
-			}
-			return nil
-		})
-	}
-	_ = g.Wait()
+	results := fanout.Each(runtime.NumCPU(), targets, func(_ int, t platforms.Target) Result {
+		r := buildOne(ctx, e, t, version)
+		if r.Err != nil {
+			e.Out.Line(report.Failed, "%s: %v", t.Name, r.Err)
+		} else {
+			e.Out.Line(report.Added, "%s: %s (%.1f MB, %s)", t.Name, rel(r.Binary), float64(r.Size)/(1<<20), r.Duration.Round(100*time.Millisecond))
+		}
+		return r
+	})
 	var failed []string
 	for _, r := range results {
 		if r.Err != nil {
@@ -128,11 +113,11 @@ func buildOne(ctx context.Context, e *toolkit.Env, t platforms.Target, version s
 		r.Err = err
 		return r
 	}
-	cmd := Command(ctx, e, t, version)
+	cmd := Command(e, t, version)
 	var output bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &output, &output
-	if err := cmd.Run(); err != nil {
-		r.Err = fmt.Errorf("`%s` failed: %v%s", strings.Join(cmd.Args, " "), err, indentTail(output.String()))
+	cmd.Output = &output
+	if _, err := e.Run.Output(ctx, cmd); err != nil {
+		r.Err = fmt.Errorf("%w%s", err, indentTail(output.String()))
 		return r
 	}
 	if err := artifact.Check(out, t); err != nil {
@@ -169,16 +154,15 @@ func SmokeTest(ctx context.Context, e *toolkit.Env, targets []platforms.Target, 
 				continue
 			}
 			bin := e.Cfg.BinaryPath(t)
-			cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-			out, err := exec.CommandContext(cctx, bin, "--version").CombinedOutput()
-			cancel()
+			out, err := e.Run.Output(ctx, command.Cmd{Name: bin, Args: []string{"--version"}, Timeout: 30 * time.Second})
 			if err != nil {
-				return fmt.Errorf("the %s binary does not run here: `%s --version`: %v: %s", t.Name, bin, err, strings.TrimSpace(string(out)))
+				return fmt.Errorf("the %s binary does not run here: %w", t.Name, err)
 			}
-			if !strings.Contains(string(out), version) {
-				return fmt.Errorf("the %s binary reports version %q, not the release version %s: the build does not stamp the version (check build.command in %s)", t.Name, strings.TrimSpace(string(out)), version, e.Cfg.File)
+			out = strings.TrimSpace(out)
+			if !strings.Contains(out, version) {
+				return fmt.Errorf("the %s binary reports version %q, not the release version %s: the build does not stamp the version (check build.command in %s)", t.Name, out, version, e.Cfg.File)
 			}
-			e.Out.Line(report.OK, "%s --version printed %s on this machine", t.Name, strings.TrimSpace(string(out)))
+			e.Out.Line(report.OK, "%s --version printed %s on this machine", t.Name, out)
 			return nil
 		}
 	}

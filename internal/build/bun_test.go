@@ -44,8 +44,8 @@ func TestBunBuildPath(t *testing.T) {
 	if err != nil {
 		t.Skip(err)
 	}
+	t.Parallel()
 	bin := installBun(t)
-	t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
 	src := t.TempDir()
 	cfg := toolkittest.Config(t, func(c *config.Config) {
 		c.Build.Dir = src
@@ -61,7 +61,7 @@ func TestBunBuildPath(t *testing.T) {
 	if err := os.WriteFile(entry, []byte(ts), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	e, out := toolkittest.Env(t, cfg)
+	e, out := toolkittest.Env(t, cfg, "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"))
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	res, err := build.Build(ctx, e, cfg.PlatformTargets(), "4.5.6")

@@ -20,6 +20,7 @@ import (
 
 	"github.com/Masterminds/semver/v3"
 
+	"github.com/agent-facets/release/internal/publisher"
 	"github.com/agent-facets/release/platforms"
 )
 
@@ -32,12 +33,12 @@ type Config struct {
 	Scope string `json:"scope"`
 	CLI   CLI    `json:"cli"`
 	// Targets names the platform targets to release, from the platforms table.
-	Targets          []string         `json:"targets"`
-	Adapters         Adapters         `json:"adapters"`
-	TrustedPublisher TrustedPublisher `json:"trustedPublisher"`
-	Dist             Dist             `json:"dist"`
-	Build            Build            `json:"build"`
-	Release          Release          `json:"release"`
+	Targets          []string           `json:"targets"`
+	Adapters         Adapters           `json:"adapters"`
+	TrustedPublisher publisher.Identity `json:"trustedPublisher"`
+	Dist             Dist               `json:"dist"`
+	Build            Build              `json:"build"`
+	Release          Release            `json:"release"`
 
 	// Dir is the directory holding the configuration file; relative paths
 	// in the file are resolved against it.
@@ -72,18 +73,6 @@ type Adapters struct {
 	// Packages, when set, is the explicit list of adapter package names and
 	// replaces workspace discovery.
 	Packages []string `json:"packages"`
-}
-
-// TrustedPublisher holds the CI identity npm trusts to publish the packages.
-type TrustedPublisher struct {
-	// Provider is the CI system; "circleci" is supported.
-	Provider             string   `json:"provider"`
-	OrgID                string   `json:"orgId"`
-	ProjectID            string   `json:"projectId"`
-	PipelineDefinitionID string   `json:"pipelineDefinitionId"`
-	ContextIDs           []string `json:"contextIds"`
-	// VCSOrigin is the repository without scheme, e.g. "github.com/owner/repo".
-	VCSOrigin string `json:"vcsOrigin"`
 }
 
 // Dist is where built binaries and staged packages live.
@@ -334,7 +323,7 @@ func (c *Config) applyDefaults() {
 		c.Release.TagPrefix = c.CLI.Package + "@"
 	}
 	if c.TrustedPublisher.Provider == "" {
-		c.TrustedPublisher.Provider = "circleci"
+		c.TrustedPublisher.Provider = publisher.CircleCI
 	}
 	if c.Adapters.Exclude == nil {
 		c.Adapters.Exclude = []string{c.CLI.PlatformPrefix + "*"}
@@ -348,7 +337,6 @@ var (
 	scopeRE   = regexp.MustCompile(`^@[a-z0-9][a-z0-9._~-]*$`)
 	nameRE    = regexp.MustCompile(`^(@[a-z0-9][a-z0-9._~-]*/)?[a-z0-9][a-z0-9._~-]*$`)
 	binaryRE  = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
-	uuidRE    = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
 	distTagRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9._-]*$`)
 	prefixRE  = regexp.MustCompile(`^[a-z0-9._~-]*$`)
 )
@@ -358,9 +346,6 @@ var (
 func ValidPackageName(name string) bool {
 	return len(name) <= 214 && nameRE.MatchString(name)
 }
-
-// ValidUUID reports whether s is a UUID in its canonical textual form.
-func ValidUUID(s string) bool { return uuidRE.MatchString(s) }
 
 // Validate checks every field and returns the first mistake found.
 func (c *Config) Validate() error {
@@ -404,26 +389,15 @@ func (c *Config) Validate() error {
 			return bad(fmt.Sprintf("adapters.exclude[%d]", i), "%q is not a valid glob: %v", g, err)
 		}
 	}
-	tp := c.TrustedPublisher
-	if tp.Provider != "circleci" {
-		return bad("trustedPublisher.provider", "%q is not supported: use \"circleci\"", tp.Provider)
+	if c.TrustedPublisher.Provider != publisher.CircleCI {
+		return bad("trustedPublisher.provider", "%q is not supported: use %q", c.TrustedPublisher.Provider, publisher.CircleCI)
 	}
-	for _, f := range []struct{ field, v string }{
-		{"trustedPublisher.orgId", tp.OrgID},
-		{"trustedPublisher.projectId", tp.ProjectID},
-		{"trustedPublisher.pipelineDefinitionId", tp.PipelineDefinitionID},
-	} {
-		if !ValidUUID(f.v) {
-			return bad(f.field, "%q is not a UUID (want xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx, from the CircleCI settings)", f.v)
+	if err := c.TrustedPublisher.Validate(); err != nil {
+		var fe *publisher.FieldError
+		if errors.As(err, &fe) {
+			return bad("trustedPublisher."+fe.Field, "%s", fe.Msg)
 		}
-	}
-	for i, id := range tp.ContextIDs {
-		if !ValidUUID(id) {
-			return bad(fmt.Sprintf("trustedPublisher.contextIds[%d]", i), "%q is not a UUID (want xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx, from the CircleCI context settings)", id)
-		}
-	}
-	if strings.Contains(tp.VCSOrigin, "://") || len(strings.Split(tp.VCSOrigin, "/")) < 3 {
-		return bad("trustedPublisher.vcsOrigin", "%q must be host/owner/repo without a scheme, e.g. \"github.com/agent-facets/facets\"", tp.VCSOrigin)
+		return bad("trustedPublisher", "%v", err)
 	}
 	if len(c.Build.Command) == 0 {
 		return bad("build.command", "is empty: give the argv that builds one target, e.g. [\"bun\", \"build\", \"--compile\", \"--target={bunTarget}\", \"--outfile\", \"{out}\", \"{entry}\"]")

@@ -13,7 +13,6 @@ import (
 	"fmt"
 	goversion "go/version"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -21,11 +20,14 @@ import (
 
 	"github.com/Masterminds/semver/v3"
 
+	"github.com/agent-facets/release/internal/command"
 	"github.com/agent-facets/release/internal/config"
 	"github.com/agent-facets/release/internal/npmcli"
 	"github.com/agent-facets/release/internal/oidc"
+	"github.com/agent-facets/release/internal/publisher"
 	"github.com/agent-facets/release/internal/registry"
 	"github.com/agent-facets/release/internal/report"
+	"github.com/agent-facets/release/internal/toolkit"
 )
 
 // Level is how a check ended.
@@ -56,13 +58,11 @@ const CommandTimeout = 30 * time.Second
 
 // Options say what to check and where to print.
 type Options struct {
-	// ConfigPath is the release configuration (release.json).
-	ConfigPath string
+	// Facts are the environment's (the configuration's path among them).
+	Facts toolkit.Facts
 	// ModDir is where go.mod is looked for (and in its parents); empty
 	// means the current directory.
 	ModDir string
-	// NPM runs npm; nil means npm from PATH.
-	NPM *npmcli.CLI
 	// Reg reads the registry; nil means a client that gives up after 20 s.
 	Reg *registry.Client
 	// Out receives the report.
@@ -76,14 +76,12 @@ var ErrFailed = errors.New("this machine is not ready for a release")
 // fine, its fix, and returns ErrFailed (naming the failed checks) when any
 // check failed. Warnings do not fail the run.
 func Run(ctx context.Context, o Options) ([]Result, error) {
-	if o.NPM == nil {
-		o.NPM = &npmcli.CLI{}
-	}
 	if o.Reg == nil {
 		o.Reg = &registry.Client{AttemptTimeout: 10 * time.Second, MaxElapsed: 20 * time.Second}
 	}
-	provider := oidc.DetectProvider()
-	onCI := provider != "" || os.Getenv("CI") == "true"
+	run := &command.Runner{Environ: o.Facts.Environ}
+	npm := &npmcli.CLI{Runner: run}
+	provider, onCI := o.Facts.CI, o.Facts.OnCI
 
 	o.Out.Heading("Checking this machine for a release")
 	var results []Result
@@ -95,20 +93,20 @@ func Run(ctx context.Context, o Options) ([]Result, error) {
 		}
 	}
 
-	cfg, cfgResult := checkConfig(o.ConfigPath)
+	cfg, cfgResult := checkConfig(o.Facts.ConfigFile())
 	add(cfgResult)
-	add(checkGo(ctx, o.ModDir))
-	add(checkNode(ctx))
+	add(checkGo(ctx, run, o.ModDir))
+	add(checkNode(ctx, run))
 	publishFrom := provider
 	if publishFrom == "" {
-		publishFrom = oidc.CircleCI
+		publishFrom = publisher.CircleCI
 		if cfg != nil {
 			publishFrom = cfg.TrustedPublisher.Provider
 		}
 	}
-	add(checkNPM(ctx, o.NPM, publishFrom, provider != ""))
+	add(checkNPM(ctx, npm, publishFrom, provider != ""))
 
-	regs, err := registries(ctx, o.NPM, cfg)
+	regs, err := registries(ctx, npm, cfg)
 	if err != nil {
 		add(Result{Name: "registry", Level: Fail, Detail: err.Error(), Fix: "set the registry with `npm config set registry <url>` (or @scope:registry for the scope)"})
 	}
@@ -119,11 +117,11 @@ func Run(ctx context.Context, o Options) ([]Result, error) {
 			add(Result{Name: "npm login", Level: Skip, Detail: "not checked: " + reg + " is not reachable"})
 			continue
 		}
-		add(checkLogin(ctx, o.NPM, reg, onCI))
+		add(checkLogin(ctx, npm, reg, onCI))
 	}
-	add(checkCircleCI())
+	add(checkCircleCI(run, provider))
 	if cfg != nil {
-		add(checkBuildTool(cfg))
+		add(checkBuildTool(run, cfg))
 	} else {
 		add(Result{Name: "build tool", Level: Skip, Detail: "not checked: the configuration is not valid"})
 	}
@@ -155,24 +153,12 @@ func countLevel(rs []Result, l Level) int {
 	return n
 }
 
-// run runs a command with a deadline and returns its trimmed standard
-// output, or an error with the first line of its standard error.
-func run(ctx context.Context, dir string, env []string, name string, args ...string) (string, error) {
-	ctx, cancel := context.WithTimeout(ctx, CommandTimeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, name, args...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), env...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		if line, _, _ := strings.Cut(strings.TrimSpace(stderr.String()), "\n"); line != "" {
-			return "", fmt.Errorf("%s %s: %v: %s", name, strings.Join(args, " "), err, line)
-		}
-		return "", fmt.Errorf("%s %s: %w", name, strings.Join(args, " "), err)
-	}
-	return strings.TrimSpace(string(out)), nil
+// output runs a program with a deadline and returns its trimmed standard
+// output, or an error with the useful line of its standard error.
+func output(ctx context.Context, run *command.Runner, c command.Cmd) (string, error) {
+	c.Timeout = CommandTimeout
+	out, err := run.Output(ctx, c)
+	return strings.TrimSpace(out), err
 }
 
 func checkConfig(path string) (*config.Config, Result) {
@@ -189,8 +175,8 @@ func checkConfig(path string) (*config.Config, Result) {
 
 // checkGo compares the local Go (without toolchain switching) with go.mod's
 // go line.
-func checkGo(ctx context.Context, modDir string) Result {
-	have, err := run(ctx, os.TempDir(), []string{"GOTOOLCHAIN=local"}, "go", "env", "GOVERSION")
+func checkGo(ctx context.Context, run *command.Runner, modDir string) Result {
+	have, err := output(ctx, run, command.Cmd{Name: "go", Args: []string{"env", "GOVERSION"}, Dir: os.TempDir(), Env: []string{"GOTOOLCHAIN=local"}})
 	if err != nil {
 		return Result{Name: "Go", Level: Fail, Detail: "cannot run go: " + err.Error(), Fix: "install Go (https://go.dev/dl/) and put it on PATH"}
 	}
@@ -254,8 +240,8 @@ func goLine(data []byte) string {
 	return ""
 }
 
-func checkNode(ctx context.Context) Result {
-	out, err := run(ctx, "", nil, "node", "--version")
+func checkNode(ctx context.Context, run *command.Runner) Result {
+	out, err := output(ctx, run, command.Cmd{Name: "node", Args: []string{"--version"}})
 	if err != nil {
 		return Result{Name: "Node.js", Level: Fail, Detail: "cannot run node: " + err.Error(), Fix: fmt.Sprintf("install Node.js %s or newer (22 LTS or later recommended) and put it on PATH", MinNode)}
 	}
@@ -282,7 +268,7 @@ func compareNode(out string) Result {
 
 // checkNPM checks that npm can publish with trusted publishing from
 // provider (this CI's, or the configured one off CI).
-func checkNPM(ctx context.Context, npm *npmcli.CLI, provider string, onThisCI bool) Result {
+func checkNPM(ctx context.Context, npm *npmcli.CLI, provider publisher.Provider, onThisCI bool) Result {
 	r := Result{Name: "npm"}
 	v, err := npm.Version(ctx)
 	if err != nil {
@@ -290,9 +276,9 @@ func checkNPM(ctx context.Context, npm *npmcli.CLI, provider string, onThisCI bo
 		r.Fix = "install Node.js with npm 11 and put npm on PATH"
 		return r
 	}
-	where := "on " + providerName(provider)
+	where := "on " + provider.Name()
 	if !onThisCI {
-		where = "from " + providerName(provider) + ", where the release publishes"
+		where = "from " + provider.Name() + ", where the release publishes"
 	}
 	if err := oidc.CheckNPMVersion(v, provider); err != nil {
 		r.Level = Fail
@@ -302,18 +288,6 @@ func checkNPM(ctx context.Context, npm *npmcli.CLI, provider string, onThisCI bo
 	}
 	r.Detail = fmt.Sprintf("npm %s (new enough for trusted publishing %s)", v, where)
 	return r
-}
-
-func providerName(p string) string {
-	switch p {
-	case oidc.CircleCI:
-		return "CircleCI"
-	case oidc.GitHubActions:
-		return "GitHub Actions"
-	case oidc.GitLab:
-		return "GitLab"
-	}
-	return p
 }
 
 // registries returns the registry URLs the release uses: the CLI package's
@@ -376,13 +350,13 @@ func checkLogin(ctx context.Context, npm *npmcli.CLI, reg string, onCI bool) Res
 
 // checkCircleCI looks for the circleci CLI, which mints the OIDC token, on
 // CircleCI only.
-func checkCircleCI() Result {
+func checkCircleCI(run *command.Runner, ci publisher.Provider) Result {
 	r := Result{Name: "circleci CLI"}
-	if os.Getenv("CIRCLECI") != "true" {
+	if ci != publisher.CircleCI {
 		r.Level, r.Detail = Skip, "not needed: not on CircleCI"
 		return r
 	}
-	path, err := exec.LookPath("circleci")
+	path, err := run.LookPath("circleci")
 	if err != nil {
 		r.Level, r.Detail = Fail, "circleci is not on PATH; publishing mints its token with `circleci run oidc get`"
 		r.Fix = "use a CircleCI image that has the circleci CLI, or install it in the job before publishing"
@@ -394,14 +368,14 @@ func checkCircleCI() Result {
 
 // checkBuildTool looks for build.command[0] on PATH (or, for a path, in
 // build.dir).
-func checkBuildTool(cfg *config.Config) Result {
+func checkBuildTool(run *command.Runner, cfg *config.Config) Result {
 	r := Result{Name: "build tool"}
 	tool := cfg.Build.Command[0]
 	look := tool
-	if strings.ContainsRune(tool, '/') && !filepath.IsAbs(tool) {
+	if strings.ContainsAny(tool, `/\`) && !filepath.IsAbs(tool) {
 		look = filepath.Join(cfg.Path(cfg.Build.Dir), tool)
 	}
-	path, err := exec.LookPath(look)
+	path, err := run.LookPath(look)
 	if err != nil {
 		r.Level, r.Detail = Fail, fmt.Sprintf("%s (build.command[0] in %s) is not installed or not on PATH", tool, cfg.File)
 		r.Fix = fmt.Sprintf("install %s and put it on PATH, or change build.command in %s", tool, cfg.File)

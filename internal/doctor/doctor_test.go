@@ -11,9 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/agent-facets/release/internal/localregistry/localregistrytest"
 	"github.com/agent-facets/release/internal/registry"
 	"github.com/agent-facets/release/internal/report"
-	"github.com/agent-facets/release/internal/testreg"
 	"github.com/agent-facets/release/internal/toolkit/toolkittest"
 )
 
@@ -142,13 +142,13 @@ func standIns(t *testing.T) (oldNPM, circleci string) {
 	return oldNPM, circleci
 }
 
-type outcome struct {
+type result struct {
 	results []Result
 	out     string
 	err     error
 }
 
-func (o outcome) level(name string) []Level {
+func (o result) level(name string) []Level {
 	var ls []Level
 	for _, r := range o.results {
 		if r.Name == name {
@@ -158,16 +158,17 @@ func (o outcome) level(name string) []Level {
 	return ls
 }
 
-func doctor(t *testing.T, cfgPath string) outcome {
+// doctor runs the checks with the process environment plus env.
+func doctor(t *testing.T, cfgPath string, env ...string) result {
 	t.Helper()
 	var buf toolkittest.Buffer
 	rs, err := Run(t.Context(), Options{
-		ConfigPath: cfgPath,
-		ModDir:     toolkittest.RepoRoot(),
-		Reg:        &registry.Client{AttemptTimeout: 5 * time.Second, MaxElapsed: 5 * time.Second},
-		Out:        report.New(&buf),
+		Facts:  toolkittest.Facts(append(env, "RELEASE_CONFIG="+cfgPath)...),
+		ModDir: toolkittest.RepoRoot(),
+		Reg:    &registry.Client{AttemptTimeout: 5 * time.Second, MaxElapsed: 5 * time.Second},
+		Out:    report.Plain(&buf),
 	})
-	return outcome{rs, buf.String(), err}
+	return result{rs, buf.String(), err}
 }
 
 // TestDoctor runs every check against a local registry: the happy path,
@@ -178,8 +179,8 @@ func TestDoctor(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a local registry")
 	}
-	t.Setenv("NO_COLOR", "1")
-	reg := testreg.Start(t)
+	t.Parallel()
+	reg := localregistrytest.Start(t)
 	token := reg.AddUser(t, "maintainer")
 	url := strings.TrimSuffix(reg.URL, "/") + "/"
 	oldNPM, circleci := standIns(t)
@@ -275,18 +276,16 @@ func TestDoctor(t *testing.T) {
 			if tt.loggedIn {
 				tok = token
 			}
-			reg.SetEnv(t, tok)
-			t.Setenv("PATH", toolPath(t, tt.path...))
+			env := append(reg.NpmEnv(t, tok), "PATH="+toolPath(t, tt.path...))
 			if tt.onCI {
-				t.Setenv("CIRCLECI", "true")
-				t.Setenv("CI", "true")
+				env = append(env, "CIRCLECI=true", "CI=true")
 			}
 			if len(tt.path) == 0 && tt.onCI {
 				if p, err := exec.LookPath("circleci"); err == nil {
 					t.Skipf("a real circleci is on PATH next to go, node or npm: %s", p)
 				}
 			}
-			o := doctor(t, tt.config)
+			o := doctor(t, tt.config, env...)
 			checkOutcome(t, o, tt.fails)
 			for _, c := range tt.levels {
 				if got := o.level(c.name); len(got) != 1 || got[0] != c.level {
@@ -302,10 +301,9 @@ func TestDoctor(t *testing.T) {
 	}
 
 	t.Run("registry down", func(t *testing.T) {
-		reg.SetEnv(t, token)
-		t.Setenv("PATH", toolPath(t))
+		env := append(reg.NpmEnv(t, token), "PATH="+toolPath(t))
 		reg.Stop()
-		o := doctor(t, goodConfig)
+		o := doctor(t, goodConfig, env...)
 		checkOutcome(t, o, []string{"registry"})
 		for _, l := range []string{
 			"✗ registry: registry " + url + " is not answering: ",
@@ -322,7 +320,7 @@ func TestDoctor(t *testing.T) {
 
 // checkOutcome checks the error against the failed checks: none, or
 // ErrFailed naming each.
-func checkOutcome(t *testing.T, o outcome, fails []string) {
+func checkOutcome(t *testing.T, o result, fails []string) {
 	t.Helper()
 	if len(fails) == 0 {
 		if o.err != nil {

@@ -17,12 +17,11 @@ import (
 	"time"
 
 	"github.com/agent-facets/release/internal/build"
+	"github.com/agent-facets/release/internal/command"
 	"github.com/agent-facets/release/internal/config"
-	"github.com/agent-facets/release/internal/npmcli"
+	"github.com/agent-facets/release/internal/localregistry"
+	"github.com/agent-facets/release/internal/localregistry/localregistrytest"
 	"github.com/agent-facets/release/internal/publish"
-	"github.com/agent-facets/release/internal/registry"
-	"github.com/agent-facets/release/internal/report"
-	"github.com/agent-facets/release/internal/testreg"
 	"github.com/agent-facets/release/internal/toolkit"
 	"github.com/agent-facets/release/internal/toolkit/toolkittest"
 	"github.com/agent-facets/release/npm"
@@ -42,7 +41,7 @@ var shared struct {
 	once  sync.Once
 	ok    bool
 	err   string
-	reg   *testreg.Registry
+	reg   *localregistrytest.Registry
 	cfg   *config.Config
 	npm   []string // npm environment for installs: the registry, no token
 	scope string   // "@agent-facets"
@@ -79,16 +78,16 @@ func tempDir(t *testing.T, pattern string) string {
 // release returns the registry holding agent-facets@version and its 12
 // platform packages (demo binaries), publishing them on first use with npm's
 // own login (a Verdaccio user), as CI would with its trusted publisher.
-func release(t *testing.T) *testreg.Registry {
+func release(t *testing.T) *localregistrytest.Registry {
 	t.Helper()
 	shared.once.Do(func() {
 		shared.err = "the first test to publish the release stopped before finishing (see its failure)"
-		reg, err := testreg.New()
+		reg, err := localregistry.New(localregistry.WithRunner(&command.Runner{Environ: os.Environ()}))
 		if err != nil {
 			shared.err = err.Error()
 			t.Fatal(err)
 		}
-		shared.reg = reg
+		shared.reg = &localregistrytest.Registry{Registry: reg}
 		token, err := reg.CreateUser("maintainer")
 		if err != nil {
 			shared.err = err.Error()
@@ -111,13 +110,7 @@ func release(t *testing.T) *testreg.Registry {
 		if !strings.HasPrefix(shared.scope, "@") {
 			shared.scope = "@" + shared.scope
 		}
-		out := &toolkittest.Buffer{}
-		e := &toolkit.Env{
-			Cfg: cfg,
-			NPM: &npmcli.CLI{Env: append([]string{"NO_COLOR=1"}, publishEnv...)},
-			Reg: &registry.Client{InitialInterval: 50 * time.Millisecond, MaxElapsed: 10 * time.Second, AttemptTimeout: 10 * time.Second},
-			Out: report.New(out),
-		}
+		e, out := toolkittest.Env(t, cfg, publishEnv...)
 		toolkittest.BuildDemo(t, cfg, version, func(e *toolkit.Env) error {
 			_, err := build.Build(context.Background(), e, e.Cfg.PlatformTargets(), version)
 			return err

@@ -4,14 +4,11 @@
 package npmcli
 
 import (
-	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"os"
-	"os/exec"
 	"regexp"
 	"strings"
 	"sync"
@@ -19,16 +16,18 @@ import (
 	"github.com/Masterminds/semver/v3"
 	"github.com/bitfield/script"
 
+	"github.com/agent-facets/release/internal/command"
+	"github.com/agent-facets/release/internal/publisher"
 	"github.com/agent-facets/release/internal/secret"
 )
 
-// CLI runs npm. The zero value runs "npm" from PATH in the current directory
-// (whose .npmrc counts) with the process environment.
+// CLI runs npm through a command runner (whose environment counts, and
+// whose PATH finds npm: npm.cmd on Windows), in the current directory
+// (whose .npmrc counts).
 type CLI struct {
+	Runner *command.Runner
 	// Bin is the npm executable; empty means "npm".
 	Bin string
-	// Env is added to the process environment of every call.
-	Env []string
 
 	once   sync.Once
 	config map[string]any
@@ -53,35 +52,26 @@ func (e *Error) Error() string {
 	return fmt.Sprintf("%s failed (exit %d): %s", cmd, e.Exit, strings.Join(e.Lines, "; "))
 }
 
-var codeRE = regexp.MustCompile(`^npm (?:error|ERR!) code (\S+)`)
+var (
+	codeRE      = regexp.MustCompile(`^npm (?:error|ERR!) code (\S+)`)
+	errorLineRE = regexp.MustCompile(`^npm (?:error|ERR!)\s*\S`)
+	blankRE     = regexp.MustCompile(`^\s*$`)
+)
 
+// newError keeps npm's own error lines of stderr (not the pointer to its
+// log file), or, when npm printed none (a crash, a stand-in), its last
+// lines.
 func newError(args []string, exit int, stderr string) *Error {
 	e := &Error{Args: redactArgs(args), Exit: exit}
-	for _, line := range strings.Split(secret.Redact(stderr), "\n") {
-		line = strings.TrimSpace(line)
-		if !strings.HasPrefix(line, "npm error") && !strings.HasPrefix(line, "npm ERR!") {
-			continue
-		}
-		if strings.Contains(line, "A complete log of this run") || strings.TrimSpace(strings.TrimPrefix(strings.TrimPrefix(line, "npm error"), "npm ERR!")) == "" {
-			continue
-		}
+	stderr = secret.Redact(stderr)
+	e.Lines, _ = script.Echo(stderr).FilterLine(strings.TrimSpace).MatchRegexp(errorLineRE).Reject("A complete log of this run").Slice()
+	if len(e.Lines) == 0 {
+		e.Lines, _ = script.Echo(stderr).FilterLine(strings.TrimSpace).RejectRegexp(blankRE).Last(5).Slice()
+	}
+	for _, line := range e.Lines {
 		if m := codeRE.FindStringSubmatch(line); m != nil {
 			e.Code = m[1]
 		}
-		e.Lines = append(e.Lines, line)
-	}
-	if len(e.Lines) == 0 {
-		// Not npm's usual format (a crash, a stand-in): keep the last lines.
-		var tail []string
-		for _, line := range strings.Split(strings.TrimSpace(secret.Redact(stderr)), "\n") {
-			if line = strings.TrimSpace(line); line != "" {
-				tail = append(tail, line)
-			}
-		}
-		if len(tail) > 5 {
-			tail = tail[len(tail)-5:]
-		}
-		e.Lines = tail
 	}
 	return e
 }
@@ -110,58 +100,68 @@ func (c *CLI) bin() string {
 	return "npm"
 }
 
-func (c *CLI) env(extra []string) []string {
-	env := append(os.Environ(), c.Env...)
-	return append(env, extra...)
+func (c *CLI) runner() *command.Runner {
+	if c.Runner == nil {
+		return &command.Runner{}
+	}
+	return c.Runner
+}
+
+// Call is one npm invocation.
+type Call struct {
+	Args []string
+	// Env is added to this call's environment only (NPM_ID_TOKEN, say).
+	Env []string
+	// Dir is where npm runs; empty means the current directory.
+	Dir string
+	// Interactive runs npm on the terminal, so that it may prompt.
+	Interactive bool
+}
+
+// Do runs npm and returns its standard output. A failure is an *Error
+// (npm ran and failed) or a plain error saying why npm could not run.
+func (c *CLI) Do(ctx context.Context, call Call) (string, error) {
+	cmd := command.Cmd{Name: c.bin(), Args: call.Args, Env: call.Env, Dir: call.Dir}
+	var (
+		out string
+		err error
+	)
+	if call.Interactive {
+		err = c.runner().Interactive(ctx, cmd)
+	} else {
+		out, err = c.runner().Output(ctx, cmd)
+	}
+	return out, c.wrap(ctx, call.Args, err)
 }
 
 // Run runs npm with args and returns its standard output. env is added to
 // the environment of this call only.
 func (c *CLI) Run(ctx context.Context, env []string, args ...string) (string, error) {
-	var stderr bytes.Buffer
-	p := script.NewPipe().WithContext(ctx).WithEnv(c.env(env)).WithStderr(&stderr)
-	p = p.ExecCommand(c.bin(), args...)
-	out, _ := p.Bytes()
-	if err := p.Error(); err != nil {
-		if ctx.Err() != nil {
-			return "", fmt.Errorf("npm %s: %w", strings.Join(redactArgs(args), " "), ctx.Err())
-		}
-		exit := p.ExitStatus()
-		if exit == 0 {
-			// The command could not start at all.
-			return "", fmt.Errorf("cannot run npm (%s): %v; install Node.js and npm, or put npm on PATH", c.bin(), err)
-		}
-		return string(out), newError(args, exit, stderr.String())
-	}
-	return string(out), nil
+	return c.Do(ctx, Call{Args: args, Env: env})
 }
 
-// RunInteractive runs npm with the terminal's standard input and output, so
-// that npm can prompt (for a 2FA code, say). Standard error goes to the
-// terminal too, and is kept for the error.
-func (c *CLI) RunInteractive(ctx context.Context, env []string, args ...string) error {
-	cmd := exec.CommandContext(ctx, c.bin(), args...)
-	cmd.Env = c.env(env)
-	cmd.Stdin, cmd.Stdout = os.Stdin, os.Stdout
-	var stderr bytes.Buffer
-	cmd.Stderr = io.MultiWriter(redactingWriter{os.Stderr}, &stderr)
-	if err := cmd.Run(); err != nil {
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			return newError(args, ee.ExitCode(), stderr.String())
-		}
-		return fmt.Errorf("cannot run npm (%s): %v; install Node.js and npm, or put npm on PATH", c.bin(), err)
+// wrap turns a command error into what callers need: npm's own error lines
+// when npm ran and failed, and plain words when it could not run or was
+// ended by a signal.
+func (c *CLI) wrap(ctx context.Context, args []string, err error) error {
+	if err == nil {
+		return nil
 	}
-	return nil
-}
-
-type redactingWriter struct{ w io.Writer }
-
-func (r redactingWriter) Write(p []byte) (int, error) {
-	if _, err := io.WriteString(r.w, secret.Redact(string(p))); err != nil {
-		return 0, err
+	ce, ok := command.AsError(err)
+	cmd := "npm " + strings.Join(redactArgs(args), " ")
+	switch {
+	case !ok:
+		return err
+	case ce.Canceled != nil || ctx.Err() != nil:
+		return fmt.Errorf("%s: %w", cmd, cmp.Or(ce.Canceled, ctx.Err()))
+	case ce.NotFound:
+		return fmt.Errorf("cannot run npm (%s): %v; install Node.js and npm, or put npm on PATH", c.bin(), ce.Start)
+	case ce.Start != nil:
+		return fmt.Errorf("cannot start npm (%s): %v", c.bin(), ce.Start)
+	case ce.Signal != "":
+		return fmt.Errorf("%s was ended by a signal (%s) before it finished; nothing it printed says whether its work landed: run the same command again", cmd, ce.Signal)
 	}
-	return len(p), nil
+	return newError(args, ce.Exit, ce.Stderr)
 }
 
 // Version returns npm's version.
@@ -269,13 +269,8 @@ func (c *CLI) Publish(ctx context.Context, o PublishOptions) error {
 	if o.Access != "" {
 		args = append(args, "--access", o.Access)
 	}
-	if o.OTP != "" {
-		args = append(args, "--otp="+o.OTP)
-	}
-	if o.Interactive {
-		return c.RunInteractive(ctx, o.Env, args...)
-	}
-	_, err := c.Run(ctx, o.Env, args...)
+	args = withOTP(args, o.OTP)
+	_, err := c.Do(ctx, Call{Args: args, Env: o.Env, Interactive: o.Interactive})
 	return err
 }
 
@@ -297,15 +292,21 @@ type Trust struct {
 	Environment string `json:"environment,omitempty"`
 }
 
+// Identity is the trusted publisher t describes.
+func (t Trust) Identity() publisher.Identity {
+	return publisher.Identity{
+		Provider: publisher.Provider(t.Type),
+		OrgID:    t.OrgID, ProjectID: t.ProjectID, PipelineDefinitionID: t.PipelineDefinitionID,
+		VCSOrigin: t.VCSOrigin, ContextIDs: t.ContextIDs,
+		Repository: t.Repository, Workflow: t.File, Environment: t.Environment,
+	}
+}
+
 // TrustList returns the trusted-publisher configurations of pkg. npm prints
 // one JSON object per configuration, back to back, and nothing when there is
 // none.
 func (c *CLI) TrustList(ctx context.Context, pkg, registry, otp string) ([]Trust, error) {
-	args := []string{"trust", "list", pkg, "--json", "--registry", registry}
-	if otp != "" {
-		args = append(args, "--otp="+otp)
-	}
-	out, err := c.Run(ctx, nil, args...)
+	out, err := c.Run(ctx, nil, withOTP([]string{"trust", "list", pkg, "--json", "--registry", registry}, otp)...)
 	if err != nil {
 		return nil, err
 	}
@@ -321,41 +322,29 @@ func (c *CLI) TrustList(ctx context.Context, pkg, registry, otp string) ([]Trust
 	return list, nil
 }
 
-// CircleCITrust is the CircleCI identity to trust.
-type CircleCITrust struct {
-	OrgID, ProjectID, PipelineDefinitionID, VCSOrigin string
-	ContextIDs                                        []string
+// TrustCommand is the `npm trust` command line that attaches id to pkg on
+// registry, for a person to run.
+func TrustCommand(id publisher.Identity, pkg, registry string) string {
+	return "npm " + strings.Join(id.Args(pkg), " ") + " --registry " + registry
 }
 
-// Args returns the `npm trust circleci` arguments that create t for pkg.
-func (t CircleCITrust) Args(pkg string) []string {
-	args := []string{"trust", "circleci", pkg,
-		"--org-id", t.OrgID,
-		"--project-id", t.ProjectID,
-		"--pipeline-definition-id", t.PipelineDefinitionID,
-		"--vcs-origin", t.VCSOrigin}
-	for _, id := range t.ContextIDs {
-		args = append(args, "--context-id", id)
-	}
-	return append(args, "--allow-publish", "--yes")
-}
-
-// TrustCircleCI attaches t to pkg with publish permission.
-func (c *CLI) TrustCircleCI(ctx context.Context, pkg, registry, otp string, t CircleCITrust) error {
-	args := append(t.Args(pkg), "--registry", registry)
-	if otp != "" {
-		args = append(args, "--otp="+otp)
-	}
-	_, err := c.Run(ctx, nil, args...)
+// Trust attaches id to pkg with publish permission.
+func (c *CLI) Trust(ctx context.Context, pkg, registry, otp string, id publisher.Identity) error {
+	_, err := c.Run(ctx, nil, withOTP(append(id.Args(pkg), "--registry", registry), otp)...)
 	return err
 }
 
 // TrustRevoke removes the configuration id from pkg.
 func (c *CLI) TrustRevoke(ctx context.Context, pkg, registry, otp, id string) error {
-	args := []string{"trust", "revoke", pkg, "--id", id, "--registry", registry}
-	if otp != "" {
-		args = append(args, "--otp="+otp)
-	}
-	_, err := c.Run(ctx, nil, args...)
+	_, err := c.Run(ctx, nil, withOTP([]string{"trust", "revoke", pkg, "--id", id, "--registry", registry}, otp)...)
 	return err
+}
+
+// withOTP adds a one-time password as --otp=<code> (npm trust reads the
+// spaced form "--otp <code>" as a stray positional argument).
+func withOTP(args []string, otp string) []string {
+	if otp == "" {
+		return args
+	}
+	return append(args, "--otp="+otp)
 }

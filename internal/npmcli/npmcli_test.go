@@ -4,22 +4,27 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/agent-facets/release/internal/command"
 )
 
+// cli runs npm with the process environment plus env.
+func cli(env ...string) *CLI {
+	return &CLI{Runner: &command.Runner{Environ: command.Merge(os.Environ(), env)}}
+}
+
 func TestRegistryFromNpmConfig(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	rc := filepath.Join(dir, "npmrc")
 	os.WriteFile(rc, []byte("registry=http://127.0.0.1:4001/\n@agent-facets:registry=http://127.0.0.1:4002\n"), 0o600)
 	os.WriteFile(filepath.Join(dir, "global"), nil, 0o600)
-	t.Setenv("NPM_CONFIG_USERCONFIG", rc)
-	t.Setenv("NPM_CONFIG_GLOBALCONFIG", filepath.Join(dir, "global"))
-	t.Setenv("NPM_CONFIG_REGISTRY", "")
-	t.Setenv("npm_config_registry", "")
-	os.Unsetenv("NPM_CONFIG_REGISTRY")
-	os.Unsetenv("npm_config_registry")
-	c := &CLI{}
+	env := []string{"NPM_CONFIG_USERCONFIG=" + rc, "NPM_CONFIG_GLOBALCONFIG=" + filepath.Join(dir, "global"),
+		"NPM_CONFIG_REGISTRY=", "npm_config_registry="}
+	c := cli(env...)
 	for name, want := range map[string]string{
 		"agent-facets":                "http://127.0.0.1:4001/",
 		"@agent-facets/cli-linux-x64": "http://127.0.0.1:4002/",
@@ -31,14 +36,14 @@ func TestRegistryFromNpmConfig(t *testing.T) {
 		}
 	}
 	// The environment wins over the user config, as in npm.
-	t.Setenv("NPM_CONFIG_REGISTRY", "http://127.0.0.1:4003/")
-	got, err := (&CLI{}).Registry(context.Background(), "agent-facets")
+	got, err := cli(append(env, "NPM_CONFIG_REGISTRY=http://127.0.0.1:4003/")...).Registry(context.Background(), "agent-facets")
 	if err != nil || got != "http://127.0.0.1:4003/" {
 		t.Errorf("with NPM_CONFIG_REGISTRY: %q, %v", got, err)
 	}
 }
 
 func TestErrorKeepsNpmLinesRedacted(t *testing.T) {
+	t.Parallel()
 	stderr := "npm error code E403\nnpm error 403 Forbidden - PUT http://127.0.0.1/x - token npm_abcdefghijklmnopqrstuvwxyz0123456789 refused\nnpm error A complete log of this run can be found in: /root/.npm/_logs/x.log\n"
 	e := newError([]string{"publish", "x.tgz", "--otp=123456"}, 1, stderr)
 	msg := e.Error()
@@ -52,5 +57,37 @@ func TestErrorKeepsNpmLinesRedacted(t *testing.T) {
 	}
 	if !strings.Contains(msg, "npm publish x.tgz --otp=[redacted] failed (exit 1)") {
 		t.Errorf("error = %q", msg)
+	}
+	// Not npm's format: the last lines stand in.
+	e = newError([]string{"whoami"}, 2, "\nsegmentation fault\ncore dumped\n\n")
+	if e.Code != "" || strings.Join(e.Lines, "|") != "segmentation fault|core dumped" {
+		t.Errorf("lines %q code %q", e.Lines, e.Code)
+	}
+}
+
+// TestNpmThatCannotRun: npm missing is "install Node.js"; npm ended by a
+// signal is said to be so, not taken for a missing npm.
+func TestNpmThatCannotRun(t *testing.T) {
+	t.Parallel()
+	_, err := cli("PATH="+t.TempDir()).Run(context.Background(), nil, "--version")
+	if err == nil || !strings.Contains(err.Error(), "install Node.js and npm") {
+		t.Errorf("missing npm: %v", err)
+	}
+	if _, ok := err.(*Error); ok {
+		t.Error("a missing npm is reported as npm's own failure")
+	}
+	if runtime.GOOS == "windows" {
+		return // the stand-in below is a shell script
+	}
+	dir := t.TempDir()
+	killed := filepath.Join(dir, "npm")
+	if err := os.WriteFile(killed, []byte("#!/bin/sh\nkill -9 $$\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	c := cli()
+	c.Bin = killed
+	_, err = c.Run(context.Background(), nil, "publish")
+	if err == nil || !strings.Contains(err.Error(), "was ended by a signal (killed)") || strings.Contains(err.Error(), "install Node.js") {
+		t.Errorf("killed npm: %v", err)
 	}
 }

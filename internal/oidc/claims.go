@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/agent-facets/release/internal/publisher"
+
 	"github.com/golang-jwt/jwt/v5"
 )
 
@@ -107,29 +109,6 @@ func looksLikeJWT(s string) bool {
 	return err == nil
 }
 
-// CircleCIPublisher is a CircleCI trusted publisher, as release.json's
-// trustedPublisher configures it.
-type CircleCIPublisher struct {
-	OrgID                string
-	ProjectID            string
-	PipelineDefinitionID string
-	// VCSOrigin is e.g. "github.com/owner/repo".
-	VCSOrigin string
-	// ContextIDs must all be in the token's context-ids (the job may run
-	// with more contexts).
-	ContextIDs []string
-}
-
-// GitHubPublisher is a GitHub Actions trusted publisher.
-type GitHubPublisher struct {
-	// Repository is owner/repo.
-	Repository string
-	// Workflow is the workflow's file name under .github/workflows.
-	Workflow string
-	// Environment, when set, must equal the job's environment.
-	Environment string
-}
-
 // Expectation is what a token must satisfy to publish.
 type Expectation struct {
 	// Audience is the aud the registry wants (see Audience); empty skips
@@ -138,10 +117,9 @@ type Expectation struct {
 	// MinLifetime is how long the token must remain valid; zero means
 	// DefaultMinLifetime, negative means only "not expired".
 	MinLifetime time.Duration
-	// CircleCI, when set, is the trusted publisher the claims must match.
-	CircleCI *CircleCIPublisher
-	// GitHub, when set, is the trusted publisher the claims must match.
-	GitHub *GitHubPublisher
+	// Publisher, when set, is the trusted publisher the claims must match.
+	// A CircleCI job may run with more contexts than it lists.
+	Publisher *publisher.Identity
 }
 
 // ClaimError is one claim that does not satisfy the expectation.
@@ -180,11 +158,13 @@ func (c *Claims) Check(want Expectation, now time.Time) error {
 				quoteList(c.Audience), want.Audience, want.Audience))
 		}
 	}
-	if p := want.CircleCI; p != nil {
-		errs = append(errs, c.checkCircleCI(p)...)
-	}
-	if p := want.GitHub; p != nil {
-		errs = append(errs, c.checkGitHub(p)...)
+	if p := want.Publisher; p != nil {
+		switch p.Provider {
+		case publisher.CircleCI:
+			errs = append(errs, c.checkCircleCI(p)...)
+		case publisher.GitHub:
+			errs = append(errs, c.checkGitHub(p)...)
+		}
 	}
 	return errors.Join(errs...)
 }
@@ -215,7 +195,7 @@ func (c *Claims) checkTime(margin time.Duration, now time.Time) []error {
 	return errs
 }
 
-func (c *Claims) checkCircleCI(p *CircleCIPublisher) []error {
+func (c *Claims) checkCircleCI(p *publisher.Identity) []error {
 	if !c.IsCircleCI() {
 		return []error{fmt.Errorf("OIDC token was issued by %q, not by CircleCI, but the trusted publisher configured in release.json is a CircleCI one; mint the token with `circleci run oidc get` in a CircleCI job", c.Issuer)}
 	}
@@ -244,7 +224,7 @@ func (c *Claims) checkCircleCI(p *CircleCIPublisher) []error {
 	return errs
 }
 
-func (c *Claims) checkGitHub(p *GitHubPublisher) []error {
+func (c *Claims) checkGitHub(p *publisher.Identity) []error {
 	if !c.IsGitHub() {
 		return []error{fmt.Errorf("OIDC token was issued by %q, not by GitHub Actions, but the trusted publisher configured in release.json is a GitHub Actions one", c.Issuer)}
 	}

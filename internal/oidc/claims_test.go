@@ -10,7 +10,8 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
-	"github.com/agent-facets/release/internal/testreg"
+	"github.com/agent-facets/release/internal/localregistry"
+	"github.com/agent-facets/release/internal/publisher"
 )
 
 const aud = "npm:127.0.0.1"
@@ -40,7 +41,7 @@ func TestCheck(t *testing.T) {
 		return c
 	}
 	github := func(mut func(jwt.MapClaims)) jwt.MapClaims {
-		c := testreg.GitHubClaims("agent-facets/facets", "release.yml", "refs/tags/v1.0.0", "npm", time.Hour)
+		c := localregistry.GitHubClaims("agent-facets/facets", "release.yml", "refs/tags/v1.0.0", "npm", time.Hour)
 		c["aud"] = aud
 		c["iat"], c["nbf"], c["exp"] = now.Unix(), now.Unix(), now.Add(time.Hour).Unix()
 		if mut != nil {
@@ -48,8 +49,8 @@ func TestCheck(t *testing.T) {
 		}
 		return c
 	}
-	circleWant := Expectation{Audience: aud, CircleCI: publisher()}
-	ghWant := Expectation{Audience: aud, GitHub: &GitHubPublisher{Repository: "agent-facets/facets", Workflow: "release.yml", Environment: "npm"}}
+	circleWant := Expectation{Audience: aud, Publisher: testPublisher()}
+	ghWant := Expectation{Audience: aud, Publisher: &publisher.Identity{Provider: publisher.GitHub, Repository: "agent-facets/facets", Workflow: "release.yml", Environment: "npm"}}
 	set := func(k string, v any) func(jwt.MapClaims) { return func(c jwt.MapClaims) { c[k] = v } }
 
 	tests := []struct {
@@ -63,7 +64,7 @@ func TestCheck(t *testing.T) {
 		{name: "valid, audience among several", claims: circle(set("aud", []string{"other", aud})), want: circleWant},
 		{name: "valid, extra contexts", claims: circle(set(ClaimContextIDs, []string{"c0", contextID, "c2"})), want: circleWant},
 		{name: "valid, no contexts configured", claims: circle(set(ClaimContextIDs, nil)),
-			want: Expectation{Audience: aud, CircleCI: &CircleCIPublisher{OrgID: orgID, ProjectID: projectID, PipelineDefinitionID: pipelineID, VCSOrigin: vcsOrigin}}},
+			want: Expectation{Audience: aud, Publisher: &publisher.Identity{Provider: publisher.CircleCI, OrgID: orgID, ProjectID: projectID, PipelineDefinitionID: pipelineID, VCSOrigin: vcsOrigin}}},
 		{name: "valid, small clock skew", claims: circle(set("nbf", now.Add(10*time.Second).Unix())), want: circleWant},
 		{name: "no publisher configured checks only time and audience", claims: circle(set(ClaimProjectID, "other")), want: Expectation{Audience: aud}},
 
@@ -103,7 +104,7 @@ func TestCheck(t *testing.T) {
 		{name: "no contexts at all", claims: circle(func(c jwt.MapClaims) { delete(c, ClaimContextIDs) }), want: circleWant, claim: ClaimContextIDs,
 			errs: []string{"context-ids is []"}},
 		{name: "one of two contexts missing", claims: circle(nil),
-			want:  Expectation{CircleCI: &CircleCIPublisher{OrgID: orgID, ProjectID: projectID, PipelineDefinitionID: pipelineID, VCSOrigin: vcsOrigin, ContextIDs: []string{contextID, "c-9"}}},
+			want:  Expectation{Publisher: &publisher.Identity{Provider: publisher.CircleCI, OrgID: orgID, ProjectID: projectID, PipelineDefinitionID: pipelineID, VCSOrigin: vcsOrigin, ContextIDs: []string{contextID, "c-9"}}},
 			claim: ClaimContextIDs, errs: []string{`include context "c-9"`}},
 		{name: "every problem is reported", claims: circle(func(c jwt.MapClaims) {
 			c["exp"] = now.Add(-time.Minute).Unix()
@@ -172,7 +173,7 @@ func TestCheckMalformed(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			err := Check(tc.token, Expectation{Audience: aud, CircleCI: publisher()}, time.Now())
+			err := Check(tc.token, Expectation{Audience: aud, Publisher: testPublisher()}, time.Now())
 			captureErr(t, err)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("Check(%s) = %v, want an error mentioning %q", tc.name, err, tc.want)
@@ -203,7 +204,7 @@ func TestDecode(t *testing.T) {
 			t.Errorf("Identity() = %s, lacks %s", c.Identity(), s)
 		}
 	}
-	g, err := Decode(sign(t, testreg.GitHubClaims("o/r", "release.yml", "refs/heads/main", "npm", time.Hour)))
+	g, err := Decode(sign(t, localregistry.GitHubClaims("o/r", "release.yml", "refs/heads/main", "npm", time.Hour)))
 	if err != nil {
 		t.Fatal(err)
 	}

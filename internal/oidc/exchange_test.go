@@ -25,7 +25,9 @@ import (
 	"github.com/Masterminds/semver/v3"
 	"github.com/golang-jwt/jwt/v5"
 
-	"github.com/agent-facets/release/internal/testreg"
+	"github.com/agent-facets/release/internal/localregistry"
+	"github.com/agent-facets/release/internal/localregistry/localregistrytest"
+	"github.com/agent-facets/release/internal/publisher"
 )
 
 // npmRun runs the real npm CLI in dir with os.Environ() plus env, and
@@ -56,7 +58,7 @@ func makePackage(t *testing.T, name, version string) string {
 }
 
 // seed publishes name@1.0.0 with a user token: OIDC cannot create packages.
-func seed(t *testing.T, reg *testreg.Registry, userToken, name string) {
+func seed(t *testing.T, reg *localregistrytest.Registry, userToken, name string) {
 	t.Helper()
 	if out, err := npmRun(t, makePackage(t, name, "1.0.0"), reg.NpmEnv(t, userToken), "publish", "--access", "public"); err != nil {
 		t.Fatalf("seed %s: %v\n%s", name, err, out)
@@ -65,7 +67,7 @@ func seed(t *testing.T, reg *testreg.Registry, userToken, name string) {
 
 // seedHTTP publishes name@1.0.0 with a user token the way npm does (PUT of
 // the packument with the tarball attached), without paying for an npm run.
-func seedHTTP(t *testing.T, reg *testreg.Registry, userToken, name string) {
+func seedHTTP(t *testing.T, reg *localregistrytest.Registry, userToken, name string) {
 	t.Helper()
 	manifest := map[string]any{"name": name, "version": "1.0.0", "description": "oidc test fixture", "license": "MIT"}
 	pj, _ := json.Marshal(manifest)
@@ -116,7 +118,7 @@ func seedHTTP(t *testing.T, reg *testreg.Registry, userToken, name string) {
 }
 
 // exchanges counts the exchange requests for pkg the registry answered with status.
-func exchanges(reg *testreg.Registry, pkg string, status int) int {
+func exchanges(reg *localregistrytest.Registry, pkg string, status int) int {
 	n := 0
 	for _, rq := range reg.Requests() {
 		if strings.HasPrefix(rq.Path, ExchangePath) && rq.Package == pkg && rq.Status == status {
@@ -129,7 +131,7 @@ func exchanges(reg *testreg.Registry, pkg string, status int) int {
 var npmTokenRE = regexp.MustCompile(`^npm_[A-Za-z0-9]{36}$`)
 
 func TestExchange(t *testing.T) {
-	reg := testreg.Start(t)
+	reg := localregistrytest.Start(t)
 	user := reg.AddUser(t, "owner")
 	noteToken(user)
 	const (
@@ -145,10 +147,10 @@ func TestExchange(t *testing.T) {
 		seedHTTP(t, reg, user, p)
 	}
 	for _, p := range []string{trusted, flaky, limited, down} {
-		reg.SetTrust(p, testreg.CircleCITrust(orgID, projectID, pipelineID, vcsOrigin, []string{contextID}))
+		reg.SetTrust(p, localregistry.CircleCITrust(orgID, projectID, pipelineID, vcsOrigin, []string{contextID}))
 	}
-	reg.SetTrust(drifted, testreg.CircleCITrust(orgID, "00000000-0000-4000-8000-000000000000", pipelineID, vcsOrigin, nil))
-	reg.SetTrust(gh, testreg.GitHubTrust("agent-facets/facets", "release.yml", "npm"))
+	reg.SetTrust(drifted, localregistry.CircleCITrust(orgID, "00000000-0000-4000-8000-000000000000", pipelineID, vcsOrigin, nil))
+	reg.SetTrust(gh, localregistry.GitHubTrust("agent-facets/facets", "release.yml", "npm"))
 
 	mint := func(mut func(jwt.MapClaims)) string {
 		c := circleClaims(reg.Audience(), time.Hour)
@@ -160,14 +162,14 @@ func TestExchange(t *testing.T) {
 		return tok
 	}
 	good := mint(nil)
-	ghClaims := testreg.GitHubClaims("agent-facets/facets", "release.yml", "refs/tags/v1.0.0", "npm", time.Hour)
+	ghClaims := localregistry.GitHubClaims("agent-facets/facets", "release.yml", "refs/tags/v1.0.0", "npm", time.Hour)
 	ghClaims["aud"] = reg.Audience()
 	ghTok := reg.Issuer.Mint(ghClaims)
 	noteToken(ghTok)
 
 	tests := []struct {
 		name, pkg, token string
-		fault            *testreg.Fault
+		fault            *localregistry.Fault
 		errs             []string // substrings of the error; none: success
 		status           int      // ExchangeError.Status expected
 		minElapsed       time.Duration
@@ -188,14 +190,14 @@ func TestExchange(t *testing.T) {
 			c["iat"], c["exp"] = time.Now().Add(-2*time.Hour).Unix(), time.Now().Add(-time.Hour).Unix()
 		}), status: 401, errs: []string{"401", "expired", "mint a fresh token"}},
 		{name: "foreign signer", pkg: trusted, token: func() string {
-			tok := testreg.NewIssuer().Mint(circleClaims(reg.Audience(), time.Hour))
+			tok := localregistry.NewIssuer().Mint(circleClaims(reg.Audience(), time.Hour))
 			noteToken(tok)
 			return tok
 		}(), status: 401, errs: []string{"signature"}},
-		{name: "503 then success", pkg: flaky, token: good, fault: &testreg.Fault{Method: "POST", Package: flaky, Status: 503}},
+		{name: "503 then success", pkg: flaky, token: good, fault: &localregistry.Fault{Method: "POST", Package: flaky, Status: 503}},
 		{name: "429 with Retry-After then success", pkg: limited, token: good,
-			fault: &testreg.Fault{Method: "POST", Package: limited, Status: 429, RetryAfter: time.Second}, minElapsed: time.Second},
-		{name: "registry keeps failing", pkg: down, token: good, fault: &testreg.Fault{Method: "POST", Package: down, Status: 502, Times: 1000},
+			fault: &localregistry.Fault{Method: "POST", Package: limited, Status: 429, RetryAfter: time.Second}, minElapsed: time.Second},
+		{name: "registry keeps failing", pkg: down, token: good, fault: &localregistry.Fault{Method: "POST", Package: down, Status: 502, Times: 1000},
 			errs: []string{"502", "run the job again later"}},
 	}
 	for _, tc := range tests {
@@ -247,7 +249,7 @@ func TestExchange(t *testing.T) {
 	}
 
 	t.Run("preflight", func(t *testing.T) {
-		want := Expectation{CircleCI: publisher()}
+		want := Expectation{Publisher: testPublisher()}
 		if err := Preflight(ctx(t), reg.URL, trusted, good, want); err != nil {
 			t.Fatalf("Preflight of a good token: %v", err)
 		}
@@ -258,7 +260,7 @@ func TestExchange(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "a publish needs") || len(reg.Requests()) != before {
 			t.Fatalf("Preflight of a short-lived token: %v (and %d requests)", err, len(reg.Requests())-before)
 		}
-		other := Expectation{CircleCI: &CircleCIPublisher{OrgID: orgID, ProjectID: "p-9", PipelineDefinitionID: pipelineID, VCSOrigin: vcsOrigin}}
+		other := Expectation{Publisher: &publisher.Identity{Provider: publisher.CircleCI, OrgID: orgID, ProjectID: "p-9", PipelineDefinitionID: pipelineID, VCSOrigin: vcsOrigin}}
 		err = Preflight(ctx(t), reg.URL, trusted, good, other)
 		captureErr(t, err)
 		if err == nil || !strings.Contains(err.Error(), "preflight of trusted publishing for "+trusted) || !strings.Contains(err.Error(), `expects "p-9"`) {
@@ -281,34 +283,31 @@ func TestPublishWithRealNpm(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the npm CLI against a local registry")
 	}
-	reg := testreg.Start(t)
+	reg := localregistrytest.Start(t)
 	user := reg.AddUser(t, "owner")
 	noteToken(user)
 	const pkg = "@oidctest/cli-linux-arm64"
 	seed(t, reg, user, pkg)
-	reg.SetTrust(pkg, testreg.CircleCITrust(orgID, projectID, pipelineID, vcsOrigin, []string{contextID}))
+	reg.SetTrust(pkg, localregistry.CircleCITrust(orgID, projectID, pipelineID, vcsOrigin, []string{contextID}))
 
-	// A CircleCI job: the CLI on PATH, CIRCLECI=true, no token yet.
-	clearCIEnv(t)
-	bin := reg.InstallFakeCircleCI(t, testreg.CircleCIClaims(orgID, projectID, pipelineID, vcsOrigin, []string{contextID}, time.Hour))
-	t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
-	t.Setenv("CIRCLECI", "true")
-	t.Setenv("CI", "true")
+	// A CircleCI job: the CLI on PATH, no token yet.
+	bin := reg.InstallFakeCircleCI(t, localregistry.CircleCIClaims(orgID, projectID, pipelineID, vcsOrigin, []string{contextID}, time.Hour))
+	job := Source{CI: publisher.CircleCI, Run: runner(bin + string(os.PathListSeparator) + os.Getenv("PATH"))}
 
 	version, err := exec.Command("npm", "--version").Output()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := CheckNPMVersion(semver.MustParse(strings.TrimSpace(string(version))), DetectProvider()); err != nil {
+	if err := CheckNPMVersion(semver.MustParse(strings.TrimSpace(string(version))), publisher.CircleCI); err != nil {
 		t.Fatalf("the installed npm cannot publish with OIDC from CircleCI: %v", err)
 	}
-	tok, err := Mint(ctx(t), reg.URL)
+	tok, err := Mint(ctx(t), job, reg.URL)
 	noteToken(tok)
 	captureErr(t, err)
 	if err != nil {
 		t.Fatalf("Mint: %v", err)
 	}
-	if err := Preflight(ctx(t), reg.URL, pkg, tok, Expectation{CircleCI: publisher()}); err != nil {
+	if err := Preflight(ctx(t), reg.URL, pkg, tok, Expectation{Publisher: testPublisher()}); err != nil {
 		t.Fatalf("Preflight: %v", err)
 	}
 
@@ -325,7 +324,7 @@ func TestPublishWithRealNpm(t *testing.T) {
 			}
 		}
 	}
-	env := append(withoutCredentials(npmEnv), PublishEnv(tok, CircleCI)...)
+	env := append(withoutCredentials(npmEnv), PublishEnv(tok, publisher.CircleCI)...)
 	out, err := npmRun(t, makePackage(t, pkg, "1.1.0"), env, "publish", "--access", "public")
 	if err != nil {
 		t.Fatalf("npm publish with OIDC: %v\n%s", err, out)

@@ -11,7 +11,8 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
-	"github.com/agent-facets/release/internal/testreg"
+	"github.com/agent-facets/release/internal/localregistry"
+	"github.com/agent-facets/release/internal/publisher"
 )
 
 // The trusted publisher of these tests (CircleCI project values, not secrets).
@@ -23,12 +24,12 @@ const (
 	vcsOrigin  = "github.com/agent-facets/facets"
 )
 
-func publisher() *CircleCIPublisher {
-	return &CircleCIPublisher{OrgID: orgID, ProjectID: projectID, PipelineDefinitionID: pipelineID, VCSOrigin: vcsOrigin, ContextIDs: []string{contextID}}
+func testPublisher() *publisher.Identity {
+	return &publisher.Identity{Provider: publisher.CircleCI, OrgID: orgID, ProjectID: projectID, PipelineDefinitionID: pipelineID, VCSOrigin: vcsOrigin, ContextIDs: []string{contextID}}
 }
 
 func circleClaims(aud string, ttl time.Duration) jwt.MapClaims {
-	c := testreg.CircleCIClaims(orgID, projectID, pipelineID, vcsOrigin, []string{contextID}, ttl)
+	c := localregistry.CircleCIClaims(orgID, projectID, pipelineID, vcsOrigin, []string{contextID}, ttl)
 	c["aud"] = aud
 	return c
 }
@@ -114,7 +115,7 @@ func TestMain(m *testing.M) {
 // TestLeakDetector proves the final check would notice a leak.
 func TestLeakDetector(t *testing.T) {
 	t.Parallel()
-	issuer := testreg.NewIssuer()
+	issuer := localregistry.NewIssuer()
 	tok := issuer.Mint(circleClaims("npm:127.0.0.1", time.Hour))
 	npmTok := "npm_" + strings.Repeat("a1B2", 9)
 	sig := tok[strings.LastIndex(tok, ".")+1:]
@@ -126,7 +127,7 @@ func TestLeakDetector(t *testing.T) {
 		{"whole JWT", "failed: " + tok, true},
 		{"signature only", "sig " + sig, true},
 		{"npm token", "token " + npmTok + " refused", true},
-		{"other JWT", "Bearer " + testreg.NewIssuer().Mint(jwt.MapClaims{"a": 1}), true},
+		{"other JWT", "Bearer " + localregistry.NewIssuer().Mint(jwt.MapClaims{"a": 1}), true},
 	}
 	for _, tc := range tests {
 		if got := len(leaks(tc.text, []string{tok})) > 0; got != tc.leak {

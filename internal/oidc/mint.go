@@ -1,7 +1,6 @@
 package oidc
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,13 +8,12 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os"
-	"os/exec"
+	"regexp"
 	"strings"
 	"time"
 
-	"github.com/bitfield/script"
-
+	"github.com/agent-facets/release/internal/command"
+	"github.com/agent-facets/release/internal/publisher"
 	"github.com/agent-facets/release/internal/secret"
 )
 
@@ -23,23 +21,36 @@ import (
 // earlier deadline.
 const MintTimeout = 30 * time.Second
 
+// Source is what the environment offers to mint an ID token with.
+type Source struct {
+	// CI is the CI system the job runs on.
+	CI publisher.Provider
+	// IDToken is a token the CI minted already (NPM_ID_TOKEN).
+	IDToken string
+	// GitHubTokenURL and GitHubTokenRequest reach GitHub Actions' token
+	// service (ACTIONS_ID_TOKEN_REQUEST_URL and _TOKEN).
+	GitHubTokenURL, GitHubTokenRequest string
+	// Run runs the CircleCI CLI.
+	Run *command.Runner
+}
+
 // Mint obtains an OIDC ID token for publishing to registryURL from whatever
-// the environment offers: an NPM_ID_TOKEN already set (CI may have minted it;
-// GitLab always does, from the job's id_tokens), else the CircleCI CLI on
-// CircleCI (CIRCLECI=true), else GitHub's token service on GitHub Actions
-// (GITHUB_ACTIONS=true). The token is registered as a secret.
-func Mint(ctx context.Context, registryURL string) (string, error) {
-	if tok := strings.TrimSpace(os.Getenv("NPM_ID_TOKEN")); tok != "" {
+// src offers: an ID token already there (CI may have minted it; GitLab
+// always does, from the job's id_tokens), else the CircleCI CLI on
+// CircleCI, else GitHub's token service on GitHub Actions. The token is
+// registered as a secret.
+func Mint(ctx context.Context, src Source, registryURL string) (string, error) {
+	if tok := strings.TrimSpace(src.IDToken); tok != "" {
 		secret.Register(tok)
 		return tok, nil
 	}
 	aud := Audience(registryURL)
-	switch {
-	case os.Getenv("CIRCLECI") == "true":
-		return MintCircleCI(ctx, aud)
-	case os.Getenv("GITHUB_ACTIONS") == "true":
-		return MintGitHub(ctx, aud)
-	case os.Getenv("GITLAB_CI") == "true":
+	switch src.CI {
+	case publisher.CircleCI:
+		return MintCircleCI(ctx, src.Run, aud)
+	case publisher.GitHub:
+		return MintGitHub(ctx, src.GitHubTokenURL, src.GitHubTokenRequest, aud)
+	case publisher.GitLab:
 		return "", fmt.Errorf("mint OIDC token: GitLab provides no token on request and NPM_ID_TOKEN is not set: declare it in the job (id_tokens: NPM_ID_TOKEN: aud: %q)", aud)
 	}
 	return "", fmt.Errorf("mint OIDC token: npm trusted publishing only works on CircleCI (CIRCLECI=true), GitHub Actions (GITHUB_ACTIONS=true), or GitLab with NPM_ID_TOKEN set, and none of these is set here; publish from CI, or locally with a user token (npm login)")
@@ -48,34 +59,33 @@ func Mint(ctx context.Context, registryURL string) (string, error) {
 // MintCircleCI runs `circleci run oidc get --claims '{"aud":"<audience>"}'`,
 // which prints an ID token inside a CircleCI job, and returns the token,
 // registered as a secret.
-func MintCircleCI(ctx context.Context, audience string) (string, error) {
+func MintCircleCI(ctx context.Context, run *command.Runner, audience string) (string, error) {
 	const what = "mint OIDC token with the CircleCI CLI"
-	bin, err := exec.LookPath("circleci")
-	if err != nil {
-		return "", fmt.Errorf("%s: `circleci` is not on PATH: install the CircleCI CLI in the job's image or use an image that has it", what)
-	}
 	claims, err := json.Marshal(map[string]string{"aud": audience})
 	if err != nil {
 		return "", fmt.Errorf("%s: encode claims: %w", what, err)
 	}
 	ctx, cancel := withDeadline(ctx, MintTimeout)
 	defer cancel()
-	var stderr bytes.Buffer
-	out, err := script.WithContext(ctx).WithStderr(&stderr).
-		ExecCommand(bin, "run", "oidc", "get", "--claims", string(claims)).String()
+	out, err := run.Pipe(ctx, command.Cmd{Name: "circleci", Args: []string{"run", "oidc", "get", "--claims", string(claims)}}).
+		RejectRegexp(blankLine).Last(1).String()
 	out = strings.TrimSpace(out)
 	if err != nil {
-		if ctx.Err() != nil {
+		ce, _ := command.AsError(err)
+		switch {
+		case ce != nil && ce.NotFound:
+			return "", fmt.Errorf("%s: `circleci` is not on PATH: install the CircleCI CLI in the job's image or use an image that has it", what)
+		case ctx.Err() != nil:
 			return "", fmt.Errorf("%s: `circleci run oidc get` did not finish: %w", what, ctx.Err())
 		}
-		line := usefulLine(stderr.String())
-		if line == "" {
-			line = usefulLine(out)
+		line := ""
+		if ce != nil {
+			line = usefulLine(ce.Stderr)
 		}
 		if line == "" {
 			line = "it printed no error message"
 		}
-		return "", secret.Error(fmt.Errorf("%s: `circleci run oidc get` failed (%v): %s; it works only inside a CircleCI job", what, err, line))
+		return "", secret.Error(fmt.Errorf("%s: `circleci run oidc get` failed (%v): %s; it works only inside a CircleCI job", what, exitOf(ce, err), line))
 	}
 	if !looksLikeJWT(out) {
 		return "", fmt.Errorf("%s: `circleci run oidc get` printed %d bytes that are not a JWT; check the CircleCI CLI version (`circleci version`)", what, len(out))
@@ -84,14 +94,24 @@ func MintCircleCI(ctx context.Context, audience string) (string, error) {
 	return out, nil
 }
 
+var blankLine = regexp.MustCompile(`^\s*$`)
+
+func exitOf(ce *command.Error, err error) string {
+	switch {
+	case ce == nil:
+		return err.Error()
+	case ce.Signal != "":
+		return "ended by signal " + ce.Signal
+	}
+	return fmt.Sprintf("exit status %d", ce.Exit)
+}
+
 // MintGitHub asks GitHub Actions' token service for an ID token with
 // audience, as npm does: GET $ACTIONS_ID_TOKEN_REQUEST_URL&audience=<aud>
 // with `Authorization: Bearer $ACTIONS_ID_TOKEN_REQUEST_TOKEN`, answered by
 // {"value": "<jwt>"}. The token is registered as a secret.
-func MintGitHub(ctx context.Context, audience string) (string, error) {
+func MintGitHub(ctx context.Context, reqURL, reqToken, audience string) (string, error) {
 	const what = "mint OIDC token from GitHub Actions"
-	reqURL := os.Getenv("ACTIONS_ID_TOKEN_REQUEST_URL")
-	reqToken := os.Getenv("ACTIONS_ID_TOKEN_REQUEST_TOKEN")
 	if reqURL == "" || reqToken == "" {
 		return "", fmt.Errorf("%s: ACTIONS_ID_TOKEN_REQUEST_URL and ACTIONS_ID_TOKEN_REQUEST_TOKEN are not set: add `permissions: id-token: write` to the workflow or the job", what)
 	}

@@ -8,22 +8,28 @@ import (
 	"testing"
 	"time"
 
-	"github.com/agent-facets/release/internal/testreg"
+	"github.com/agent-facets/release/internal/command"
+	"github.com/agent-facets/release/internal/localregistry"
+	"github.com/agent-facets/release/internal/localregistry/localregistrytest"
+	"github.com/agent-facets/release/internal/publisher"
 )
 
-// clearCIEnv makes the test's environment that of no CI at all.
-func clearCIEnv(t *testing.T) {
-	for _, k := range []string{"CI", "CIRCLECI", "GITHUB_ACTIONS", "GITLAB_CI", "NPM_ID_TOKEN",
-		"ACTIONS_ID_TOKEN_REQUEST_URL", "ACTIONS_ID_TOKEN_REQUEST_TOKEN", "FAKE_CIRCLECI_FAIL"} {
-		t.Setenv(k, "")
+// runner runs programs with the test process's environment, PATH replaced
+// by path when it is not empty, plus env.
+func runner(path string, env ...string) *command.Runner {
+	base := os.Environ()
+	if path != "" {
+		base = append(base, "PATH="+path)
 	}
+	return &command.Runner{Environ: command.Merge(base, env)}
 }
 
-func setEnv(t *testing.T, env []string) {
-	for _, kv := range env {
-		k, v, _ := strings.Cut(kv, "=")
-		t.Setenv(k, v)
-	}
+// ghSource is the Source of a GitHub Actions job with env
+// (GitHubActionsEnv's entries).
+func ghSource(env []string) Source {
+	return Source{CI: publisher.GitHub,
+		GitHubTokenURL:     command.Getenv(env, "ACTIONS_ID_TOKEN_REQUEST_URL"),
+		GitHubTokenRequest: command.Getenv(env, "ACTIONS_ID_TOKEN_REQUEST_TOKEN")}
 }
 
 func ctx(t *testing.T) context.Context {
@@ -33,18 +39,17 @@ func ctx(t *testing.T) context.Context {
 }
 
 // TestMint mints through the stand-in circleci CLI and the emulated GitHub
-// token service of testreg, and picks between them by environment. It
-// changes the environment, so it does not run in parallel.
+// token service of the local registry, and picks between them by what the
+// environment offers (a Source). Nothing reads the process environment.
 func TestMint(t *testing.T) {
-	reg := testreg.Start(t)
-	clearCIEnv(t)
-	bin := reg.InstallFakeCircleCI(t, testreg.CircleCIClaims(orgID, projectID, pipelineID, vcsOrigin, []string{contextID}, time.Hour))
+	t.Parallel()
+	reg := localregistrytest.Start(t)
+	bin := reg.InstallFakeCircleCI(t, localregistry.CircleCIClaims(orgID, projectID, pipelineID, vcsOrigin, []string{contextID}, time.Hour))
 	pathWithCircleCI := bin + string(os.PathListSeparator) + os.Getenv("PATH")
-	want := Expectation{Audience: reg.Audience(), CircleCI: publisher()}
+	want := Expectation{Audience: reg.Audience(), Publisher: testPublisher()}
 
 	t.Run("circleci", func(t *testing.T) {
-		t.Setenv("PATH", pathWithCircleCI)
-		tok, err := MintCircleCI(ctx(t), reg.Audience())
+		tok, err := MintCircleCI(ctx(t), runner(pathWithCircleCI), reg.Audience())
 		noteToken(tok)
 		captureErr(t, err)
 		if err != nil {
@@ -56,9 +61,7 @@ func TestMint(t *testing.T) {
 	})
 
 	t.Run("circleci fails with a message", func(t *testing.T) {
-		t.Setenv("PATH", pathWithCircleCI)
-		t.Setenv("FAKE_CIRCLECI_FAIL", "OIDC tokens are not available to jobs of forked pull requests")
-		tok, err := MintCircleCI(ctx(t), reg.Audience())
+		tok, err := MintCircleCI(ctx(t), runner(pathWithCircleCI, "FAKE_CIRCLECI_FAIL=OIDC tokens are not available to jobs of forked pull requests"), reg.Audience())
 		captureErr(t, err)
 		if err == nil || tok != "" {
 			t.Fatalf("MintCircleCI succeeded: %q", tok)
@@ -71,8 +74,7 @@ func TestMint(t *testing.T) {
 	})
 
 	t.Run("circleci not on PATH", func(t *testing.T) {
-		t.Setenv("PATH", t.TempDir())
-		_, err := MintCircleCI(ctx(t), reg.Audience())
+		_, err := MintCircleCI(ctx(t), runner(t.TempDir()), reg.Audience())
 		captureErr(t, err)
 		if err == nil || !strings.Contains(err.Error(), "`circleci` is not on PATH") || !strings.Contains(err.Error(), "install the CircleCI CLI in the job's image") {
 			t.Fatalf("MintCircleCI without circleci: %v", err)
@@ -85,35 +87,31 @@ func TestMint(t *testing.T) {
 		if err := os.WriteFile(filepath.Join(dir, "circleci"), []byte(script), 0o755); err != nil {
 			t.Fatal(err)
 		}
-		t.Setenv("PATH", dir+string(os.PathListSeparator)+os.Getenv("PATH"))
-		_, err := MintCircleCI(ctx(t), reg.Audience())
+		_, err := MintCircleCI(ctx(t), runner(dir+string(os.PathListSeparator)+os.Getenv("PATH")), reg.Audience())
 		captureErr(t, err)
 		if err == nil || !strings.Contains(err.Error(), "not a JWT") || !strings.Contains(err.Error(), "circleci version") {
 			t.Fatalf("MintCircleCI with an old CLI: %v", err)
 		}
 	})
 
-	ghClaims := testreg.GitHubClaims("agent-facets/facets", "release.yml", "refs/tags/v1.0.0", "npm", time.Hour)
+	ghClaims := localregistry.GitHubClaims("agent-facets/facets", "release.yml", "refs/tags/v1.0.0", "npm", time.Hour)
 	t.Run("github", func(t *testing.T) {
 		env := reg.GitHubActionsEnv(ghClaims)
-		setEnv(t, env)
-		tok, err := MintGitHub(ctx(t), reg.Audience())
-		noteToken(tok, strings.TrimPrefix(env[1], "ACTIONS_ID_TOKEN_REQUEST_TOKEN="))
+		src := ghSource(env)
+		tok, err := MintGitHub(ctx(t), src.GitHubTokenURL, src.GitHubTokenRequest, reg.Audience())
+		noteToken(tok, src.GitHubTokenRequest)
 		captureErr(t, err)
 		if err != nil {
 			t.Fatalf("MintGitHub: %v", err)
 		}
-		ghWant := Expectation{Audience: reg.Audience(), GitHub: &GitHubPublisher{Repository: "agent-facets/facets", Workflow: "release.yml", Environment: "npm"}}
+		ghWant := Expectation{Audience: reg.Audience(), Publisher: &publisher.Identity{Provider: publisher.GitHub, Repository: "agent-facets/facets", Workflow: "release.yml", Environment: "npm"}}
 		if err := Check(tok, ghWant, time.Now()); err != nil {
 			t.Fatalf("the minted token does not pass Check: %v", err)
 		}
 	})
 
 	t.Run("github without id-token permission", func(t *testing.T) {
-		t.Setenv("GITHUB_ACTIONS", "true")
-		t.Setenv("ACTIONS_ID_TOKEN_REQUEST_URL", "")
-		t.Setenv("ACTIONS_ID_TOKEN_REQUEST_TOKEN", "")
-		_, err := MintGitHub(ctx(t), reg.Audience())
+		_, err := MintGitHub(ctx(t), "", "", reg.Audience())
 		captureErr(t, err)
 		if err == nil || !strings.Contains(err.Error(), "permissions: id-token: write") {
 			t.Fatalf("MintGitHub without permission: %v", err)
@@ -121,12 +119,10 @@ func TestMint(t *testing.T) {
 	})
 
 	t.Run("github token service refuses", func(t *testing.T) {
-		env := reg.GitHubActionsEnv(ghClaims)
-		setEnv(t, env)
+		src := ghSource(reg.GitHubActionsEnv(ghClaims))
 		bogus := "bogus-request-token-0123456789"
-		t.Setenv("ACTIONS_ID_TOKEN_REQUEST_TOKEN", bogus)
 		noteToken(bogus)
-		_, err := MintGitHub(ctx(t), reg.Audience())
+		_, err := MintGitHub(ctx(t), src.GitHubTokenURL, bogus, reg.Audience())
 		captureErr(t, err)
 		if err == nil || !strings.Contains(err.Error(), "401") || !strings.Contains(err.Error(), "unknown ACTIONS_ID_TOKEN_REQUEST_TOKEN") {
 			t.Fatalf("MintGitHub with a wrong request token: %v", err)
@@ -134,9 +130,9 @@ func TestMint(t *testing.T) {
 	})
 
 	t.Run("github token service fails then answers", func(t *testing.T) {
-		setEnv(t, reg.GitHubActionsEnv(ghClaims))
-		reg.Inject(testreg.Fault{Method: "GET", PathPrefix: "/_gha/token", Status: 503})
-		tok, err := MintGitHub(ctx(t), reg.Audience())
+		src := ghSource(reg.GitHubActionsEnv(ghClaims))
+		reg.Inject(localregistry.Fault{Method: "GET", PathPrefix: "/-/localregistry/id-token", Status: 503})
+		tok, err := MintGitHub(ctx(t), src.GitHubTokenURL, src.GitHubTokenRequest, reg.Audience())
 		noteToken(tok)
 		captureErr(t, err)
 		if err != nil {
@@ -145,25 +141,24 @@ func TestMint(t *testing.T) {
 	})
 
 	t.Run("selection", func(t *testing.T) {
-		preset := testreg.NewIssuer().Mint(circleClaims(reg.Audience(), time.Hour))
+		preset := localregistry.NewIssuer().Mint(circleClaims(reg.Audience(), time.Hour))
 		noteToken(preset)
+		gh := ghSource(reg.GitHubActionsEnv(ghClaims))
 		tests := []struct {
 			name string
-			env  []string
+			src  Source
 			// check the outcome
 			iss, errs string
 		}{
-			{name: "NPM_ID_TOKEN wins", env: []string{"NPM_ID_TOKEN=" + preset, "CIRCLECI=true", "PATH=" + t.TempDir()}, iss: "preset"},
-			{name: "CircleCI", env: []string{"CIRCLECI=true", "PATH=" + pathWithCircleCI}, iss: CircleCIIssuerPrefix + orgID},
-			{name: "GitHub Actions", env: reg.GitHubActionsEnv(ghClaims), iss: GitHubIssuer},
-			{name: "GitLab without NPM_ID_TOKEN", env: []string{"GITLAB_CI=true"}, errs: "id_tokens: NPM_ID_TOKEN"},
+			{name: "NPM_ID_TOKEN wins", src: Source{IDToken: preset, CI: publisher.CircleCI, Run: runner(t.TempDir())}, iss: "preset"},
+			{name: "CircleCI", src: Source{CI: publisher.CircleCI, Run: runner(pathWithCircleCI)}, iss: CircleCIIssuerPrefix + orgID},
+			{name: "GitHub Actions", src: gh, iss: GitHubIssuer},
+			{name: "GitLab without NPM_ID_TOKEN", src: Source{CI: publisher.GitLab}, errs: "id_tokens: NPM_ID_TOKEN"},
 			{name: "no CI", errs: "only works on CircleCI (CIRCLECI=true), GitHub Actions (GITHUB_ACTIONS=true), or GitLab with NPM_ID_TOKEN"},
 		}
 		for _, tc := range tests {
 			t.Run(tc.name, func(t *testing.T) {
-				clearCIEnv(t)
-				setEnv(t, tc.env)
-				tok, err := Mint(ctx(t), reg.URL)
+				tok, err := Mint(ctx(t), tc.src, reg.URL)
 				noteToken(tok)
 				captureErr(t, err)
 				if tc.errs != "" {

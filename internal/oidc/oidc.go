@@ -15,19 +15,11 @@ package oidc
 import (
 	"fmt"
 	"net/url"
-	"os"
 	"strings"
 
 	"github.com/Masterminds/semver/v3"
-)
 
-// The CI providers npm supports for trusted publishing, as the provider
-// argument of CheckNPMVersion and PublishEnv (and the "provider" of
-// release.json's trustedPublisher).
-const (
-	CircleCI      = "circleci"
-	GitHubActions = "github"
-	GitLab        = "gitlab"
+	"github.com/agent-facets/release/internal/publisher"
 )
 
 // Audience returns the aud claim npm expects for registryURL: "npm:" plus
@@ -46,44 +38,26 @@ func Audience(registryURL string) string {
 	return "npm:" + host
 }
 
-// DetectProvider names the CI provider the environment belongs to, as npm's
-// ci-info detects it ("" outside CircleCI, GitHub Actions and GitLab, or when
-// CI=false, which turns ci-info's detection off).
-func DetectProvider() string {
-	if os.Getenv("CI") == "false" {
-		return ""
-	}
-	switch {
-	case os.Getenv("GITHUB_ACTIONS") != "":
-		return GitHubActions
-	case os.Getenv("GITLAB_CI") != "":
-		return GitLab
-	case os.Getenv("CIRCLECI") != "":
-		return CircleCI
-	}
-	return ""
-}
-
 // The oldest npm that performs trusted publishing from each provider.
-var minNPM = map[string]*semver.Version{
-	CircleCI:      semver.MustParse("11.11.0"),
-	GitHubActions: semver.MustParse("11.5.1"),
-	GitLab:        semver.MustParse("11.5.1"),
+var minNPM = map[publisher.Provider]*semver.Version{
+	publisher.CircleCI: semver.MustParse("11.11.0"),
+	publisher.GitHub:   semver.MustParse("11.5.1"),
+	publisher.GitLab:   semver.MustParse("11.5.1"),
 }
 
 // CheckNPMVersion reports whether npm v can publish with trusted publishing
 // from provider: CircleCI needs npm 11.11.0 or newer, GitHub Actions and
 // GitLab 11.5.1. An older npm skips the OIDC step without a word.
-func CheckNPMVersion(v *semver.Version, provider string) error {
+func CheckNPMVersion(v *semver.Version, provider publisher.Provider) error {
 	min, ok := minNPM[provider]
 	if !ok {
-		return fmt.Errorf("trusted publishing provider %q is not supported: use %q, %q or %q", provider, CircleCI, GitHubActions, GitLab)
+		return fmt.Errorf("trusted publishing provider %q is not supported: use %q, %q or %q", provider, publisher.CircleCI, publisher.GitHub, publisher.GitLab)
 	}
 	if v == nil {
-		return fmt.Errorf("the installed npm version is unknown; trusted publishing from %s needs npm %s or newer: run `npm --version`, and upgrade with `npm install -g npm@^%s`", providerName(provider), min, min)
+		return fmt.Errorf("the installed npm version is unknown; trusted publishing from %s needs npm %s or newer: run `npm --version`, and upgrade with `npm install -g npm@^%s`", provider.Name(), min, min)
 	}
 	if v.LessThan(min) {
-		return fmt.Errorf("npm %s is installed but trusted publishing from %s needs npm %s or newer (older npm skips the OIDC step and fails with ENEEDAUTH): run `npm install -g npm@^%s` in the job before publishing, or use an image with a newer npm", v, providerName(provider), min, min)
+		return fmt.Errorf("npm %s is installed but trusted publishing from %s needs npm %s or newer (older npm skips the OIDC step and fails with ENEEDAUTH): run `npm install -g npm@^%s` in the job before publishing, or use an image with a newer npm", v, provider.Name(), min, min)
 	}
 	return nil
 }
@@ -95,9 +69,9 @@ func CheckNPMVersion(v *semver.Version, provider string) error {
 // ignores every marker when CI=false). An unknown provider adds no marker.
 // This environment is the only way the token reaches npm: never pass it in
 // arguments or write it to a file.
-func PublishEnv(token string, provider ...string) []string {
+func PublishEnv(token string, provider ...publisher.Provider) []string {
 	env := []string{"NPM_ID_TOKEN=" + token}
-	markers := map[string]string{CircleCI: "CIRCLECI=true", GitHubActions: "GITHUB_ACTIONS=true", GitLab: "GITLAB_CI=true"}
+	markers := map[publisher.Provider]string{publisher.CircleCI: "CIRCLECI=true", publisher.GitHub: "GITHUB_ACTIONS=true", publisher.GitLab: "GITLAB_CI=true"}
 	for _, p := range provider {
 		if m, ok := markers[p]; ok {
 			env = append(env, m)
@@ -107,16 +81,4 @@ func PublishEnv(token string, provider ...string) []string {
 		env = append(env, "CI=true")
 	}
 	return env
-}
-
-func providerName(p string) string {
-	switch p {
-	case CircleCI:
-		return "CircleCI"
-	case GitHubActions:
-		return "GitHub Actions"
-	case GitLab:
-		return "GitLab"
-	}
-	return p
 }

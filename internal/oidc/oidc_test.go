@@ -6,26 +6,28 @@ import (
 	"testing"
 
 	"github.com/Masterminds/semver/v3"
+	"github.com/agent-facets/release/internal/publisher"
 )
 
 func TestCheckNPMVersion(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		version, provider string
-		errs              []string // substrings; none: accepted
+		version  string
+		provider publisher.Provider
+		errs     []string // substrings; none: accepted
 	}{
-		{"11.11.0", CircleCI, nil},
-		{"11.19.1", CircleCI, nil},
-		{"12.0.0", CircleCI, nil},
-		{"11.10.9", CircleCI, []string{"npm 11.10.9 is installed", "CircleCI needs npm 11.11.0 or newer", "npm install -g npm@^11.11.0"}},
-		{"11.11.0-pre.1", CircleCI, []string{"npm 11.11.0-pre.1 is installed"}},
-		{"10.9.2", CircleCI, []string{"npm 10.9.2 is installed"}},
-		{"11.5.1", GitHubActions, nil},
-		{"11.5.0", GitHubActions, []string{"GitHub Actions needs npm 11.5.1 or newer", "npm install -g npm@^11.5.1"}},
-		{"11.5.1", GitLab, nil},
-		{"11.4.0", GitLab, []string{"GitLab needs npm 11.5.1"}},
+		{"11.11.0", publisher.CircleCI, nil},
+		{"11.19.1", publisher.CircleCI, nil},
+		{"12.0.0", publisher.CircleCI, nil},
+		{"11.10.9", publisher.CircleCI, []string{"npm 11.10.9 is installed", "CircleCI needs npm 11.11.0 or newer", "npm install -g npm@^11.11.0"}},
+		{"11.11.0-pre.1", publisher.CircleCI, []string{"npm 11.11.0-pre.1 is installed"}},
+		{"10.9.2", publisher.CircleCI, []string{"npm 10.9.2 is installed"}},
+		{"11.5.1", publisher.GitHub, nil},
+		{"11.5.0", publisher.GitHub, []string{"GitHub Actions needs npm 11.5.1 or newer", "npm install -g npm@^11.5.1"}},
+		{"11.5.1", publisher.GitLab, nil},
+		{"11.4.0", publisher.GitLab, []string{"GitLab needs npm 11.5.1"}},
 		{"11.19.1", "jenkins", []string{`provider "jenkins" is not supported`}},
-		{"", CircleCI, []string{"npm version is unknown", "npm install -g npm@^11.11.0"}},
+		{"", publisher.CircleCI, []string{"npm version is unknown", "npm install -g npm@^11.11.0"}},
 	}
 	for _, tc := range tests {
 		var v *semver.Version
@@ -56,39 +58,18 @@ func TestPublishEnv(t *testing.T) {
 	t.Parallel()
 	const tok = "header.payload.signature"
 	tests := []struct {
-		provider []string
+		provider []publisher.Provider
 		want     []string
 	}{
 		{nil, []string{"NPM_ID_TOKEN=" + tok}},
-		{[]string{CircleCI}, []string{"NPM_ID_TOKEN=" + tok, "CIRCLECI=true", "CI=true"}},
-		{[]string{GitHubActions}, []string{"NPM_ID_TOKEN=" + tok, "GITHUB_ACTIONS=true", "CI=true"}},
-		{[]string{GitLab}, []string{"NPM_ID_TOKEN=" + tok, "GITLAB_CI=true", "CI=true"}},
-		{[]string{"jenkins"}, []string{"NPM_ID_TOKEN=" + tok}},
+		{[]publisher.Provider{publisher.CircleCI}, []string{"NPM_ID_TOKEN=" + tok, "CIRCLECI=true", "CI=true"}},
+		{[]publisher.Provider{publisher.GitHub}, []string{"NPM_ID_TOKEN=" + tok, "GITHUB_ACTIONS=true", "CI=true"}},
+		{[]publisher.Provider{publisher.GitLab}, []string{"NPM_ID_TOKEN=" + tok, "GITLAB_CI=true", "CI=true"}},
+		{[]publisher.Provider{"jenkins"}, []string{"NPM_ID_TOKEN=" + tok}},
 	}
 	for _, tc := range tests {
 		if got := PublishEnv(tok, tc.provider...); !slices.Equal(got, tc.want) {
 			t.Errorf("PublishEnv(%v) = %q, want %q", tc.provider, got, tc.want)
-		}
-	}
-}
-
-func TestDetectProvider(t *testing.T) {
-	tests := []struct {
-		env  map[string]string
-		want string
-	}{
-		{map[string]string{"CIRCLECI": "true", "CI": "true"}, CircleCI},
-		{map[string]string{"GITHUB_ACTIONS": "true"}, GitHubActions},
-		{map[string]string{"GITLAB_CI": "true"}, GitLab},
-		{map[string]string{"CIRCLECI": "true", "CI": "false"}, ""},
-		{map[string]string{}, ""},
-	}
-	for _, tc := range tests {
-		for _, k := range []string{"CI", "CIRCLECI", "GITHUB_ACTIONS", "GITLAB_CI"} {
-			t.Setenv(k, tc.env[k])
-		}
-		if got := DetectProvider(); got != tc.want {
-			t.Errorf("DetectProvider() with %v = %q, want %q", tc.env, got, tc.want)
 		}
 	}
 }

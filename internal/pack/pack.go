@@ -8,6 +8,7 @@ package pack
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -140,8 +141,21 @@ func (p Package) String() string { return p.Name + "@" + p.Version }
 // Dir is where packed tarballs go: <dist>/npm.
 func Dir(e *toolkit.Env) string { return filepath.Join(e.Cfg.Path(e.Cfg.Dist.Dir), "npm") }
 
-// Platform checks t's binary and packs its platform package at version v.
-func Platform(e *toolkit.Env, t platforms.Target, v string) (*Package, error) {
+// Contents is a package before it is packed: its manifest and files.
+type Contents struct {
+	Manifest Manifest
+	Files    []tarball.File
+}
+
+// Integrity packs c in memory and returns the tarball's integrity, without
+// writing anything: the same bytes Write would write.
+func (c *Contents) Integrity() (tarball.Info, error) {
+	return tarball.Write(io.Discard, c.Files)
+}
+
+// PlatformContents checks t's binary and returns its platform package at
+// version v.
+func PlatformContents(e *toolkit.Env, t platforms.Target, v string) (*Contents, error) {
 	if _, err := version.Validate(v); err != nil {
 		return nil, err
 	}
@@ -161,11 +175,11 @@ func Platform(e *toolkit.Env, t platforms.Target, v string) (*Package, error) {
 	if lic := licenseFile(e); lic != "" {
 		files = append(files, tarball.File{Path: "LICENSE", Source: lic, Mode: 0o644})
 	}
-	return write(e, m, files)
+	return &Contents{Manifest: m, Files: files}, nil
 }
 
-// CLI packs the CLI package at version v.
-func CLI(e *toolkit.Env, v string) (*Package, error) {
+// CLIContents returns the CLI package at version v.
+func CLIContents(e *toolkit.Env, v string) (*Contents, error) {
 	if _, err := version.Validate(v); err != nil {
 		return nil, err
 	}
@@ -186,7 +200,26 @@ func CLI(e *toolkit.Env, v string) (*Package, error) {
 	if lic := licenseFile(e); lic != "" {
 		files = append(files, tarball.File{Path: "LICENSE", Source: lic, Mode: 0o644})
 	}
-	return write(e, m, files)
+	return &Contents{Manifest: m, Files: files}, nil
+}
+
+// Platform checks t's binary and packs its platform package at version v
+// into the dist directory.
+func Platform(e *toolkit.Env, t platforms.Target, v string) (*Package, error) {
+	c, err := PlatformContents(e, t, v)
+	if err != nil {
+		return nil, err
+	}
+	return Write(e, c)
+}
+
+// CLI packs the CLI package at version v into the dist directory.
+func CLI(e *toolkit.Env, v string) (*Package, error) {
+	c, err := CLIContents(e, v)
+	if err != nil {
+		return nil, err
+	}
+	return Write(e, c)
 }
 
 // licenseFile returns a LICENSE file next to the configuration, if any.
@@ -198,7 +231,9 @@ func licenseFile(e *toolkit.Env) string {
 	return ""
 }
 
-func write(e *toolkit.Env, m Manifest, files []tarball.File) (*Package, error) {
+// Write packs c into the dist directory (see Dir).
+func Write(e *toolkit.Env, c *Contents) (*Package, error) {
+	m, files := c.Manifest, c.Files
 	dir := Dir(e)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err

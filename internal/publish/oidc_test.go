@@ -3,6 +3,8 @@ package publish_test
 import (
 	"net/http"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -11,33 +13,40 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/agent-facets/release/internal/config"
+	"github.com/agent-facets/release/internal/localregistry"
+	"github.com/agent-facets/release/internal/localregistry/localregistrytest"
+	"github.com/agent-facets/release/internal/outcome"
 	"github.com/agent-facets/release/internal/publish"
-	"github.com/agent-facets/release/internal/testreg"
+	"github.com/agent-facets/release/internal/publisher"
 	"github.com/agent-facets/release/internal/toolkit"
 	"github.com/agent-facets/release/internal/toolkit/toolkittest"
 	"github.com/agent-facets/release/internal/trust"
 )
 
 // oidcRelease is a seeded release whose packages trust the configured
-// CircleCI identity, with npm left without any credentials and a stand-in
-// circleci on PATH minting tokens with claims.
-func oidcRelease(t *testing.T, claims func(tp config.TrustedPublisher) jwt.MapClaims) (*testreg.Registry, *toolkit.Env, *toolkittest.Buffer) {
+// CircleCI identity, and the Env of a CircleCI job publishing it: npm
+// without any credentials and a stand-in circleci on PATH minting tokens
+// with claims.
+func oidcRelease(t *testing.T, claims func(tp publisher.Identity) jwt.MapClaims) (*localregistrytest.Registry, *toolkit.Env, *toolkittest.Buffer) {
 	t.Helper()
 	reg, e, out := release(t, nil)
 	if _, err := (&trust.Attacher{Env: e, Pacing: time.Millisecond}).Attach(ctx(t), e.CLIPackages()[:3]); err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
-	reg.SetEnv(t, "") // from here on npm has no login at all
-	tp := e.Cfg.TrustedPublisher
-	bin := reg.InstallFakeCircleCI(t, claims(tp))
-	t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
-	t.Setenv("CIRCLECI", "true")
-	t.Setenv("CI", "true")
-	return reg, e, out
+	ci, ciOut := circleCIJob(t, reg, e.Cfg, reg.InstallFakeCircleCI(t, claims(e.Cfg.TrustedPublisher)))
+	return reg, ci, ciOut
 }
 
-func goodClaims(tp config.TrustedPublisher) jwt.MapClaims {
-	return testreg.CircleCIClaims(tp.OrgID, tp.ProjectID, tp.PipelineDefinitionID, tp.VCSOrigin, tp.ContextIDs, time.Hour)
+// circleCIJob is the Env of a CircleCI job on cfg: npm with no login at
+// all, bin (a stand-in circleci) first on PATH, and env.
+func circleCIJob(t *testing.T, reg *localregistrytest.Registry, cfg *config.Config, bin string, env ...string) (*toolkit.Env, *toolkittest.Buffer) {
+	t.Helper()
+	job := append(reg.NpmEnv(t, ""), "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"), "CIRCLECI=true", "CI=true")
+	return toolkittest.Env(t, cfg, append(job, env...)...)
+}
+
+func goodClaims(tp publisher.Identity) jwt.MapClaims {
+	return localregistry.CircleCIClaims(tp.OrgID, tp.ProjectID, tp.PipelineDefinitionID, tp.VCSOrigin, tp.ContextIDs, time.Hour)
 }
 
 var leaks = regexp.MustCompile(`eyJ[A-Za-z0-9_-]{8,}\.eyJ|npm_[A-Za-z0-9]{36}`)
@@ -51,7 +60,7 @@ func assertNoSecrets(t *testing.T, texts ...string) {
 	}
 }
 
-func writes(reg *testreg.Registry, since int) []string {
+func writes(reg *localregistrytest.Registry, since int) []string {
 	var w []string
 	for _, r := range reg.Requests()[since:] {
 		if r.Method == http.MethodPut || r.Method == http.MethodDelete {
@@ -62,6 +71,7 @@ func writes(reg *testreg.Registry, since int) []string {
 }
 
 func TestOIDCPublishWithRealNpm(t *testing.T) {
+	t.Parallel()
 	reg, e, out := oidcRelease(t, goodClaims)
 	o := fastOpts()
 	o.Auth = publish.NewOIDC(e)
@@ -69,7 +79,7 @@ func TestOIDCPublishWithRealNpm(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
-	if rec.Action != publish.Published || !reg.HasVersion(t, "@agent-facets/cli-linux-arm64", ver) {
+	if rec.Action != outcome.Published || !reg.HasVersion(t, "@agent-facets/cli-linux-arm64", ver) {
 		t.Fatalf("not published: %+v", rec)
 	}
 	if !strings.Contains(out.String(), "(trusted publishing from CircleCI)") {
@@ -85,26 +95,39 @@ func TestOIDCPublishWithRealNpm(t *testing.T) {
 		t.Errorf("%d successful exchanges, want 2", exchanges)
 	}
 	// A no-op re-run mints nothing: no circleci needed at all.
-	t.Setenv("PATH", "/nonexistent")
-	rec, err = publish.Platform(ctx(t), e, "linux-arm64", ver, o)
-	if err != nil || rec.Action != publish.Identical {
+	var path []string
+	for _, tool := range []string{"npm", "node"} {
+		p, err := exec.LookPath(tool)
+		if err != nil {
+			t.Fatal(err)
+		}
+		path = append(path, filepath.Dir(p))
+	}
+	bare, bareOut := toolkittest.Env(t, e.Cfg, append(e.Facts.Environ, "PATH="+strings.Join(path, string(os.PathListSeparator)))...)
+	if p, err := bare.Run.LookPath("circleci"); err == nil {
+		t.Skipf("a circleci is installed next to npm (%s): cannot run without one", p)
+	}
+	o.Auth = publish.NewOIDC(bare)
+	rec, err = publish.Platform(ctx(t), bare, "linux-arm64", ver, o)
+	if err != nil || rec.Action != outcome.Identical {
 		t.Fatalf("re-run without circleci: %+v %v", rec, err)
 	}
-	assertNoSecrets(t, out.String(), rec.Error)
+	assertNoSecrets(t, out.String(), bareOut.String(), rec.Error)
 }
 
 func TestOIDCFailuresBeforeAnyWrite(t *testing.T) {
+	t.Parallel()
 	other := "00000000-0000-4000-8000-000000000000"
 	cases := []struct {
 		name   string
-		claims func(tp config.TrustedPublisher) jwt.MapClaims
+		claims func(tp publisher.Identity) jwt.MapClaims
 		target string
-		env    func(reg *testreg.Registry, tp config.TrustedPublisher) string // NPM_ID_TOKEN
-		prefix string                                                         // another platform prefix: packages never seeded
+		env    func(reg *localregistrytest.Registry, tp publisher.Identity) string // NPM_ID_TOKEN
+		prefix string                                                              // another platform prefix: packages never seeded
 		want   []string
 	}{
 		{name: "expired token", target: "linux-arm64",
-			claims: func(tp config.TrustedPublisher) jwt.MapClaims {
+			claims: func(tp publisher.Identity) jwt.MapClaims {
 				c := goodClaims(tp)
 				c["iat"] = time.Now().Add(-2 * time.Hour).Unix()
 				c["exp"] = time.Now().Add(-time.Hour).Unix()
@@ -112,14 +135,14 @@ func TestOIDCFailuresBeforeAnyWrite(t *testing.T) {
 			},
 			want: []string{"expired"}},
 		{name: "wrong audience", target: "linux-arm64", claims: goodClaims,
-			env: func(reg *testreg.Registry, tp config.TrustedPublisher) string {
+			env: func(reg *localregistrytest.Registry, tp publisher.Identity) string {
 				c := goodClaims(tp)
 				c["aud"] = "npm:elsewhere.example"
 				return reg.Issuer.Mint(c)
 			},
 			want: []string{"npm:elsewhere.example", "npm:127.0.0.1"}},
 		{name: "claims differ from the configuration", target: "linux-arm64",
-			claims: func(tp config.TrustedPublisher) jwt.MapClaims {
+			claims: func(tp publisher.Identity) jwt.MapClaims {
 				c := goodClaims(tp)
 				c["oidc.circleci.com/project-id"] = other
 				return c
@@ -131,23 +154,20 @@ func TestOIDCFailuresBeforeAnyWrite(t *testing.T) {
 			want: []string{"@agent-facets/unseeded-linux-arm64 does not exist on the registry, and trusted publishing cannot create a package: seed it first"}},
 	}
 	// One release serves every case: none of them may write.
-	reg, e, out := oidcRelease(t, goodClaims)
+	reg, e, _ := oidcRelease(t, goodClaims)
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			bin := reg.InstallFakeCircleCI(t, tc.claims(e.Cfg.TrustedPublisher))
-			t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
-			t.Setenv("NPM_ID_TOKEN", "")
+			var extra []string
 			if tc.env != nil {
-				t.Setenv("NPM_ID_TOKEN", tc.env(reg, e.Cfg.TrustedPublisher))
+				extra = append(extra, "NPM_ID_TOKEN="+tc.env(reg, e.Cfg.TrustedPublisher))
 			}
-			env := e
+			cfg := e.Cfg
 			if tc.prefix != "" {
-				cfg := *e.Cfg
-				cfg.CLI.PlatformPrefix = tc.prefix
-				copied := *e
-				copied.Cfg = &cfg
-				env = &copied
+				c := *e.Cfg
+				c.CLI.PlatformPrefix = tc.prefix
+				cfg = &c
 			}
+			env, out := circleCIJob(t, reg, cfg, reg.InstallFakeCircleCI(t, tc.claims(e.Cfg.TrustedPublisher)), extra...)
 			before := len(reg.Requests())
 			o := fastOpts()
 			o.Auth = publish.NewOIDC(env)
@@ -169,13 +189,14 @@ func TestOIDCFailuresBeforeAnyWrite(t *testing.T) {
 }
 
 func TestOIDCNpmTooOld(t *testing.T) {
+	t.Parallel()
 	reg, e, out := oidcRelease(t, goodClaims)
 	dir := t.TempDir()
 	fake := "#!/bin/sh\nif [ \"$1\" = --version ]; then echo 10.9.0; exit 0; fi\nexec npm \"$@\"\n"
-	if err := os.WriteFile(dir+"/npm-old", []byte(fake), 0o755); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "npm-old"), []byte(fake), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	e.NPM.Bin = dir + "/npm-old"
+	e.NPM.Bin = filepath.Join(dir, "npm-old")
 	before := len(reg.Requests())
 	o := fastOpts()
 	o.Auth = publish.NewOIDC(e)

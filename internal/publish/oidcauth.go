@@ -3,11 +3,11 @@ package publish
 import (
 	"context"
 	"fmt"
-	"os"
 	"sync"
 	"time"
 
 	"github.com/agent-facets/release/internal/oidc"
+	"github.com/agent-facets/release/internal/publisher"
 	"github.com/agent-facets/release/internal/secret"
 	"github.com/agent-facets/release/internal/toolkit"
 )
@@ -20,7 +20,7 @@ import (
 // NPM_ID_TOKEN in npm's environment.
 type OIDC struct {
 	Env      *toolkit.Env
-	Provider string // oidc.CircleCI or oidc.GitHubActions
+	Provider publisher.Provider
 	// MinLifetime is how long a token must stay valid for a publish.
 	MinLifetime time.Duration
 
@@ -31,30 +31,29 @@ type OIDC struct {
 	fromEnv bool
 }
 
-// NewOIDC returns trusted-publishing credentials for the CI provider of this
-// environment (CircleCI unless GitHub Actions is detected).
+// NewOIDC returns trusted-publishing credentials for the CI this runs on
+// (the configured trusted publisher's provider when none is detected).
 func NewOIDC(e *toolkit.Env) *OIDC {
-	p := oidc.DetectProvider()
+	p := e.Facts.CI
 	if p == "" {
-		p = oidc.CircleCI
+		p = e.Cfg.TrustedPublisher.Provider
 	}
 	return &OIDC{Env: e, Provider: p}
 }
 
-func (a *OIDC) String() string {
-	if a.Provider == oidc.GitHubActions {
-		return "trusted publishing from GitHub Actions"
-	}
-	return "trusted publishing from CircleCI"
-}
+func (a *OIDC) String() string { return "trusted publishing from " + a.Provider.Name() }
 
 func (a *OIDC) expectation(reg string) oidc.Expectation {
-	tp := a.Env.Cfg.TrustedPublisher
 	want := oidc.Expectation{Audience: oidc.Audience(reg), MinLifetime: a.MinLifetime}
-	if a.Provider == oidc.CircleCI {
-		want.CircleCI = &oidc.CircleCIPublisher{OrgID: tp.OrgID, ProjectID: tp.ProjectID, PipelineDefinitionID: tp.PipelineDefinitionID, VCSOrigin: tp.VCSOrigin, ContextIDs: tp.ContextIDs}
+	if tp := a.Env.Cfg.TrustedPublisher; tp.Provider == a.Provider {
+		want.Publisher = &tp
 	}
 	return want
+}
+
+func (a *OIDC) source() oidc.Source {
+	f := a.Env.Facts
+	return oidc.Source{CI: a.Provider, IDToken: f.IDToken, GitHubTokenURL: f.GitHubTokenURL, GitHubTokenRequest: f.GitHubTokenRequest, Run: a.Env.Run}
 }
 
 // Prepare implements Auth: npm version, token, claims, exchange.
@@ -74,8 +73,8 @@ func (a *OIDC) Prepare(ctx context.Context, pkg, reg string) ([]string, error) {
 	want := a.expectation(reg)
 	// Reuse a minted token for the same registry while it lives long enough.
 	if a.token == "" || a.aud != want.Audience || (!a.fromEnv && oidc.Check(a.token, want, time.Now()) != nil) {
-		a.fromEnv = os.Getenv("NPM_ID_TOKEN") != ""
-		tok, err := oidc.Mint(ctx, reg)
+		a.fromEnv = a.Env.Facts.IDToken != ""
+		tok, err := oidc.Mint(ctx, a.source(), reg)
 		if err != nil {
 			return nil, err
 		}
@@ -86,4 +85,18 @@ func (a *OIDC) Prepare(ctx context.Context, pkg, reg string) ([]string, error) {
 		return nil, fmt.Errorf("%s not published: %w", pkg, err)
 	}
 	return oidc.PublishEnv(a.token, a.Provider), nil
+}
+
+// ChooseAuth picks how publishes authenticate from the -auth flag: "oidc"
+// (trusted publishing), "npm" (npm's configured login), or "" for trusted
+// publishing on CircleCI and GitHub Actions and npm's login elsewhere.
+func ChooseAuth(e *toolkit.Env, mode string) (Auth, error) {
+	onCI := e.Facts.CI == publisher.CircleCI || e.Facts.CI == publisher.GitHub
+	switch {
+	case mode == "npm", mode == "" && !onCI:
+		return NpmLogin{}, nil
+	case mode == "oidc", mode == "":
+		return NewOIDC(e), nil
+	}
+	return nil, fmt.Errorf("unknown -auth=%q: use oidc (trusted publishing from CI) or npm (npm's own login)", mode)
 }

@@ -10,10 +10,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/agent-facets/release/internal/npmcli"
+	"github.com/agent-facets/release/internal/outcome"
 	"github.com/agent-facets/release/internal/pack"
 	"github.com/agent-facets/release/internal/registry"
 	"github.com/agent-facets/release/internal/report"
@@ -50,28 +50,6 @@ type Options struct {
 	Confirm Verifier
 }
 
-// Action is what happened to a package.
-type Action string
-
-const (
-	Published Action = "published"
-	Identical Action = "identical"
-	Failed    Action = "failed"
-	Missing   Action = "missing"
-)
-
-// Record is the outcome for one package, for summaries and reports.
-type Record struct {
-	Package   string        `json:"package"`
-	Version   string        `json:"version"`
-	Action    Action        `json:"action"`
-	Tag       string        `json:"tag,omitempty"`
-	Integrity string        `json:"integrity,omitempty"`
-	Registry  string        `json:"registry,omitempty"`
-	Duration  time.Duration `json:"-"`
-	Error     string        `json:"error,omitempty"`
-}
-
 // DifferentBytesError: the version is on the registry with other contents.
 type DifferentBytesError struct {
 	Name, Version, Local, Registry string
@@ -97,10 +75,10 @@ func Tag(e *toolkit.Env, v, override string) string {
 // One publishes a packed package: identical → nothing to do (no
 // credentials needed); different bytes → error; else authenticate, publish,
 // and verify the registry serves it.
-func One(ctx context.Context, e *toolkit.Env, p *pack.Package, o Options) (Record, error) {
+func One(ctx context.Context, e *toolkit.Env, p *pack.Package, o Options) (outcome.Record, error) {
 	start := time.Now()
-	rec := Record{Package: p.Name, Version: p.Version, Integrity: p.Info.Integrity}
-	done := func(a Action, err error) (Record, error) {
+	rec := outcome.Record{Package: p.Name, Version: p.Version, Integrity: p.Info.Integrity, Local: p.Info.Integrity}
+	done := func(a outcome.Action, err error) (outcome.Record, error) {
 		rec.Action, rec.Duration = a, time.Since(start)
 		if err != nil {
 			rec.Error = err.Error()
@@ -109,35 +87,36 @@ func One(ctx context.Context, e *toolkit.Env, p *pack.Package, o Options) (Recor
 	}
 	reg, err := e.Registry(ctx, p.Name)
 	if err != nil {
-		return done(Failed, err)
+		return done(outcome.Failed, err)
 	}
 	rec.Registry = reg
 	st := e.Reg.Check(ctx, reg, registry.Spec{Name: p.Name, Version: p.Version}, true)
 	if st.Err != nil {
-		return done(Failed, fmt.Errorf("cannot tell whether %s is already published, so nothing was published: %w", p, st.Err))
+		return done(outcome.Failed, fmt.Errorf("cannot tell whether %s is already published, so nothing was published: %w", p, st.Err))
 	}
 	if st.State == registry.Published {
 		if st.Integrity == p.Info.Integrity {
-			e.Out.Line(report.Skipped, "%s already published, identical (%s)", p, short(p.Info.Integrity))
-			return done(Identical, nil)
+			e.Out.Line(report.Skipped, "%s already published, identical (%s)", p, outcome.Short(p.Info.Integrity))
+			return done(outcome.Identical, nil)
 		}
-		return done(Failed, &DifferentBytesError{Name: p.Name, Version: p.Version, Local: p.Info.Integrity, Registry: st.Integrity})
+		rec.Integrity = st.Integrity
+		return done(outcome.Different, &DifferentBytesError{Name: p.Name, Version: p.Version, Local: p.Info.Integrity, Registry: st.Integrity})
 	}
 	auth := o.Auth
 	if auth == nil {
 		auth = NpmLogin{}
 	}
 	if _, isOIDC := auth.(*OIDC); isOIDC && st.State == registry.PackageMissing {
-		return done(Failed, fmt.Errorf("%s does not exist on the registry, and trusted publishing cannot create a package: seed it first (mage seedCLI / mage seedAdapters), attach its trusted publisher (mage trust:attach), then run this again", p.Name))
+		return done(outcome.Failed, fmt.Errorf("%s does not exist on the registry, and trusted publishing cannot create a package: seed it first (mage seedCLI / mage seedAdapters), attach its trusted publisher (mage trust:attach), then run this again", p.Name))
 	}
 	tag := Tag(e, p.Version, o.Tag)
 	rec.Tag = tag
 	if tag == "latest" && st.Latest != "" && version.Less(p.Version, st.Latest) {
-		return done(Failed, fmt.Errorf("%s: latest is %s, newer than %s: publishing to latest would move it backwards; publish with another tag (-tag=...) if this is a backport", p.Name, st.Latest, p.Version))
+		return done(outcome.Failed, fmt.Errorf("%s: latest is %s, newer than %s: publishing to latest would move it backwards; publish with another tag (-tag=...) if this is a backport", p.Name, st.Latest, p.Version))
 	}
 	env, err := auth.Prepare(ctx, p.Name, reg)
 	if err != nil {
-		return done(Failed, err)
+		return done(outcome.Failed, err)
 	}
 	e.Out.Line(report.Wait, "publishing %s to %s with tag %s (%s)", p, reg, tag, auth)
 	err = e.NPM.Publish(ctx, npmcli.PublishOptions{Path: p.Tarball, Registry: reg, Tag: tag, Access: "public", Env: env})
@@ -149,18 +128,19 @@ func One(ctx context.Context, e *toolkit.Env, p *pack.Package, o Options) (Recor
 		case again.Err == nil && again.State == registry.Published && again.Integrity == p.Info.Integrity:
 			e.Out.Line(report.Info, "npm reported a failure, but the registry has %s with the right bytes", p)
 		case again.Err == nil && again.State == registry.Published:
-			return done(Failed, &DifferentBytesError{Name: p.Name, Version: p.Version, Local: p.Info.Integrity, Registry: again.Integrity})
+			rec.Integrity = again.Integrity
+			return done(outcome.Different, &DifferentBytesError{Name: p.Name, Version: p.Version, Local: p.Info.Integrity, Registry: again.Integrity})
 		default:
-			return done(Failed, fmt.Errorf("publish %s: %w%s", p, err, hint(err, auth)))
+			return done(outcome.Failed, fmt.Errorf("publish %s: %w%s", p, err, hint(err, auth)))
 		}
 	}
 	v := o.Verify
 	v.Env = e
 	if err := v.Wait(ctx, p.String(), []Expect{{Name: p.Name, Version: p.Version, Integrity: p.Info.Integrity}}); err != nil {
-		return done(Failed, fmt.Errorf("published %s, but: %w; run the same command again to keep waiting (it will not publish twice)", p, err))
+		return done(outcome.Failed, fmt.Errorf("published %s, but: %w; run the same command again to keep waiting (it will not publish twice)", p, err))
 	}
-	e.Out.Line(report.Added, "%s published to %s (%s)", p, tag, short(p.Info.Integrity))
-	return done(Published, nil)
+	e.Out.Line(report.Added, "%s published to %s (%s)", p, tag, outcome.Short(p.Info.Integrity))
+	return done(outcome.Published, nil)
 }
 
 // hint adds what usually fixes an npm publish failure.
@@ -185,36 +165,4 @@ func hint(err error, auth Auth) string {
 		return "; this account needs a 2FA code for publishing: set NPM_OTP or publish with trusted publishing"
 	}
 	return ""
-}
-
-func short(integrity string) string {
-	if len(integrity) > 20 {
-		return integrity[:20] + "…"
-	}
-	return integrity
-}
-
-// Summary prints one row per record.
-func Summary(out *report.Printer, recs []Record) {
-	rows := make([][]string, len(recs))
-	for i, r := range recs {
-		d := ""
-		if r.Duration > 0 {
-			d = r.Duration.Round(100 * time.Millisecond).String()
-		}
-		note := r.Tag
-		if r.Error != "" {
-			note = firstLine(r.Error)
-		}
-		rows[i] = []string{r.Package, r.Version, string(r.Action), short(r.Integrity), d, note}
-	}
-	out.Table([]string{"package", "version", "result", "integrity", "time", "tag / error"}, rows)
-}
-
-func firstLine(s string) string {
-	s, _, _ = strings.Cut(s, "\n")
-	if len(s) > 100 {
-		s = s[:100] + "…"
-	}
-	return s
 }

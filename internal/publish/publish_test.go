@@ -13,10 +13,12 @@ import (
 
 	"github.com/agent-facets/release/internal/build"
 	"github.com/agent-facets/release/internal/config"
+	"github.com/agent-facets/release/internal/localregistry"
+	"github.com/agent-facets/release/internal/localregistry/localregistrytest"
+	"github.com/agent-facets/release/internal/outcome"
 	"github.com/agent-facets/release/internal/publish"
 	"github.com/agent-facets/release/internal/registry"
 	"github.com/agent-facets/release/internal/seed"
-	"github.com/agent-facets/release/internal/testreg"
 	"github.com/agent-facets/release/internal/toolkit"
 	"github.com/agent-facets/release/internal/toolkit/toolkittest"
 	"github.com/agent-facets/release/platforms"
@@ -43,12 +45,11 @@ func buildAll(e *toolkit.Env) error {
 
 // release sets up a registry with every CLI package seeded by a maintainer,
 // and demo binaries built at ver.
-func release(t *testing.T, mutate func(*config.Config)) (*testreg.Registry, *toolkit.Env, *toolkittest.Buffer) {
+func release(t *testing.T, mutate func(*config.Config)) (*localregistrytest.Registry, *toolkit.Env, *toolkittest.Buffer) {
 	t.Helper()
-	reg := testreg.Start(t)
-	reg.SetEnv(t, reg.AddUser(t, "maintainer"))
+	reg := localregistrytest.Start(t)
 	cfg := toolkittest.DemoConfig(t, mutate)
-	e, out := toolkittest.Env(t, cfg)
+	e, out := toolkittest.Env(t, cfg, reg.NpmEnv(t, reg.AddUser(t, "maintainer"))...)
 	if _, err := seed.Seed(ctx(t), e, e.CLIPackages(), seed.Options{}); err != nil {
 		t.Fatalf("seed: %v\n%s", err, out)
 	}
@@ -77,13 +78,14 @@ func packument(t *testing.T, e *toolkit.Env, name string) *registry.Packument {
 }
 
 func TestWholeReleaseThenRerun(t *testing.T) {
+	t.Parallel()
 	reg, e, out := release(t, nil)
 	recs, err := publish.Platforms(ctx(t), e, e.Cfg.Targets, ver, fastOpts())
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
 	for _, r := range recs {
-		if r.Action != publish.Published || r.Tag != "latest" {
+		if r.Action != outcome.Published || r.Tag != "latest" {
 			t.Errorf("%s: %s tag %q", r.Package, r.Action, r.Tag)
 		}
 	}
@@ -91,7 +93,7 @@ func TestWholeReleaseThenRerun(t *testing.T) {
 	if err != nil {
 		t.Fatalf("publishCLI: %v\n%s", err, out)
 	}
-	if cli[0].Action != publish.Published {
+	if cli[0].Action != outcome.Published {
 		t.Fatalf("CLI: %+v", cli[0])
 	}
 
@@ -126,7 +128,7 @@ func TestWholeReleaseThenRerun(t *testing.T) {
 	}
 
 	// Re-running everything publishes nothing and needs no credentials.
-	e2, out2 := toolkittest.Env(t, e.Cfg)
+	e2, out2 := toolkittest.Again(t, e)
 	failing := failAuth{t}
 	o := fastOpts()
 	o.Auth = failing
@@ -139,7 +141,7 @@ func TestWholeReleaseThenRerun(t *testing.T) {
 		t.Fatalf("re-run CLI: %v\n%s", err, out2)
 	}
 	for _, r := range append(recs, cli...) {
-		if r.Action != publish.Identical {
+		if r.Action != outcome.Identical {
 			t.Errorf("re-run %s: %s", r.Package, r.Action)
 		}
 	}
@@ -154,7 +156,7 @@ func TestWholeReleaseThenRerun(t *testing.T) {
 }
 
 // fullVersion reads name@v from the full (not abbreviated) packument.
-func fullVersion(t *testing.T, reg *testreg.Registry, name, v string) registry.Version {
+func fullVersion(t *testing.T, reg *localregistrytest.Registry, name, v string) registry.Version {
 	t.Helper()
 	resp, err := http.Get(registry.PackageURL(reg.URL, name))
 	if err != nil {
@@ -180,6 +182,7 @@ func (f failAuth) Prepare(_ context.Context, pkg, _ string) ([]string, error) {
 func (failAuth) String() string { return "must not be used" }
 
 func TestPublishCLIRefusesPartialRelease(t *testing.T) {
+	t.Parallel()
 	reg, e, out := release(t, nil)
 	all := e.Cfg.Targets
 	missing := []string{"linux-x64-musl", "windows-arm64"}
@@ -212,7 +215,7 @@ func TestPublishCLIRefusesPartialRelease(t *testing.T) {
 	}
 	published := 0
 	for _, r := range recs {
-		if r.Action == publish.Published {
+		if r.Action == outcome.Published {
 			published++
 		}
 	}
@@ -239,6 +242,7 @@ func errorsAs(err error, target **publish.MissingPlatformsError) bool {
 }
 
 func TestDifferentBytesStops(t *testing.T) {
+	t.Parallel()
 	reg, e, out := release(t, nil)
 	if _, err := publish.Platform(ctx(t), e, "linux-x64", ver, fastOpts()); err != nil {
 		t.Fatal(err)
@@ -262,6 +266,7 @@ func TestDifferentBytesStops(t *testing.T) {
 }
 
 func TestBadArtifactsRefusedBeforeAnyWrite(t *testing.T) {
+	t.Parallel()
 	reg, e, _ := release(t, nil)
 	before := len(reg.Requests())
 	lookup := func(n string) platforms.Target { tg, _ := platforms.Lookup(n); return tg }
@@ -310,6 +315,7 @@ func TestBadArtifactsRefusedBeforeAnyWrite(t *testing.T) {
 }
 
 func TestPrereleaseTagAndLatestNeverMovesBackwards(t *testing.T) {
+	t.Parallel()
 	_, e, out := release(t, nil)
 	toolkittest.BuildDemo(t, e.Cfg, "2.0.0-rc.1", func(e *toolkit.Env) error {
 		_, err := build.Build(context.Background(), e, e.Cfg.PlatformTargets(), "2.0.0-rc.1")
@@ -348,12 +354,13 @@ func TestPrereleaseTagAndLatestNeverMovesBackwards(t *testing.T) {
 }
 
 func TestFaultsReleaseCompletesWithoutDuplicates(t *testing.T) {
+	t.Parallel()
 	reg, e, out := release(t, nil)
-	reg.Inject(testreg.Fault{Method: http.MethodGet, PathPrefix: "/@agent-facets/cli-linux-x64", Times: 2, Status: 429, RetryAfter: time.Second})
-	reg.Inject(testreg.Fault{Method: http.MethodGet, PathPrefix: "/@agent-facets/cli-darwin-arm64", Times: 3, Status: 503})
-	reg.Inject(testreg.Fault{Method: http.MethodGet, PathPrefix: "/@agent-facets/cli-windows-x64", Times: 1, Reset: true})
-	reg.Inject(testreg.Fault{Method: http.MethodGet, PathPrefix: "/agent-facets", Times: 2, Delay: 2 * time.Second})
-	reg.Inject(testreg.Fault{Method: http.MethodPut, PathPrefix: "/@agent-facets/cli-linux-arm64", Times: 1, Status: 503})
+	reg.Inject(localregistry.Fault{Method: http.MethodGet, PathPrefix: "/@agent-facets/cli-linux-x64", Times: 2, Status: 429, RetryAfter: time.Second})
+	reg.Inject(localregistry.Fault{Method: http.MethodGet, PathPrefix: "/@agent-facets/cli-darwin-arm64", Times: 3, Status: 503})
+	reg.Inject(localregistry.Fault{Method: http.MethodGet, PathPrefix: "/@agent-facets/cli-windows-x64", Times: 1, Reset: true})
+	reg.Inject(localregistry.Fault{Method: http.MethodGet, PathPrefix: "/agent-facets", Times: 2, Delay: 2 * time.Second})
+	reg.Inject(localregistry.Fault{Method: http.MethodPut, PathPrefix: "/@agent-facets/cli-linux-arm64", Times: 1, Status: 503})
 	if _, err := publish.Platforms(ctx(t), e, e.Cfg.Targets, ver, fastOpts()); err != nil {
 		// npm does not retry a 503 on PUT by itself; the job is re-run.
 		if !strings.Contains(err.Error(), "linux-arm64") {
@@ -382,55 +389,99 @@ func TestFaultsReleaseCompletesWithoutDuplicates(t *testing.T) {
 	}
 }
 
+// await waits for a request at or after index from that match accepts, and
+// returns its index.
+func await(t *testing.T, reg *localregistrytest.Registry, from int, what string, match func(localregistry.Request) bool) int {
+	t.Helper()
+	i, _, err := reg.Await(ctx(t), from, match)
+	if err != nil {
+		t.Fatalf("waiting for %s: %v", what, err)
+	}
+	return i
+}
+
+// TestVerificationWaitsForVisibility: a version the registry accepted but
+// does not serve yet (a CDN's stale packument) is waited for, and the
+// publish returns only once it is served. The registry catches up when the
+// test has seen the verifier find it missing twice.
 func TestVerificationWaitsForVisibility(t *testing.T) {
+	t.Parallel()
 	reg, e, out := release(t, nil)
-	reg.HideVersion("@agent-facets/cli-linux-x64", ver, 3*time.Second)
-	start := time.Now()
-	if _, err := publish.Platform(ctx(t), e, "linux-x64", ver, fastOpts()); err != nil {
+	const pkg = "@agent-facets/cli-linux-x64"
+	reveal := reg.Hide(pkg, ver)
+	from := len(reg.Requests())
+	done := make(chan error, 1)
+	go func() {
+		_, err := publish.Platform(ctx(t), e, "linux-x64", ver, fastOpts())
+		done <- err
+	}()
+	put := await(t, reg, from, "the publish", func(r localregistry.Request) bool {
+		return r.Method == http.MethodPut && r.Package == pkg && r.Status/100 == 2
+	})
+	read := func(r localregistry.Request) bool {
+		return r.Method == http.MethodGet && r.Package == pkg && r.Path == "/"+pkg && r.Query == "" && r.Status == http.StatusOK
+	}
+	first := await(t, reg, put+1, "the verifier's first read", read)
+	await(t, reg, first+1, "the verifier's second read", read)
+	select {
+	case err := <-done:
+		t.Fatalf("the publish returned while the version was not served: %v\n%s", err, out)
+	default:
+	}
+	reveal()
+	if err := <-done; err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
-	if time.Since(start) < 3*time.Second {
-		t.Errorf("verification returned before the version was visible")
-	}
-	reg.HideVersion("@agent-facets/cli-linux-arm64", ver, time.Hour)
+
+	// Never served: the deadline ends the wait with the registry's last
+	// answer, and the advice to run again.
+	reg.Hide("@agent-facets/cli-linux-arm64", ver)
 	o := fastOpts()
-	o.Verify.Deadline = 2 * time.Second
+	o.Verify.Deadline = 5 * time.Second
 	_, err := publish.Platform(ctx(t), e, "linux-arm64", ver, o)
-	if err == nil || !strings.Contains(err.Error(), "published @agent-facets/cli-linux-arm64@1.2.3, but: after 2s the registry still does not serve @agent-facets/cli-linux-arm64@1.2.3 (version not listed yet)") ||
+	if err == nil || !strings.Contains(err.Error(), "published @agent-facets/cli-linux-arm64@1.2.3, but: after 5s the registry still does not serve @agent-facets/cli-linux-arm64@1.2.3 (version not listed yet)") ||
 		!strings.Contains(err.Error(), "run the same command again to keep waiting") {
 		t.Fatalf("err = %v", err)
 	}
 }
 
+// TestInterruptedPublishThenRerun: the run is killed while npm uploads;
+// the re-run finishes the release without publishing twice.
 func TestInterruptedPublishThenRerun(t *testing.T) {
+	t.Parallel()
 	reg, e, out := release(t, nil)
-	// The PUT is slow; the run is killed while npm is uploading.
-	reg.Inject(testreg.Fault{Method: http.MethodPut, PathPrefix: "/@agent-facets/cli-linux-x64", Times: 1, Delay: 10 * time.Second})
+	const pkg = "@agent-facets/cli-linux-x64"
+	// The PUT hangs until the client goes away.
+	reg.Inject(localregistry.Fault{Method: http.MethodPut, Package: pkg, Times: 1, Delay: time.Hour})
 	c, cancel := context.WithCancel(ctx(t))
+	from := len(reg.Requests())
+	done := make(chan error, 1)
 	go func() {
-		for !strings.Contains(out.String(), "publishing @agent-facets/cli-linux-x64@1.2.3") {
-			time.Sleep(50 * time.Millisecond)
-		}
-		time.Sleep(1500 * time.Millisecond)
-		cancel()
+		_, err := publish.Platform(c, e, "linux-x64", ver, fastOpts())
+		done <- err
 	}()
-	if _, err := publish.Platform(c, e, "linux-x64", ver, fastOpts()); err == nil {
-		t.Fatal("the interrupted run reported success")
+	await(t, reg, from, "npm's upload", func(r localregistry.Request) bool {
+		return r.Method == http.MethodPut && r.Package == pkg && r.InFlight
+	})
+	cancel()
+	if err := <-done; err == nil {
+		t.Fatalf("the interrupted run reported success\n%s", out)
 	}
-	e2, out2 := toolkittest.Env(t, e.Cfg)
+	e2, out2 := toolkittest.Again(t, e)
 	rec, err := publish.Platform(ctx(t), e2, "linux-x64", ver, fastOpts())
 	if err != nil {
 		t.Fatalf("re-run: %v\n%s", err, out2)
 	}
-	if rec.Action != publish.Published && rec.Action != publish.Identical {
+	if rec.Action != outcome.Published && rec.Action != outcome.Identical {
 		t.Errorf("re-run: %s", rec.Action)
 	}
-	if n := reg.PublishCount("@agent-facets/cli-linux-x64"); n != 2 {
+	if n := reg.PublishCount(pkg); n != 2 {
 		t.Errorf("published %d times, want 2 (placeholder + release)", n)
 	}
 }
 
 func TestPublishAdapters(t *testing.T) {
+	t.Parallel()
 	reg, e, out := release(t, nil)
 	if _, err := seed.Seed(ctx(t), e, []string{"@agent-facets/adapter", "@agent-facets/adapter-claude", "@agent-facets/adapter-openai"}, seed.Options{}); err != nil {
 		t.Fatal(err)
@@ -442,7 +493,7 @@ func TestPublishAdapters(t *testing.T) {
 	var order []string
 	for _, r := range recs {
 		order = append(order, r.Package)
-		if r.Action != publish.Published || r.Version != "1.0.0" {
+		if r.Action != outcome.Published || r.Version != "1.0.0" {
 			t.Errorf("%+v", r)
 		}
 	}
@@ -454,7 +505,7 @@ func TestPublishAdapters(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, r := range recs {
-		if r.Action != publish.Identical {
+		if r.Action != outcome.Identical {
 			t.Errorf("re-run %s: %s", r.Package, r.Action)
 		}
 		if reg.PublishCount(r.Package) != 2 {
@@ -473,6 +524,7 @@ func TestPublishAdapters(t *testing.T) {
 }
 
 func TestPackageJSONFields(t *testing.T) {
+	t.Parallel()
 	_, e, _ := release(t, nil)
 	if _, err := publish.Platform(ctx(t), e, "linux-x64-baseline-musl", ver, fastOpts()); err != nil {
 		t.Fatal(err)

@@ -6,13 +6,16 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
 
-	"golang.org/x/sync/errgroup"
+	"github.com/bitfield/script"
 
+	"github.com/agent-facets/release/internal/command"
+	"github.com/agent-facets/release/internal/fanout"
+	"github.com/agent-facets/release/internal/npmcli"
+	"github.com/agent-facets/release/internal/outcome"
 	"github.com/agent-facets/release/internal/pack"
 	"github.com/agent-facets/release/internal/report"
 	"github.com/agent-facets/release/internal/tarball"
@@ -22,40 +25,35 @@ import (
 )
 
 // Platform checks, packs and publishes the platform package of one target.
-func Platform(ctx context.Context, e *toolkit.Env, target, v string, o Options) (Record, error) {
+func Platform(ctx context.Context, e *toolkit.Env, target, v string, o Options) (outcome.Record, error) {
 	t, err := e.Cfg.Target(target)
 	if err != nil {
-		return Record{Package: target, Version: v, Action: Failed, Error: err.Error()}, err
+		return outcome.Fail(target, v, err), err
 	}
 	name := e.Cfg.PlatformPackage(t.Name)
 	p, err := pack.Platform(e, t, v)
 	if err != nil {
 		err = fmt.Errorf("%s@%s not published: %w", name, v, err)
-		return Record{Package: name, Version: v, Action: Failed, Error: err.Error()}, err
+		return outcome.Fail(name, v, err), err
 	}
-	return One(ctx, e, p, o)
+	rec, err := One(ctx, e, p, o)
+	rec.Target = t.Name
+	return rec, err
 }
 
 // Platforms publishes several platform packages concurrently, as the CI
 // matrix does. The error names every target that failed.
-func Platforms(ctx context.Context, e *toolkit.Env, targets []string, v string, o Options) ([]Record, error) {
-	recs := make([]Record, len(targets))
-	g := new(errgroup.Group)
-	g.SetLimit(6)
-	for i, t := range targets {
-		g.Go(func() error {
-			r, err := Platform(ctx, e, t, v, o)
-			if err != nil {
-				e.Out.Line(report.Failed, "%s: %v", t, err)
-			}
-			recs[i] = r
-			return nil
-		})
-	}
-	_ = g.Wait()
+func Platforms(ctx context.Context, e *toolkit.Env, targets []string, v string, o Options) ([]outcome.Record, error) {
+	recs := fanout.Each(6, targets, func(_ int, t string) outcome.Record {
+		r, err := Platform(ctx, e, t, v, o)
+		if err != nil {
+			e.Out.Line(report.Failed, "%s: %v", t, err)
+		}
+		return r
+	})
 	var failed []string
 	for i, r := range recs {
-		if r.Action == Failed {
+		if r.Action == outcome.Failed || r.Action == outcome.Different {
 			failed = append(failed, targets[i])
 		}
 	}
@@ -85,7 +83,7 @@ func (e *MissingPlatformsError) Error() string {
 // CLI confirms every platform package at version v (with the integrity of
 // the local build when its binary is at hand), then publishes the CLI
 // package and verifies it.
-func CLI(ctx context.Context, e *toolkit.Env, v string, o Options) ([]Record, error) {
+func CLI(ctx context.Context, e *toolkit.Env, v string, o Options) ([]outcome.Record, error) {
 	if _, err := version.Validate(v); err != nil {
 		return nil, err
 	}
@@ -129,7 +127,7 @@ func CLI(ctx context.Context, e *toolkit.Env, v string, o Options) ([]Record, er
 		return nil, err
 	}
 	rec, err := One(ctx, e, p, o)
-	return []Record{rec}, err
+	return []outcome.Record{rec}, err
 }
 
 func platformIntegrity(e *toolkit.Env, target, v string) (tarball.Info, error) {
@@ -147,12 +145,12 @@ func platformIntegrity(e *toolkit.Env, target, v string) (tarball.Info, error) {
 // Adapters publishes every adapter package of the workspace whose version
 // is not on the registry, in dependency order. Adapters are packed with
 // `npm pack` (npm's own file rules: "files", .npmignore).
-func Adapters(ctx context.Context, e *toolkit.Env, o Options) ([]Record, error) {
+func Adapters(ctx context.Context, e *toolkit.Env, o Options) ([]outcome.Record, error) {
 	pkgs, err := e.Adapters()
 	if err != nil {
 		return nil, err
 	}
-	var recs []Record
+	var recs []outcome.Record
 	for _, wp := range pkgs {
 		if wp.Dir == "" {
 			err := fmt.Errorf("%s: adapters listed by name in %s cannot be published by this target (it needs their sources): use adapters.workspace", wp.Name, e.Cfg.File)
@@ -160,7 +158,7 @@ func Adapters(ctx context.Context, e *toolkit.Env, o Options) ([]Record, error) 
 		}
 		p, err := npmPack(ctx, e, wp)
 		if err != nil {
-			recs = append(recs, Record{Package: wp.Name, Version: wp.Version, Action: Failed, Error: err.Error()})
+			recs = append(recs, outcome.Fail(wp.Name, wp.Version, err))
 			return recs, err
 		}
 		rec, err := One(ctx, e, p, o)
@@ -186,14 +184,15 @@ func npmPack(ctx context.Context, e *toolkit.Env, wp workspace.Package) (*pack.P
 	if err != nil {
 		return nil, fmt.Errorf("pack %s: %w", wp.Name, err)
 	}
-	var packed []struct {
-		Filename  string `json:"filename"`
-		Integrity string `json:"integrity"`
+	filename, err := script.Echo(out).JQ(".[0].filename // empty").String()
+	var name string
+	if err == nil {
+		err = json.Unmarshal([]byte(filename), &name)
 	}
-	if err := json.Unmarshal([]byte(out), &packed); err != nil || len(packed) != 1 {
+	if err != nil || name == "" {
 		return nil, fmt.Errorf("pack %s: npm pack --json printed no result", wp.Name)
 	}
-	path := filepath.Join(dest, packed[0].Filename)
+	path := filepath.Join(dest, name)
 	info, err := tarball.Integrity(path)
 	if err != nil {
 		return nil, err
@@ -204,7 +203,7 @@ func npmPack(ctx context.Context, e *toolkit.Env, wp workspace.Package) (*pack.P
 // Installable checks, by installing it into a scratch project with the
 // real npm, that name@v installs from the registry and its command runs.
 // It returns the command's output.
-func Installable(ctx context.Context, e *toolkit.Env, name, v, command string, args ...string) (string, error) {
+func Installable(ctx context.Context, e *toolkit.Env, name, v, bin string, args ...string) (string, error) {
 	dir, err := os.MkdirTemp("", "install-check-")
 	if err != nil {
 		return "", err
@@ -217,24 +216,12 @@ func Installable(ctx context.Context, e *toolkit.Env, name, v, command string, a
 	if err != nil {
 		return "", err
 	}
-	cmd := exec.CommandContext(ctx, "npm", "install", name+"@"+v, "--registry", reg, "--no-audit", "--no-fund", "--prefer-online")
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), e.NPM.Env...)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("npm install %s@%s: %v\n%s", name, v, err, tail(string(out)))
+	if _, err := e.NPM.Do(ctx, npmcli.Call{Dir: dir, Args: []string{"install", name + "@" + v, "--registry", reg, "--no-audit", "--no-fund", "--prefer-online"}}); err != nil {
+		return "", fmt.Errorf("npm install %s@%s: %w", name, v, err)
 	}
-	run := exec.CommandContext(ctx, filepath.Join(dir, "node_modules", ".bin", command), args...)
-	out, err := run.CombinedOutput()
+	out, err := e.Run.Output(ctx, command.Cmd{Name: filepath.Join(dir, "node_modules", ".bin", bin), Args: args})
 	if err != nil {
-		return string(out), fmt.Errorf("%s %s after installing %s@%s: %v: %s", command, strings.Join(args, " "), name, v, err, tail(string(out)))
+		return out, fmt.Errorf("%s after installing %s@%s: %w", strings.Join(append([]string{bin}, args...), " "), name, v, err)
 	}
-	return string(out), nil
-}
-
-func tail(s string) string {
-	lines := strings.Split(strings.TrimSpace(s), "\n")
-	if len(lines) > 10 {
-		lines = lines[len(lines)-10:]
-	}
-	return strings.Join(lines, "\n")
+	return out, nil
 }

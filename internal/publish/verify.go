@@ -1,6 +1,7 @@
 package publish
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -95,10 +96,10 @@ func (v *Verifier) Wait(ctx context.Context, what string, xs []Expect) error {
 	if err != nil {
 		return err
 	}
-	sched := NewProportional(orDur(v.Min, 500*time.Millisecond), orDur(v.Max, 15*time.Second))
+	sched := NewProportional(cmp.Or(v.Min, 500*time.Millisecond), cmp.Or(v.Max, 15*time.Second))
 	start := time.Now()
 	lastProgress := start
-	progressEvery := orDur(v.Progress, 10*time.Second)
+	progressEvery := cmp.Or(v.Progress, 10*time.Second)
 	pending := xs
 	var why map[string]string
 	op := func() error {
@@ -107,6 +108,11 @@ func (v *Verifier) Wait(ctx context.Context, what string, xs []Expect) error {
 			specs[i] = registry.Spec{Name: x.Name, Version: x.Version}
 		}
 		results, _ := e.Reg.CheckAll(ctx, regFor, specs, false)
+		if ctx.Err() != nil {
+			// The deadline cut this round short: the reasons of the last
+			// complete round stand.
+			return backoff.Permanent(ctx.Err())
+		}
 		var still []Expect
 		why = map[string]string{}
 		for i, r := range results {
@@ -143,7 +149,11 @@ func (v *Verifier) Wait(ctx context.Context, what string, xs []Expect) error {
 	if err != nil {
 		ne := &NotVisibleError{Waited: time.Since(start)}
 		for _, x := range pending {
-			ne.Pending = append(ne.Pending, fmt.Sprintf("%s (%s)", x, why[x.String()]))
+			reason := why[x.String()]
+			if reason == "" {
+				reason = "no answer from the registry before the deadline"
+			}
+			ne.Pending = append(ne.Pending, fmt.Sprintf("%s (%s)", x, reason))
 		}
 		return ne
 	}
@@ -160,11 +170,4 @@ func list(xs []Expect) string {
 		return fmt.Sprintf("%s and %d more", strings.Join(s[:4], ", "), len(s)-4)
 	}
 	return strings.Join(s, ", ")
-}
-
-func orDur(d, def time.Duration) time.Duration {
-	if d == 0 {
-		return def
-	}
-	return d
 }

@@ -5,6 +5,7 @@
 package registry
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -111,13 +112,6 @@ func (c *Client) httpClient() *http.Client {
 	return http.DefaultClient
 }
 
-func orDuration(d, def time.Duration) time.Duration {
-	if d == 0 {
-		return def
-	}
-	return d
-}
-
 // PackageURL returns the packument URL of name on registry (scoped names
 // escaped as @scope%2fname).
 func PackageURL(registry, name string) string {
@@ -182,9 +176,9 @@ func (c *Client) Get(ctx context.Context, u, accept string) ([]byte, error) {
 // body of a 2xx answer.
 func (c *Client) Do(ctx context.Context, newReq func(context.Context) (*http.Request, error)) ([]byte, error) {
 	b := backoff.NewExponentialBackOff()
-	b.InitialInterval = orDuration(c.InitialInterval, 250*time.Millisecond)
+	b.InitialInterval = cmp.Or(c.InitialInterval, 250*time.Millisecond)
 	b.MaxInterval = 10 * time.Second
-	b.MaxElapsedTime = orDuration(c.MaxElapsed, 2*time.Minute)
+	b.MaxElapsedTime = cmp.Or(c.MaxElapsed, 2*time.Minute)
 	sched := &hinted{ExponentialBackOff: b}
 	sched.deadline, _ = ctx.Deadline()
 	var (
@@ -195,7 +189,7 @@ func (c *Client) Do(ctx context.Context, newReq func(context.Context) (*http.Req
 	)
 	op := func() error {
 		attempts++
-		actx, cancel := context.WithTimeout(ctx, orDuration(c.AttemptTimeout, 30*time.Second))
+		actx, cancel := context.WithTimeout(ctx, cmp.Or(c.AttemptTimeout, 30*time.Second))
 		defer cancel()
 		r, err := newReq(actx)
 		if err != nil {

@@ -8,6 +8,7 @@
 package rehearse
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -18,14 +19,14 @@ import (
 
 	"github.com/agent-facets/release"
 	"github.com/agent-facets/release/internal/build"
+	"github.com/agent-facets/release/internal/command"
 	"github.com/agent-facets/release/internal/config"
 	"github.com/agent-facets/release/internal/fixtures"
-	"github.com/agent-facets/release/internal/npmcli"
+	"github.com/agent-facets/release/internal/localregistry"
+	"github.com/agent-facets/release/internal/outcome"
 	"github.com/agent-facets/release/internal/publish"
-	"github.com/agent-facets/release/internal/registry"
 	"github.com/agent-facets/release/internal/report"
 	"github.com/agent-facets/release/internal/seed"
-	"github.com/agent-facets/release/internal/testreg"
 	"github.com/agent-facets/release/internal/toolkit"
 	"github.com/agent-facets/release/internal/trust"
 )
@@ -37,6 +38,12 @@ const DefaultVersion = "1.0.0"
 type Options struct {
 	// Version is the rehearsed release version; empty means 1.0.0.
 	Version string
+	// Facts are the environment's: its Environ (PATH, to find node, npm and
+	// go) is the base of every program's environment, and ConfigPath, when
+	// it names a file, the configuration rehearsed instead of the embedded
+	// default. Nothing else of the caller's environment is used: npm gets a
+	// configuration of its own pointing at the throwaway registry.
+	Facts toolkit.Facts
 	// RepoRoot is this module's root (the demo CLI is built from it);
 	// empty means the current directory.
 	RepoRoot string
@@ -46,8 +53,23 @@ type Options struct {
 	Keep bool
 }
 
-// Run rehearses a release and returns the records of every package.
-func Run(ctx context.Context, o Options) ([]publish.Record, error) {
+// Result is what a rehearsal released.
+type Result struct {
+	// Tool is the CLI package rehearsed and Version its version.
+	Tool, Version string
+	Records       []outcome.Record
+}
+
+// Run rehearses a release and returns what it released, also when it
+// failed part of the way.
+func Run(ctx context.Context, o Options) (*Result, error) {
+	res := &Result{Version: cmp.Or(o.Version, DefaultVersion)}
+	recs, err := run(ctx, o, res)
+	res.Records = recs
+	return res, err
+}
+
+func run(ctx context.Context, o Options, res *Result) ([]outcome.Record, error) {
 	if o.Version == "" {
 		o.Version = DefaultVersion
 	}
@@ -61,7 +83,12 @@ func Run(ctx context.Context, o Options) ([]publish.Record, error) {
 	if o.Out == nil {
 		o.Out = os.Stdout
 	}
-	out := report.New(o.Out)
+	out := report.New(o.Out, report.UseColor(o.Out, o.Facts.NoColor))
+	cfg, err := rehearsedConfig(o)
+	if err != nil {
+		return nil, err
+	}
+	res.Tool = cfg.CLI.Package
 	work, err := os.MkdirTemp("", "rehearsal-")
 	if err != nil {
 		return nil, err
@@ -73,24 +100,19 @@ func Run(ctx context.Context, o Options) ([]publish.Record, error) {
 	}
 
 	out.Heading("Starting a throwaway local registry")
-	reg, err := testreg.New()
+	base := &command.Runner{Environ: o.Facts.Environ}
+	reg, err := localregistry.New(localregistry.WithRunner(base))
 	if err != nil {
 		return nil, err
 	}
 	defer reg.Close()
-	out.Line(report.OK, "registry at %s (Verdaccio, no uplinks)", reg.URL)
+	out.Line(report.OK, "registry at %s (Verdaccio %s, no uplinks)", reg.URL, localregistry.VerdaccioVersion())
 
-	restore := setenv(map[string]string{})
-	defer restore()
 	maintainer, err := reg.CreateUser("maintainer")
 	if err != nil {
 		return nil, err
 	}
-	if err := npmEnv(reg, filepath.Join(work, "npm-maintainer"), maintainer); err != nil {
-		return nil, err
-	}
-
-	cfg, err := config.Parse("release.json (embedded)", o.RepoRoot, release.DefaultConfig)
+	maintainerEnv, err := npmEnv(reg, filepath.Join(work, "npm-maintainer"), maintainer)
 	if err != nil {
 		return nil, err
 	}
@@ -100,7 +122,10 @@ func Run(ctx context.Context, o Options) ([]publish.Record, error) {
 		return nil, err
 	}
 	cfg.Adapters.Packages = nil
-	e := &toolkit.Env{Cfg: cfg, NPM: &npmcli.CLI{}, Reg: &registry.Client{}, Out: out}
+	// A maintainer at their machine: npm's own login, nobody at the
+	// terminal to answer prompts.
+	e := toolkit.New(cfg, toolkit.ReadFacts(command.Merge(o.Facts.Environ, maintainerEnv), false), o.Out)
+	e.Out = out
 
 	out.Heading("Building the demo CLI for %d targets at %s", len(cfg.Targets), o.Version)
 	if _, err := build.Build(ctx, e, cfg.PlatformTargets(), o.Version); err != nil {
@@ -119,107 +144,89 @@ func Run(ctx context.Context, o Options) ([]publish.Record, error) {
 	if _, err := seed.Seed(ctx, e, toolkit.Names(adapters), seed.Options{}); err != nil {
 		return nil, err
 	}
-	out.Heading("Attaching the CircleCI trusted publisher (mage trust:attach)")
+	out.Heading("Attaching the %s trusted publisher (mage trust:attach)", cfg.TrustedPublisher.Provider.Name())
 	if _, err := (&trust.Attacher{Env: e, Pacing: 100 * time.Millisecond}).Attach(ctx, all); err != nil {
 		return nil, err
 	}
 
-	// From here on, CI: no npm login at all, a CircleCI job's environment,
-	// and a stand-in circleci that mints tokens for the configured project.
+	// From here on, CI: no npm login at all, a CircleCI job's environment
+	// for the release tag, and a stand-in circleci that mints tokens for the
+	// configured project.
 	out.Heading("Publishing as CI would, with trusted publishing only")
-	e.NPM = &npmcli.CLI{}
-	if err := npmEnv(reg, filepath.Join(work, "npm-ci"), ""); err != nil {
+	ciEnv, err := npmEnv(reg, filepath.Join(work, "npm-ci"), "")
+	if err != nil {
 		return nil, err
 	}
 	bin := filepath.Join(work, "bin")
-	if err := os.MkdirAll(bin, 0o755); err != nil {
+	if err := os.MkdirAll(bin, 0o700); err != nil {
 		return nil, err
 	}
 	tp := cfg.TrustedPublisher
-	claims := testreg.CircleCIClaims(tp.OrgID, tp.ProjectID, tp.PipelineDefinitionID, tp.VCSOrigin, tp.ContextIDs, time.Hour)
+	claims := localregistry.CircleCIClaims(tp.OrgID, tp.ProjectID, tp.PipelineDefinitionID, tp.VCSOrigin, tp.ContextIDs, time.Hour)
 	if err := reg.WriteFakeCircleCI(bin, claims); err != nil {
 		return nil, err
 	}
-	setenv(map[string]string{"PATH": bin + string(os.PathListSeparator) + os.Getenv("PATH"), "CIRCLECI": "true", "CI": "true", "CIRCLE_TAG": cfg.Release.TagPrefix + o.Version})
-	opts := publish.Options{Auth: publish.NewOIDC(e)}
-	start := time.Now()
-	recs, err := publish.Platforms(ctx, e, cfg.Targets, o.Version, opts)
+	ciEnv = append(ciEnv,
+		"PATH="+bin+string(os.PathListSeparator)+command.Getenv(o.Facts.Environ, "PATH"),
+		"CIRCLECI=true", "CI=true", "CIRCLE_TAG="+cfg.Release.TagPrefix+o.Version)
+	ci := toolkit.New(cfg, toolkit.ReadFacts(command.Merge(o.Facts.Environ, ciEnv), false), o.Out)
+	ci.Out = out
+	v, err := ci.Version("")
 	if err != nil {
-		publish.Summary(out, recs)
+		return nil, err
+	}
+	opts := publish.Options{Auth: publish.NewOIDC(ci)}
+	start := time.Now()
+	recs, err := publish.Platforms(ctx, ci, cfg.Targets, v, opts)
+	if err != nil {
+		outcome.Summary(out, recs)
 		return recs, err
 	}
-	cli, err := publish.CLI(ctx, e, o.Version, opts)
+	cli, err := publish.CLI(ctx, ci, v, opts)
 	recs = append(recs, cli...)
 	if err != nil {
-		publish.Summary(out, recs)
+		outcome.Summary(out, recs)
 		return recs, err
 	}
-	ad, err := publish.Adapters(ctx, e, opts)
+	ad, err := publish.Adapters(ctx, ci, opts)
 	recs = append(recs, ad...)
 	if err != nil {
-		publish.Summary(out, recs)
+		outcome.Summary(out, recs)
 		return recs, err
 	}
 	out.Line(report.OK, "released %d packages in %s", len(recs), time.Since(start).Round(100*time.Millisecond))
 
-	out.Heading("Installing %s@%s from the registry, as a user would", cfg.CLI.Package, o.Version)
-	got, err := publish.Installable(ctx, e, cfg.CLI.Package, o.Version, cfg.CLI.Binary, "--version")
+	out.Heading("Installing %s@%s from the registry, as a user would", cfg.CLI.Package, v)
+	got, err := publish.Installable(ctx, ci, cfg.CLI.Package, v, cfg.CLI.Binary, "--version")
 	if err != nil {
 		return recs, err
 	}
-	if strings.TrimSpace(got) != o.Version {
-		return recs, fmt.Errorf("installed %s prints %q, want %s", cfg.CLI.Binary, strings.TrimSpace(got), o.Version)
+	if strings.TrimSpace(got) != v {
+		return recs, fmt.Errorf("installed %s prints %q, want %s", cfg.CLI.Binary, strings.TrimSpace(got), v)
 	}
-	out.Line(report.OK, "npm install %s@%s, then `%s --version` printed %s", cfg.CLI.Package, o.Version, cfg.CLI.Binary, strings.TrimSpace(got))
+	out.Line(report.OK, "npm install %s@%s, then `%s --version` printed %s", cfg.CLI.Package, v, cfg.CLI.Binary, strings.TrimSpace(got))
 
 	out.Heading("Summary")
-	publish.Summary(out, recs)
+	outcome.Summary(out, recs)
 	out.Text("\nRehearsal complete: %d packages released to a throwaway registry, which is now removed.", len(recs))
 	return recs, nil
 }
 
-// npmEnv points npm at the local registry, with its own user config (and
-// the given login, or none), in this process's environment.
-func npmEnv(reg *testreg.Registry, dir, token string) error {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return err
+// rehearsedConfig is the configuration RELEASE_CONFIG names, else the
+// embedded default (this repository's release.json).
+func rehearsedConfig(o Options) (*config.Config, error) {
+	if p := o.Facts.ConfigPath; p != "" {
+		return config.Load(p)
 	}
-	env, err := reg.WriteNpmEnv(dir, token)
-	if err != nil {
-		return err
-	}
-	m := map[string]string{}
-	for _, kv := range env {
-		k, v, _ := strings.Cut(kv, "=")
-		m[k] = v
-	}
-	setenv(m)
-	return nil
+	return config.Parse("release.json (embedded)", o.RepoRoot, release.DefaultConfig)
 }
 
-var saved = map[string]*string{}
-
-// setenv sets variables and returns a function restoring every variable
-// changed since the first call.
-func setenv(vars map[string]string) func() {
-	for k, v := range vars {
-		if _, ok := saved[k]; !ok {
-			if old, ok := os.LookupEnv(k); ok {
-				saved[k] = &old
-			} else {
-				saved[k] = nil
-			}
-		}
-		os.Setenv(k, v)
+// npmEnv writes a private npm configuration for the registry under dir
+// (with the given login, or none) and returns the environment entries that
+// make npm use it.
+func npmEnv(reg *localregistry.Registry, dir, token string) ([]string, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
 	}
-	return func() {
-		for k, v := range saved {
-			if v == nil {
-				os.Unsetenv(k)
-			} else {
-				os.Setenv(k, *v)
-			}
-		}
-		saved = map[string]*string{}
-	}
+	return reg.WriteNpmEnv(dir, token)
 }

@@ -3,12 +3,13 @@ package rehearse
 import (
 	"context"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/agent-facets/release/internal/publish"
+	"github.com/agent-facets/release/internal/outcome"
 	"github.com/agent-facets/release/internal/toolkit/toolkittest"
 )
 
@@ -16,22 +17,24 @@ import (
 func TestRehearsal(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
-	t.Setenv("NO_COLOR", "1")
-	for _, k := range []string{"CIRCLECI", "GITHUB_ACTIONS", "NPM_ID_TOKEN", "CIRCLE_TAG"} {
-		t.Setenv(k, "")
-		os.Unsetenv(k)
-	}
-	before := os.Environ()
+	t.Parallel()
 	out := &toolkittest.Buffer{}
-	recs, err := Run(ctx, Options{Version: "3.1.4", RepoRoot: toolkittest.RepoRoot(), Out: out})
+	// A maintainer's machine, or a CI job that is not a release: whatever
+	// the environment holds, the rehearsal runs on its own registry.
+	facts := toolkittest.Facts("CIRCLECI=", "GITHUB_ACTIONS=", "NPM_ID_TOKEN=", "CIRCLE_TAG=", "RELEASE_CONFIG=")
+	res, err := Run(ctx, Options{Version: "3.1.4", RepoRoot: toolkittest.RepoRoot(), Out: out, Facts: facts})
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out)
+	}
+	recs := res.Records
+	if res.Tool != "agent-facets" || res.Version != "3.1.4" {
+		t.Errorf("result: %s@%s", res.Tool, res.Version)
 	}
 	if len(recs) != 16 {
 		t.Errorf("%d records, want 13 CLI packages + 3 adapters", len(recs))
 	}
 	for _, r := range recs {
-		if r.Action != publish.Published || r.Version == "" {
+		if r.Action != outcome.Published || r.Version == "" {
 			t.Errorf("%s: %s", r.Package, r.Action)
 		}
 	}
@@ -52,9 +55,31 @@ func TestRehearsal(t *testing.T) {
 	if m := regexp.MustCompile(`eyJ[A-Za-z0-9_-]{8,}\.eyJ|npm_[A-Za-z0-9]{36}|_authToken=[^\[]`).FindString(text); m != "" {
 		t.Errorf("a secret reached the output: %.24s…", m)
 	}
-	// The rehearsal restores the environment it changed.
-	after := os.Environ()
-	if strings.Join(before, "\n") != strings.Join(after, "\n") {
-		t.Error("the environment was not restored")
+}
+
+// TestRehearsedConfig: RELEASE_CONFIG names the configuration rehearsed;
+// unset, the embedded default is.
+func TestRehearsedConfig(t *testing.T) {
+	t.Parallel()
+	root := toolkittest.RepoRoot()
+	def, err := rehearsedConfig(Options{RepoRoot: root})
+	if err != nil || def.File != "release.json (embedded)" || def.CLI.Package != "agent-facets" {
+		t.Fatalf("default: %+v, %v", def, err)
+	}
+	data, err := os.ReadFile(filepath.Join(root, "release.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	own := filepath.Join(t.TempDir(), "release.json")
+	if err := os.WriteFile(own, []byte(strings.Replace(string(data), `"binary": "facet"`, `"binary": "mytool"`, 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := rehearsedConfig(Options{RepoRoot: root, Facts: toolkittest.Facts("RELEASE_CONFIG=" + own)})
+	if err != nil || cfg.CLI.Binary != "mytool" || cfg.File != own {
+		t.Fatalf("RELEASE_CONFIG: %+v, %v", cfg, err)
+	}
+	missing := filepath.Join(t.TempDir(), "nope.json")
+	if _, err := rehearsedConfig(Options{RepoRoot: root, Facts: toolkittest.Facts("RELEASE_CONFIG=" + missing)}); err == nil || !strings.Contains(err.Error(), missing) {
+		t.Fatalf("missing RELEASE_CONFIG: %v", err)
 	}
 }

@@ -11,7 +11,7 @@ import (
 	"sync"
 	"unicode/utf8"
 
-	"golang.org/x/sys/unix"
+	"golang.org/x/term"
 
 	"github.com/agent-facets/release/internal/secret"
 )
@@ -39,28 +39,26 @@ type Printer struct {
 	color bool
 }
 
-// New returns a Printer on w, coloured only when w is a terminal and
-// NO_COLOR is unset.
-func New(w io.Writer) *Printer {
-	return &Printer{w: w, color: UseColor(w)}
+// New returns a Printer on w, coloured when color is set (see UseColor).
+func New(w io.Writer, color bool) *Printer {
+	return &Printer{w: w, color: color}
 }
 
-// UseColor reports whether output to w should be coloured.
-func UseColor(w io.Writer) bool {
-	if _, ok := os.LookupEnv("NO_COLOR"); ok {
-		return false
-	}
-	if os.Getenv("TERM") == "dumb" {
-		return false
-	}
+// Plain returns a Printer on w without colour.
+func Plain(w io.Writer) *Printer { return New(w, false) }
+
+// UseColor reports whether output to w should be coloured: only on a
+// terminal, and never when the environment asks for none (NO_COLOR set, or
+// TERM=dumb; the caller reads those when a target starts).
+func UseColor(w io.Writer, noColor bool) bool {
 	f, ok := w.(*os.File)
-	return ok && isTerminal(f)
+	return !noColor && ok && IsTerminal(f)
 }
 
-// isTerminal reports whether f is a terminal. Tests replace it.
-var isTerminal = func(f *os.File) bool {
-	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
-	return err == nil
+// IsTerminal reports whether f is a terminal (a file, a pipe or /dev/null
+// is not), on every OS.
+func IsTerminal(f *os.File) bool {
+	return f != nil && term.IsTerminal(int(f.Fd()))
 }
 
 // Writer is the underlying writer.

@@ -10,7 +10,7 @@ import (
 
 func TestLinesAndTable(t *testing.T) {
 	var buf bytes.Buffer
-	p := New(&buf)
+	p := Plain(&buf)
 	p.Line(Added, "%s@%s", "@s/a", "0.0.1")
 	p.Line(Skipped, "@s/b (already on the registry)")
 	p.Table([]string{"package", "state"}, [][]string{{"@s/a", "seeded"}, {"@s/long-name", "present"}})
@@ -31,7 +31,7 @@ func TestNoColorAndRedaction(t *testing.T) {
 	t.Setenv("NO_COLOR", "1")
 	secret.Register("tok-abcdefgh-123")
 	var buf bytes.Buffer
-	p := New(&buf)
+	p := Plain(&buf)
 	p.Line(Failed, "exchange with tok-abcdefgh-123 failed")
 	if got := buf.String(); got != "✗ exchange with [redacted] failed\n" {
 		t.Errorf("got %q", got)

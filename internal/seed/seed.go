@@ -13,30 +13,14 @@ import (
 	"path/filepath"
 	"strings"
 
-	"golang.org/x/sync/errgroup"
-
+	"github.com/agent-facets/release/internal/fanout"
 	"github.com/agent-facets/release/internal/npmcli"
+	"github.com/agent-facets/release/internal/outcome"
 	"github.com/agent-facets/release/internal/registry"
 	"github.com/agent-facets/release/internal/report"
 	"github.com/agent-facets/release/internal/toolkit"
 	"github.com/agent-facets/release/internal/trust"
 )
-
-// Outcome of seeding one package.
-type Outcome string
-
-const (
-	Seeded  Outcome = "seeded"
-	Present Outcome = "present"
-	Failed  Outcome = "failed"
-)
-
-// Result is what happened to one package.
-type Result struct {
-	Package string
-	Outcome Outcome
-	Err     error
-}
 
 // Options tune a seeding run.
 type Options struct {
@@ -49,7 +33,7 @@ type Options struct {
 // Seed makes sure every package in pkgs exists on the registry. It prints a
 // line per package, a summary, and what is left to configure for trusted
 // publishing. The error names every package that failed.
-func Seed(ctx context.Context, e *toolkit.Env, pkgs []string, o Options) ([]Result, error) {
+func Seed(ctx context.Context, e *toolkit.Env, pkgs []string, o Options) ([]outcome.Record, error) {
 	regFor, err := e.RegistryFor(ctx, pkgs)
 	if err != nil {
 		return nil, err
@@ -76,16 +60,16 @@ func Seed(ctx context.Context, e *toolkit.Env, pkgs []string, o Options) ([]Resu
 		return nil, fmt.Errorf("cannot tell which packages exist, so nothing was published: %w", err)
 	}
 
-	results := make([]Result, len(pkgs))
+	results := make([]outcome.Record, len(pkgs))
 	var missing []int
-	for i, s := range states {
-		results[i].Package = s.Spec.Name
-		if s.State == registry.PackageMissing {
+	for i, st := range states {
+		results[i].Package = st.Spec.Name
+		if st.State == registry.PackageMissing {
 			missing = append(missing, i)
 			continue
 		}
-		results[i].Outcome = Present
-		e.Out.Line(report.Skipped, "%s (already on the registry, skipping)", s.Spec.Name)
+		results[i].Action, results[i].Note = outcome.Identical, "already on the registry"
+		e.Out.Line(report.Skipped, "%s (already on the registry, skipping)", st.Spec.Name)
 	}
 	if len(missing) == 0 {
 		e.Out.Text("All packages already exist on npm (%s; %d checked). Nothing to seed.", strings.Join(distinct(pkgs, regFor), ", "), len(pkgs))
@@ -98,46 +82,41 @@ func Seed(ctx context.Context, e *toolkit.Env, pkgs []string, o Options) ([]Resu
 	defer os.RemoveAll(tmp)
 	// One at a time when npm may prompt for a 2FA code; a few at once
 	// otherwise (more would invite the registry's rate limit).
-	g := new(errgroup.Group)
-	g.SetLimit(4)
-	if e.Interactive {
-		g.SetLimit(1)
+	limit := 4
+	if e.Facts.Interactive {
+		limit = 1
 	}
-	for _, i := range missing {
+	seeded := fanout.Each(limit, missing, func(_ int, i int) outcome.Record {
 		name := pkgs[i]
-		g.Go(func() error {
-			err := publishPlaceholder(ctx, e, tmp, name, regFor(name))
-			switch {
-			case err == nil:
-				results[i].Outcome = Seeded
-				e.Out.Line(report.Added, "%s@%s", name, e.Cfg.Release.PlaceholderVersion)
-			case appeared(ctx, e, name, regFor(name)):
-				// Someone else published it meanwhile: it exists, which is the goal.
-				results[i].Outcome = Present
-				e.Out.Line(report.Skipped, "%s (published by someone else meanwhile, skipping)", name)
-			default:
-				results[i].Outcome, results[i].Err = Failed, err
-				e.Out.Line(report.Failed, "%s: %v", name, err)
-			}
-			return nil
-		})
+		r := outcome.Record{Package: name, Version: e.Cfg.Release.PlaceholderVersion}
+		err := publishPlaceholder(ctx, e, tmp, name, regFor(name))
+		switch {
+		case err == nil:
+			r.Action, r.Note = outcome.Published, "placeholder"
+			e.Out.Line(report.Added, "%s@%s", name, r.Version)
+		case appeared(ctx, e, name, regFor(name)):
+			// Someone else published it meanwhile: it exists, which is the goal.
+			r.Action, r.Note = outcome.Identical, "published by someone else meanwhile"
+			e.Out.Line(report.Skipped, "%s (published by someone else meanwhile, skipping)", name)
+		default:
+			r = outcome.Fail(name, r.Version, err)
+			e.Out.Line(report.Failed, "%s: %v", name, err)
+		}
+		return r
+	})
+	for j, i := range missing {
+		results[i] = seeded[j]
 	}
-	_ = g.Wait()
 
 	var failed []string
-	seeded, present := 0, 0
 	for _, r := range results {
-		switch r.Outcome {
-		case Seeded:
-			seeded++
-		case Present:
-			present++
-		case Failed:
+		if r.Action == outcome.Failed {
 			failed = append(failed, r.Package)
 		}
 	}
 	if len(missing) > 0 {
-		e.Out.Text("\nSeeded %d placeholder package(s), %d already present, %d failed.", seeded, present, len(failed))
+		e.Out.Text("\nSeeded %d placeholder package(s), %d already present, %d failed.",
+			outcome.Count(results, outcome.Published), outcome.Count(results, outcome.Identical), len(failed))
 	}
 
 	if o.Trust {
@@ -154,7 +133,7 @@ func Seed(ctx context.Context, e *toolkit.Env, pkgs []string, o Options) ([]Resu
 		for _, s := range states {
 			if s.Status == trust.Drift {
 				e.Out.Heading("Trusted publisher drift")
-				trust.PrintState(e.Out, []trust.State{s}, trust.Want(e))
+				trust.PrintState(e, []trust.State{s})
 			}
 		}
 	} else {
@@ -214,7 +193,7 @@ func publishPlaceholder(ctx context.Context, e *toolkit.Env, tmp, name, reg stri
 		return err
 	}
 	err := e.NPM.Publish(ctx, npmcli.PublishOptions{
-		Path: dir, Registry: reg, Access: "public", OTP: e.OTP, Interactive: e.Interactive,
+		Path: dir, Registry: reg, Access: "public", OTP: e.Facts.OTP, Interactive: e.Facts.Interactive,
 	})
 	var ne *npmcli.Error
 	if errors.As(err, &ne) && ne.Code == "EOTP" {

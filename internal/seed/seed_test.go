@@ -6,18 +6,19 @@ import (
 	"testing"
 	"time"
 
+	"github.com/agent-facets/release/internal/localregistry"
+	"github.com/agent-facets/release/internal/localregistry/localregistrytest"
+	"github.com/agent-facets/release/internal/outcome"
 	"github.com/agent-facets/release/internal/seed"
-	"github.com/agent-facets/release/internal/testreg"
 	"github.com/agent-facets/release/internal/toolkit"
 	"github.com/agent-facets/release/internal/toolkit/toolkittest"
 	"github.com/agent-facets/release/internal/trust"
 )
 
-func setup(t *testing.T) (*testreg.Registry, *toolkit.Env, *toolkittest.Buffer) {
+func setup(t *testing.T) (*localregistrytest.Registry, *toolkit.Env, *toolkittest.Buffer) {
 	t.Helper()
-	reg := testreg.Start(t)
-	reg.SetEnv(t, reg.AddUser(t, "maintainer"))
-	e, out := toolkittest.Env(t, toolkittest.Config(t, nil))
+	reg := localregistrytest.Start(t)
+	e, out := toolkittest.Env(t, toolkittest.Config(t, nil), reg.NpmEnv(t, reg.AddUser(t, "maintainer"))...)
 	return reg, e, out
 }
 
@@ -28,6 +29,7 @@ func ctx(t *testing.T) context.Context {
 }
 
 func TestSeedCLIEmptyRegistryThenRerun(t *testing.T) {
+	t.Parallel()
 	reg, e, out := setup(t)
 	pkgs := e.CLIPackages()
 	if len(pkgs) != 13 {
@@ -47,8 +49,8 @@ func TestSeedCLIEmptyRegistryThenRerun(t *testing.T) {
 		}
 	}
 	for _, r := range res {
-		if r.Outcome != seed.Seeded {
-			t.Errorf("%s: outcome %s", r.Package, r.Outcome)
+		if r.Action != outcome.Published {
+			t.Errorf("%s: outcome %s", r.Package, r.Action)
 		}
 	}
 	if !strings.Contains(text, "Seeded 13 placeholder package(s), 0 already present, 0 failed.") {
@@ -62,7 +64,7 @@ func TestSeedCLIEmptyRegistryThenRerun(t *testing.T) {
 	}
 
 	// Second run: nothing published, the old scripts' message.
-	e2, out2 := toolkittest.Env(t, e.Cfg)
+	e2, out2 := toolkittest.Again(t, e)
 	if _, err := seed.Seed(ctx(t), e2, pkgs, seed.Options{}); err != nil {
 		t.Fatalf("re-run: %v\n%s", err, out2)
 	}
@@ -80,25 +82,26 @@ func TestSeedCLIEmptyRegistryThenRerun(t *testing.T) {
 }
 
 func TestSeedSomePresent(t *testing.T) {
+	t.Parallel()
 	reg, e, out := setup(t)
 	pkgs := e.CLIPackages()
 	// Seed three first.
 	if _, err := seed.Seed(ctx(t), e, pkgs[:3], seed.Options{}); err != nil {
 		t.Fatal(err)
 	}
-	e2, out2 := toolkittest.Env(t, e.Cfg)
+	e2, out2 := toolkittest.Again(t, e)
 	res, err := seed.Seed(ctx(t), e2, pkgs, seed.Options{})
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out2)
 	}
 	_ = out
 	for i, r := range res {
-		want := seed.Seeded
+		want := outcome.Published
 		if i < 3 {
-			want = seed.Present
+			want = outcome.Identical
 		}
-		if r.Outcome != want {
-			t.Errorf("%s: %s, want %s", r.Package, r.Outcome, want)
+		if r.Action != want {
+			t.Errorf("%s: %s, want %s", r.Package, r.Action, want)
 		}
 		if n := reg.PublishCount(r.Package); n != 1 {
 			t.Errorf("%s published %d times", r.Package, n)
@@ -113,6 +116,7 @@ func TestSeedSomePresent(t *testing.T) {
 }
 
 func TestSeedRegistryDown(t *testing.T) {
+	t.Parallel()
 	reg, e, out := setup(t)
 	reg.Stop()
 	_, err := seed.Seed(ctx(t), e, e.CLIPackages(), seed.Options{})
@@ -129,9 +133,9 @@ func TestSeedRegistryDown(t *testing.T) {
 }
 
 func TestSeedNotLoggedIn(t *testing.T) {
-	reg := testreg.Start(t)
-	reg.SetEnv(t, "")
-	e, out := toolkittest.Env(t, toolkittest.Config(t, nil))
+	t.Parallel()
+	reg := localregistrytest.Start(t)
+	e, out := toolkittest.Env(t, toolkittest.Config(t, nil), reg.NpmEnv(t, "")...)
 	_, err := seed.Seed(ctx(t), e, e.CLIPackages(), seed.Options{})
 	if err == nil || !strings.Contains(err.Error(), "not logged in to "+reg.URL+": run `npm login --registry "+reg.URL+"`") {
 		t.Fatalf("err = %v\n%s", err, out)
@@ -142,6 +146,7 @@ func TestSeedNotLoggedIn(t *testing.T) {
 }
 
 func TestSeedAdaptersFromWorkspace(t *testing.T) {
+	t.Parallel()
 	reg, e, out := setup(t)
 	adapters, err := e.Adapters()
 	if err != nil {
@@ -168,6 +173,7 @@ func TestSeedAdaptersFromWorkspace(t *testing.T) {
 }
 
 func TestSeedWithTrustThenCheckAndDrift(t *testing.T) {
+	t.Parallel()
 	reg, e, out := setup(t)
 	pkgs := e.CLIPackages()[:4]
 	// One package exists already with a different trusted publisher.
@@ -175,7 +181,7 @@ func TestSeedWithTrustThenCheckAndDrift(t *testing.T) {
 		t.Fatal(err)
 	}
 	tp := e.Cfg.TrustedPublisher
-	reg.SetTrust(pkgs[3], testreg.CircleCITrust(tp.OrgID, "00000000-0000-4000-8000-000000000000", tp.PipelineDefinitionID, tp.VCSOrigin, tp.ContextIDs))
+	reg.SetTrust(pkgs[3], localregistry.CircleCITrust(tp.OrgID, "00000000-0000-4000-8000-000000000000", tp.PipelineDefinitionID, tp.VCSOrigin, tp.ContextIDs))
 
 	fast := &trust.Attacher{Env: e, Pacing: time.Millisecond}
 	_, err := seed.Seed(ctx(t), e, pkgs, seed.Options{Trust: true, Attacher: fast})
@@ -203,7 +209,7 @@ func TestSeedWithTrustThenCheckAndDrift(t *testing.T) {
 	}
 
 	// Re-run attach: no change for the attached ones.
-	e2, out2 := toolkittest.Env(t, e.Cfg)
+	e2, out2 := toolkittest.Again(t, e)
 	_, err = (&trust.Attacher{Env: e2, Pacing: time.Millisecond}).Attach(ctx(t), pkgs[:3])
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out2)
@@ -218,12 +224,12 @@ func TestSeedWithTrustThenCheckAndDrift(t *testing.T) {
 	}
 
 	// Check: read-only, not ready because of the drift.
-	e3, out3 := toolkittest.Env(t, e.Cfg)
+	e3, out3 := toolkittest.Again(t, e)
 	states, err := trust.Check(ctx(t), e3, pkgs)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := trust.PrintState(e3.Out, states, trust.Want(e3)); n != 1 {
+	if n := trust.PrintState(e3, states); n != 1 {
 		t.Errorf("not ready = %d, want 1\n%s", n, out3)
 	}
 	for i, s := range states {
@@ -238,6 +244,7 @@ func TestSeedWithTrustThenCheckAndDrift(t *testing.T) {
 }
 
 func TestSeedWithTwoFactor(t *testing.T) {
+	t.Parallel()
 	reg, e, out := setup(t)
 	reg.RequireOTP("123456")
 	pkgs := e.CLIPackages()[:2]
@@ -248,8 +255,7 @@ func TestSeedWithTwoFactor(t *testing.T) {
 	if len(reg.PublishCounts()) != 0 {
 		t.Fatalf("published without the code: %v", reg.PublishCounts())
 	}
-	e2, out2 := toolkittest.Env(t, e.Cfg)
-	e2.OTP = "123456"
+	e2, out2 := toolkittest.Env(t, e.Cfg, append(e.Facts.Environ, "NPM_OTP=123456")...)
 	fast := &trust.Attacher{Env: e2, Pacing: time.Millisecond}
 	if _, err := seed.Seed(ctx(t), e2, pkgs, seed.Options{Trust: true, Attacher: fast}); err != nil {
 		t.Fatalf("with the code: %v\n%s", err, out2)

@@ -1,6 +1,8 @@
 // Package status reads the state of a release from the registry without
-// changing anything: for every package, published / missing / different
-// bytes, its integrity and latest tag, and the next action in words.
+// changing anything (nothing is written, not even a tarball: local
+// integrities are computed in memory): for every package, published /
+// missing / different bytes, its integrity and latest tag, and the next
+// action in words.
 package status
 
 import (
@@ -9,6 +11,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/agent-facets/release/internal/outcome"
 	"github.com/agent-facets/release/internal/pack"
 	"github.com/agent-facets/release/internal/registry"
 	"github.com/agent-facets/release/internal/report"
@@ -16,38 +19,22 @@ import (
 	"github.com/agent-facets/release/internal/version"
 )
 
-// State of one package in a release.
-type State string
-
-const (
-	Published      State = "published"
-	Missing        State = "missing"
-	DifferentBytes State = "different bytes"
-	Unknown        State = "unknown"
-)
-
-// Row is one package's state.
-type Row struct {
-	Package   string `json:"package"`
-	Target    string `json:"target,omitempty"`
-	State     State  `json:"state"`
-	Integrity string `json:"integrity,omitempty"`
-	Local     string `json:"localIntegrity,omitempty"`
-	Latest    string `json:"latest,omitempty"`
-	Error     string `json:"error,omitempty"`
-}
-
 // Report is the state of a release.
 type Report struct {
-	Version  string `json:"version"`
-	Rows     []Row  `json:"packages"`
-	Complete bool   `json:"complete"`
-	Next     string `json:"next"`
+	Version string
+	// Packages are the platform packages in target order, then the CLI
+	// package. Action is what was found: published, missing, different
+	// (the registry holds other bytes than the local build), or failed
+	// (the registry could not be read; Error says why).
+	Packages []outcome.Record
+	Complete bool
+	Next     string
 }
 
 // Read reads the release state of version v: the CLI package and every
-// platform package. Local integrities are compared when the dist holds the
-// binaries.
+// platform package. The registry's bytes are compared with the local build
+// when the dist holds the binaries, and with the CLI package as this
+// configuration makes it.
 func Read(ctx context.Context, e *toolkit.Env, v string) (*Report, error) {
 	if _, err := version.Validate(v); err != nil {
 		return nil, err
@@ -70,36 +57,42 @@ func Read(ctx context.Context, e *toolkit.Env, v string) (*Report, error) {
 	r := &Report{Version: v}
 	var missingTargets, bad, unknown []string
 	for i, res := range results {
-		row := Row{Package: names[i], Latest: res.Latest, Integrity: res.Integrity}
+		row := outcome.Record{Package: names[i], Version: v, Latest: res.Latest, Integrity: res.Integrity, Registry: regFor(names[i])}
+		var local *pack.Contents
 		if i < len(targets) {
 			row.Target = targets[i].Name
 			if _, err := os.Stat(e.Cfg.BinaryPath(targets[i])); err == nil {
-				if p, err := pack.Platform(e, targets[i], v); err == nil {
-					row.Local = p.Info.Integrity
-				}
+				local, _ = pack.PlatformContents(e, targets[i], v)
+			}
+		} else {
+			local, _ = pack.CLIContents(e, v)
+		}
+		if local != nil {
+			if info, err := local.Integrity(); err == nil {
+				row.Local = info.Integrity
 			}
 		}
 		switch {
 		case res.Err != nil:
-			row.State, row.Error = Unknown, res.Err.Error()
+			row.Action, row.Error = outcome.Failed, "the registry could not be read: "+res.Err.Error()
 			unknown = append(unknown, row.Package)
 		case res.State != registry.Published:
-			row.State = Missing
+			row.Action = outcome.Missing
 			if row.Target != "" {
 				missingTargets = append(missingTargets, row.Target)
 			}
 		case row.Local != "" && row.Local != res.Integrity:
-			row.State = DifferentBytes
+			row.Action, row.Note = outcome.Different, "the registry holds other bytes than this build"
 			bad = append(bad, row.Package)
 		default:
-			row.State = Published
+			row.Action = outcome.Published
 		}
-		r.Rows = append(r.Rows, row)
+		r.Packages = append(r.Packages, row)
 	}
-	cli := r.Rows[len(r.Rows)-1]
+	cli := r.Packages[len(r.Packages)-1]
 	switch {
 	case len(unknown) > 0:
-		r.Next = "the registry could not be read for " + strings.Join(unknown, ", ") + "; run status again"
+		r.Next = "the registry could not be read for " + strings.Join(unknown, ", ") + " (see above); fix that and run status again"
 	case len(bad) > 0:
 		r.Next = "the registry holds other bytes than this build for " + strings.Join(bad, ", ") + ": this build is not the release; bump the version to release it"
 	case len(missingTargets) > 0:
@@ -108,7 +101,7 @@ func Read(ctx context.Context, e *toolkit.Env, v string) (*Report, error) {
 			steps[i] = "publishPlatform " + t
 		}
 		r.Next = strings.Join(steps, ", ") + ", then publishCLI"
-	case cli.State == Missing:
+	case cli.Action == outcome.Missing:
 		r.Next = "publishCLI"
 	default:
 		r.Complete = true
@@ -117,18 +110,31 @@ func Read(ctx context.Context, e *toolkit.Env, v string) (*Report, error) {
 	return r, nil
 }
 
-// Print writes the report as a table and the next action.
+// Print writes the report as a table, the cause of every row that could
+// not be read, and the next action.
 func Print(out *report.Printer, r *Report) {
-	rows := make([][]string, len(r.Rows))
-	for i, row := range r.Rows {
+	rows := make([][]string, len(r.Packages))
+	for i, row := range r.Packages {
 		integrity := row.Integrity
 		if len(integrity) > 24 {
 			integrity = integrity[:24] + "…"
 		}
-		rows[i] = []string{row.Package, string(row.State), integrity, row.Latest}
+		state := string(row.Action)
+		if row.Action == outcome.Different {
+			state = "different bytes"
+		}
+		rows[i] = []string{row.Package, state, integrity, row.Latest}
 	}
 	out.Heading("Release %s", r.Version)
 	out.Table([]string{"package", "state", "integrity", "latest"}, rows)
+	for _, row := range r.Packages {
+		switch {
+		case row.Error != "":
+			out.Line(report.Failed, "%s: %s", row.Package, row.Error)
+		case row.Action == outcome.Different:
+			out.Line(report.Failed, "%s: %s (local %s, registry %s)", row.Package, row.Note, outcome.Short(row.Local), outcome.Short(row.Integrity))
+		}
+	}
 	if r.Complete {
 		out.Line(report.OK, "complete: every package is published at %s", r.Version)
 	} else {

@@ -3,15 +3,17 @@ package status_test
 import (
 	"context"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/agent-facets/release/internal/build"
+	"github.com/agent-facets/release/internal/localregistry/localregistrytest"
+	"github.com/agent-facets/release/internal/outcome"
 	"github.com/agent-facets/release/internal/publish"
 	"github.com/agent-facets/release/internal/seed"
 	"github.com/agent-facets/release/internal/status"
-	"github.com/agent-facets/release/internal/testreg"
 	"github.com/agent-facets/release/internal/toolkit"
 	"github.com/agent-facets/release/internal/toolkit/toolkittest"
 	"github.com/agent-facets/release/platforms"
@@ -26,10 +28,10 @@ func TestMain(m *testing.M) {
 func TestStatusThroughARelease(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	reg := testreg.Start(t)
-	reg.SetEnv(t, reg.AddUser(t, "maintainer"))
+	t.Parallel()
+	reg := localregistrytest.Start(t)
 	cfg := toolkittest.DemoConfig(t, nil)
-	e, out := toolkittest.Env(t, cfg)
+	e, out := toolkittest.Env(t, cfg, reg.NpmEnv(t, reg.AddUser(t, "maintainer"))...)
 	if _, err := seed.Seed(ctx, e, e.CLIPackages(), seed.Options{}); err != nil {
 		t.Fatal(err)
 	}
@@ -38,7 +40,7 @@ func TestStatusThroughARelease(t *testing.T) {
 		return err
 	})
 	o := publish.Options{Verify: publish.Verifier{Min: 100 * time.Millisecond}, Confirm: publish.Verifier{Deadline: 2 * time.Second}}
-	check := func(wantComplete bool, wantNext string, states map[string]status.State) {
+	check := func(wantComplete bool, wantNext string, states map[string]outcome.Action) {
 		t.Helper()
 		r, err := status.Read(ctx, e, "1.2.3")
 		if err != nil {
@@ -47,39 +49,111 @@ func TestStatusThroughARelease(t *testing.T) {
 		if r.Complete != wantComplete || !strings.Contains(r.Next, wantNext) {
 			t.Errorf("complete=%v next=%q, want %v %q", r.Complete, r.Next, wantComplete, wantNext)
 		}
-		for _, row := range r.Rows {
-			if want, ok := states[row.Package]; ok && row.State != want {
-				t.Errorf("%s: %s, want %s", row.Package, row.State, want)
+		for _, row := range r.Packages {
+			if want, ok := states[row.Package]; ok && row.Action != want {
+				t.Errorf("%s: %s, want %s", row.Package, row.Action, want)
 			}
 		}
 	}
 	// Nothing published at 1.2.3.
-	check(false, "publishPlatform linux-arm64, publishPlatform linux-x64,", map[string]status.State{"agent-facets": status.Missing})
+	check(false, "publishPlatform linux-arm64, publishPlatform linux-x64,", map[string]outcome.Action{"agent-facets": outcome.Missing})
 	// Some platforms.
 	if _, err := publish.Platforms(ctx, e, []string{"linux-x64", "darwin-arm64"}, "1.2.3", o); err != nil {
 		t.Fatal(err)
 	}
-	check(false, "publishPlatform windows-x64-baseline, then publishCLI", map[string]status.State{
-		"@agent-facets/cli-linux-x64": status.Published, "@agent-facets/cli-linux-arm64": status.Missing})
+	check(false, "publishPlatform windows-x64-baseline, then publishCLI", map[string]outcome.Action{
+		"@agent-facets/cli-linux-x64": outcome.Published, "@agent-facets/cli-linux-arm64": outcome.Missing})
 	// All platforms.
 	if _, err := publish.Platforms(ctx, e, cfg.Targets, "1.2.3", o); err != nil {
 		t.Fatal(err)
 	}
-	check(false, "publishCLI", map[string]status.State{"@agent-facets/cli-linux-arm64": status.Published, "agent-facets": status.Missing})
+	check(false, "publishCLI", map[string]outcome.Action{"@agent-facets/cli-linux-arm64": outcome.Published, "agent-facets": outcome.Missing})
 	// All 13.
 	if _, err := publish.CLI(ctx, e, "1.2.3", o); err != nil {
 		t.Fatal(err)
 	}
-	check(true, "nothing", map[string]status.State{"agent-facets": status.Published})
+	check(true, "nothing", map[string]outcome.Action{"agent-facets": outcome.Published})
 	// A local build that differs from what was released.
 	tg, _ := platforms.Lookup("darwin-x64")
 	f, _ := os.OpenFile(cfg.BinaryPath(tg), os.O_APPEND|os.O_WRONLY, 0)
 	f.WriteString("x")
 	f.Close()
-	check(false, "other bytes than this build for @agent-facets/cli-darwin-x64", map[string]status.State{"@agent-facets/cli-darwin-x64": status.DifferentBytes})
+	// From here on only status runs: it must pack nothing to disk.
+	npmDir := filepath.Join(cfg.Path(cfg.Dist.Dir), "npm")
+	if err := os.RemoveAll(npmDir); err != nil {
+		t.Fatal(err)
+	}
+	check(false, "other bytes than this build for @agent-facets/cli-darwin-x64", map[string]outcome.Action{"@agent-facets/cli-darwin-x64": outcome.Different})
 
 	status.Print(e.Out, func() *status.Report { r, _ := status.Read(ctx, e, "1.2.3"); return r }())
-	if !strings.Contains(out.String(), "different bytes") || !strings.Contains(out.String(), "incomplete; next:") {
+	if !strings.Contains(out.String(), "different bytes") || !strings.Contains(out.String(), "incomplete; next:") ||
+		!strings.Contains(out.String(), "@agent-facets/cli-darwin-x64: the registry holds other bytes than this build (local sha512-") {
 		t.Errorf("printed:\n%s", out)
+	}
+	// Read-only: status packed nothing into the dist directory.
+	if _, err := os.Stat(npmDir); !os.IsNotExist(err) {
+		t.Errorf("status wrote into the dist directory (%v)", err)
+	}
+}
+
+// TestStatusCLIBytes: every platform package published, and a foreign
+// agent-facets@1.0.0 (other bytes than this configuration makes) on the
+// registry: status says different bytes and is not complete.
+func TestStatusCLIBytes(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	reg := localregistrytest.Start(t)
+	cfg := toolkittest.DemoConfig(t, nil)
+	e, _ := toolkittest.Env(t, cfg, reg.NpmEnv(t, reg.AddUser(t, "maintainer"))...)
+	toolkittest.BuildDemo(t, cfg, "1.0.0", func(e *toolkit.Env) error {
+		_, err := build.Build(ctx, e, e.Cfg.PlatformTargets(), "1.0.0")
+		return err
+	})
+	o := publish.Options{Verify: publish.Verifier{Min: 100 * time.Millisecond}}
+	if _, err := publish.Platforms(ctx, e, cfg.Targets, "1.0.0", o); err != nil {
+		t.Fatal(err)
+	}
+	// The CLI package as another configuration makes it.
+	other := *cfg
+	other.CLI.Description = "a CLI package built elsewhere"
+	oe, _ := toolkittest.FactsEnv(t, &other, e.Facts)
+	if _, err := publish.CLI(ctx, oe, "1.0.0", o); err != nil {
+		t.Fatal(err)
+	}
+	r, err := status.Read(ctx, e, "1.0.0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cli := r.Packages[len(r.Packages)-1]
+	if r.Complete || cli.Package != "agent-facets" || cli.Action != outcome.Different || !strings.Contains(r.Next, "other bytes than this build for agent-facets") {
+		t.Fatalf("complete=%v next=%q cli=%+v", r.Complete, r.Next, cli)
+	}
+}
+
+// TestStatusUnreadable: a registry that is down is "could not be read",
+// with the cause on the row, never "missing".
+func TestStatusUnreadable(t *testing.T) {
+	t.Parallel()
+	reg := localregistrytest.Start(t)
+	cfg := toolkittest.DemoConfig(t, nil)
+	e, out := toolkittest.Env(t, cfg, reg.NpmEnv(t, "")...)
+	e.Reg.MaxElapsed = time.Second
+	reg.Stop()
+	r, err := status.Read(context.Background(), e, "1.0.0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Complete || !strings.Contains(r.Next, "the registry could not be read for") {
+		t.Fatalf("next = %q", r.Next)
+	}
+	for _, row := range r.Packages {
+		if row.Action != outcome.Failed || !strings.Contains(row.Error, "connection refused") {
+			t.Errorf("%s: %s %q", row.Package, row.Action, row.Error)
+		}
+	}
+	status.Print(e.Out, r)
+	if !strings.Contains(out.String(), "✗ agent-facets: the registry could not be read: ") || !strings.Contains(out.String(), "connection refused") {
+		t.Errorf("the cause is not printed:\n%s", out)
 	}
 }

@@ -15,9 +15,14 @@ import (
 // as in npm's tarballs.
 //
 // executable decides which files get mode 0755, given the slash-separated
-// path (e.g. "bin/facet"); a nil executable keeps the execute bit each file
-// has on disk, as npm does.
+// path (e.g. "bin/facet"); every other file gets 0644. Modes come from what
+// a file is in the package (its bin entries), never from the file system,
+// so a package packed on Windows, or from a checkout with lost or stray
+// execute bits, has the same bytes as one packed anywhere else.
 func FromDir(dir string, executable func(rel string) bool) ([]File, error) {
+	if executable == nil {
+		return nil, fmt.Errorf("tarball: FromDir needs to be told which files are executables")
+	}
 	st, err := os.Stat(dir)
 	if err != nil {
 		return nil, fmt.Errorf("tarball: package directory: %w", err)
@@ -47,16 +52,8 @@ func FromDir(dir string, executable func(rel string) bool) ([]File, error) {
 		case !t.IsRegular():
 			return fmt.Errorf("tarball: %s is not a regular file (%s); remove it from the package directory", p, t)
 		}
-		info, err := d.Info()
-		if err != nil {
-			return fmt.Errorf("tarball: list %s: %w", dir, err)
-		}
-		exec := info.Mode()&0o111 != 0
-		if executable != nil {
-			exec = executable(rel)
-		}
 		mode := fs.FileMode(0o644)
-		if exec {
+		if executable(rel) {
 			mode = 0o755
 		}
 		files = append(files, File{Path: rel, Source: p, Mode: mode})

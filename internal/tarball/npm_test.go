@@ -76,7 +76,7 @@ func TestTarStreamMatchesNpmPack(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	files, err := FromDir(pkg, nil)
+	files, err := FromDir(pkg, testExecutable)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -43,6 +43,17 @@ func writeTree(t *testing.T, dir string, files map[string]string) {
 	}
 }
 
+// isBin says which files of the test packages are executables: those under
+// bin/, as their bin entries would say.
+func isBin(rel string) bool { return strings.HasPrefix(rel, "bin/") }
+
+// testExecutable says which files of testPackage are executables: those
+// marked so in it, as a packer told by the manifest would.
+func testExecutable(rel string) bool {
+	_, ok := testPackage[rel+"*"]
+	return ok
+}
+
 // testPackage is a package directory with names that exercise npm's order
 // (extensions, case, punctuation), a long path and executables.
 var testPackage = map[string]string{
@@ -80,7 +91,7 @@ func tarBytes(t *testing.T, tgz []byte) []byte {
 func TestWriteReadsBackWithArchiveTar(t *testing.T) {
 	dir := t.TempDir()
 	writeTree(t, dir, testPackage)
-	files, err := FromDir(dir, nil)
+	files, err := FromDir(dir, testExecutable)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -193,7 +204,7 @@ func TestDeterministic(t *testing.T) {
 func TestIntegrityMatchesIndependentHashes(t *testing.T) {
 	dir := t.TempDir()
 	writeTree(t, filepath.Join(dir, "pkg"), testPackage)
-	files, err := FromDir(filepath.Join(dir, "pkg"), nil)
+	files, err := FromDir(filepath.Join(dir, "pkg"), testExecutable)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -355,12 +366,52 @@ func TestFromDir(t *testing.T) {
 	if err := os.Symlink("package.json", filepath.Join(dir, "link.json")); err != nil {
 		t.Fatal(err)
 	}
-	_, err = FromDir(dir, nil)
+	_, err = FromDir(dir, isBin)
 	if err == nil || !strings.Contains(err.Error(), "link.json is a symbolic link") {
 		t.Fatalf("err = %v, want a symbolic link error", err)
 	}
-	if _, err := FromDir(filepath.Join(dir, "nope"), nil); err == nil {
+	if _, err := FromDir(filepath.Join(dir, "nope"), isBin); err == nil {
 		t.Fatal("no error for a missing directory")
+	}
+}
+
+// TestModesComeFromThePackageNotTheDisk: a tree whose execute bits are
+// wrong (lost on a Windows checkout, or set on every file) packs to the
+// same bytes as one whose bits are right.
+func TestModesComeFromThePackageNotTheDisk(t *testing.T) {
+	pack := func(files map[string]string) []byte {
+		dir := t.TempDir()
+		writeTree(t, dir, files)
+		fs, err := FromDir(dir, isBin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var buf bytes.Buffer
+		if _, err := Write(&buf, fs); err != nil {
+			t.Fatal(err)
+		}
+		return buf.Bytes()
+	}
+	right := pack(map[string]string{"package.json": "{}", "bin/facet*": "x", "README.md": "r"})
+	lost := pack(map[string]string{"package.json": "{}", "bin/facet": "x", "README.md": "r"})
+	stray := pack(map[string]string{"package.json*": "{}", "bin/facet*": "x", "README.md*": "r"})
+	if !bytes.Equal(right, lost) || !bytes.Equal(right, stray) {
+		t.Fatal("the bytes depend on the modes on disk")
+	}
+	modes := map[string]int64{}
+	tr := tar.NewReader(bytes.NewReader(tarBytes(t, right)))
+	for {
+		h, err := tr.Next()
+		if err != nil {
+			break
+		}
+		modes[h.Name] = h.Mode
+	}
+	if modes["package/bin/facet"] != 0o755 || modes["package/README.md"] != 0o644 || modes["package/package.json"] != 0o644 {
+		t.Errorf("modes %v", modes)
+	}
+	if _, err := FromDir(t.TempDir(), nil); err == nil {
+		t.Error("FromDir without a rule for executables took the modes from the disk")
 	}
 }
 

@@ -1,53 +1,63 @@
 // Package toolkit bundles what every release operation needs: the
-// configuration, the npm CLI, the registry client and the report printer,
-// and the lists of packages the configuration describes.
+// configuration, the facts of the environment (read once), the command
+// runner, the npm CLI, the registry client and the report printer, and the
+// lists of packages the configuration describes.
 package toolkit
 
 import (
 	"context"
 	"fmt"
-	"os"
+	"io"
 	"path/filepath"
+	"strings"
 
+	"github.com/agent-facets/release/internal/command"
 	"github.com/agent-facets/release/internal/config"
 	"github.com/agent-facets/release/internal/npmcli"
 	"github.com/agent-facets/release/internal/registry"
 	"github.com/agent-facets/release/internal/report"
+	"github.com/agent-facets/release/internal/version"
 	"github.com/agent-facets/release/internal/workspace"
 )
 
 // Env is the context of one release operation.
 type Env struct {
-	Cfg *config.Config
+	Cfg   *config.Config
+	Facts Facts
+	// Run runs every external program, with Facts.Environ.
+	Run *command.Runner
 	NPM *npmcli.CLI
 	Reg *registry.Client
 	Out *report.Printer
-	// OTP is a one-time password for accounts with 2FA on writes (seeding,
-	// trust setup); empty lets npm prompt when interactive.
-	OTP string
-	// Interactive lets npm prompt on the terminal (a maintainer's run).
-	Interactive bool
 }
 
-// New loads the configuration at path and returns an Env printing to stdout.
-func New(path string) (*Env, error) {
-	cfg, err := config.Load(path)
+// New returns an Env for cfg and facts, printing to out (coloured when out
+// is a terminal and the facts allow).
+func New(cfg *config.Config, facts Facts, out io.Writer) *Env {
+	run := &command.Runner{Environ: facts.Environ}
+	return &Env{
+		Cfg:   cfg,
+		Facts: facts,
+		Run:   run,
+		NPM:   &npmcli.CLI{Runner: run},
+		Reg:   &registry.Client{},
+		Out:   report.New(out, report.UseColor(out, facts.NoColor)),
+	}
+}
+
+// Load reads the configuration Facts name and returns an Env for it.
+func Load(facts Facts, out io.Writer) (*Env, error) {
+	cfg, err := config.Load(facts.ConfigFile())
 	if err != nil {
 		return nil, err
 	}
-	return &Env{
-		Cfg:         cfg,
-		NPM:         &npmcli.CLI{},
-		Reg:         &registry.Client{},
-		Out:         report.New(os.Stdout),
-		OTP:         os.Getenv("NPM_OTP"),
-		Interactive: isTerminal(os.Stdin) && os.Getenv("CI") == "",
-	}, nil
+	return New(cfg, facts, out), nil
 }
 
-func isTerminal(f *os.File) bool {
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+// Version returns the release version: arg when given, else the one in the
+// CI tag that started this run.
+func (e *Env) Version(arg string) (string, error) {
+	return version.Resolve(arg, e.Cfg.Release.TagPrefix, e.Facts.Tag, e.Facts.TagVar)
 }
 
 // Registry returns the registry URL npm uses for name.
@@ -75,6 +85,28 @@ func (e *Env) CLIPackages() []string {
 	return append([]string{e.Cfg.CLI.Package}, e.Cfg.PlatformPackages()...)
 }
 
+// Sets names the package sets a maintainer target can work on.
+const Sets = "cli, adapters or all"
+
+// Packages returns the package set named by which: "cli" (the CLI and its
+// platform packages), "adapters", or "all" (the default).
+func (e *Env) Packages(which string) ([]string, error) {
+	switch which {
+	case "cli":
+		return e.CLIPackages(), nil
+	case "adapters", "all", "":
+		a, err := e.Adapters()
+		if err != nil {
+			return nil, err
+		}
+		if which == "adapters" {
+			return Names(a), nil
+		}
+		return append(e.CLIPackages(), Names(a)...), nil
+	}
+	return nil, fmt.Errorf("unknown package set %q: use %s", which, Sets)
+}
+
 // Adapters returns the adapter packages: the explicit list from the
 // configuration, or the public packages in the scope found in the
 // workspace, minus the excluded ones, in dependency order.
@@ -96,7 +128,8 @@ func (e *Env) Adapters() ([]workspace.Package, error) {
 	}
 	var out []workspace.Package
 	for _, p := range all {
-		if p.Private || !isInScope(p.Name, e.Cfg.Scope) || excluded(p.Name[len(e.Cfg.Scope)+1:], a.Exclude) {
+		unscoped, inScope := strings.CutPrefix(p.Name, e.Cfg.Scope+"/")
+		if p.Private || !inScope || unscoped == "" || excluded(unscoped, a.Exclude) {
 			continue
 		}
 		out = append(out, p)
@@ -105,10 +138,6 @@ func (e *Env) Adapters() ([]workspace.Package, error) {
 		return nil, fmt.Errorf("no adapter packages found in the workspace %s (public %s/* packages, excluding %v): check adapters.workspace in %s", e.Cfg.Path(a.Workspace), e.Cfg.Scope, a.Exclude, e.Cfg.File)
 	}
 	return workspace.Order(out)
-}
-
-func isInScope(name, scope string) bool {
-	return len(name) > len(scope)+1 && name[:len(scope)+1] == scope+"/"
 }
 
 func excluded(unscoped string, globs []string) bool {

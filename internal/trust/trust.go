@@ -10,13 +10,13 @@ import (
 	"fmt"
 	"net/url"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
-	"golang.org/x/sync/errgroup"
-
+	"github.com/agent-facets/release/internal/fanout"
 	"github.com/agent-facets/release/internal/npmcli"
+	"github.com/agent-facets/release/internal/outcome"
+	"github.com/agent-facets/release/internal/publisher"
 	"github.com/agent-facets/release/internal/registry"
 	"github.com/agent-facets/release/internal/report"
 	"github.com/agent-facets/release/internal/toolkit"
@@ -54,33 +54,28 @@ type State struct {
 	Err   error
 }
 
-// Want returns the configured CircleCI identity.
-func Want(e *toolkit.Env) npmcli.CircleCITrust {
-	tp := e.Cfg.TrustedPublisher
-	return npmcli.CircleCITrust{OrgID: tp.OrgID, ProjectID: tp.ProjectID, PipelineDefinitionID: tp.PipelineDefinitionID, VCSOrigin: tp.VCSOrigin, ContextIDs: tp.ContextIDs}
+// Record is s in the outcome vocabulary of every report.
+func (s State) Record() outcome.Record {
+	r := outcome.Record{Package: s.Package, Registry: s.Registry, Note: s.Status.String()}
+	switch s.Status {
+	case Matches:
+		r.Action = outcome.Identical
+	case Missing:
+		r.Action, r.Note = outcome.Missing, "not on the registry"
+	case NoPublisher:
+		r.Action = outcome.Missing
+	case Drift:
+		r.Action = outcome.Different
+	default:
+		r = outcome.Fail(s.Package, "", s.Err)
+		r.Registry = s.Registry
+	}
+	return r
 }
 
 // Compare lists how have differs from want; empty means it matches.
-func Compare(want npmcli.CircleCITrust, have npmcli.Trust) []string {
-	var d []string
-	if have.Type != "circleci" {
-		return []string{fmt.Sprintf("type is %q, want \"circleci\"", have.Type)}
-	}
-	field := func(name, got, want string) {
-		if got != want {
-			d = append(d, fmt.Sprintf("%s is %q, want %q", name, got, want))
-		}
-	}
-	field("org-id", have.OrgID, want.OrgID)
-	field("project-id", have.ProjectID, want.ProjectID)
-	field("pipeline-definition-id", have.PipelineDefinitionID, want.PipelineDefinitionID)
-	field("vcs-origin", have.VCSOrigin, want.VCSOrigin)
-	a, b := slices.Clone(have.ContextIDs), slices.Clone(want.ContextIDs)
-	sort.Strings(a)
-	sort.Strings(b)
-	if !slices.Equal(a, b) {
-		d = append(d, fmt.Sprintf("context-ids are %v, want %v", a, b))
-	}
+func Compare(want publisher.Identity, have npmcli.Trust) []string {
+	d := want.Diff(have.Identity())
 	if len(have.Permissions) > 0 && !slices.Contains(have.Permissions, "createPackage") {
 		d = append(d, fmt.Sprintf("permissions are %v: publishing (createPackage) is not allowed", have.Permissions))
 	}
@@ -99,35 +94,27 @@ func Check(ctx context.Context, e *toolkit.Env, pkgs []string) ([]State, error) 
 		specs[i] = registry.Spec{Name: p}
 	}
 	results, _ := e.Reg.CheckAll(ctx, regFor, specs, true)
-	want := Want(e)
-	states := make([]State, len(pkgs))
-	g := new(errgroup.Group)
-	g.SetLimit(4)
-	for i, r := range results {
-		g.Go(func() error {
-			s := State{Package: r.Spec.Name, Registry: regFor(r.Spec.Name)}
-			switch {
-			case r.Err != nil:
-				s.Status, s.Err = Unknown, r.Err
-			case r.State == registry.PackageMissing:
-				s.Status = Missing
-			default:
-				s.Existing, s.Err = e.NPM.TrustList(ctx, s.Package, s.Registry, e.OTP)
-				if s.Err != nil {
-					s.Status = Unknown
-					break
-				}
-				s.Status = classify(want, s.Existing, &s.Diffs)
+	want := e.Cfg.TrustedPublisher
+	return fanout.Each(4, results, func(_ int, r registry.Result) State {
+		s := State{Package: r.Spec.Name, Registry: regFor(r.Spec.Name)}
+		switch {
+		case r.Err != nil:
+			s.Status, s.Err = Unknown, r.Err
+		case r.State == registry.PackageMissing:
+			s.Status = Missing
+		default:
+			s.Existing, s.Err = e.NPM.TrustList(ctx, s.Package, s.Registry, e.Facts.OTP)
+			if s.Err != nil {
+				s.Status = Unknown
+				break
 			}
-			states[i] = s
-			return nil
-		})
-	}
-	_ = g.Wait()
-	return states, nil
+			s.Status = classify(want, s.Existing, &s.Diffs)
+		}
+		return s
+	}), nil
 }
 
-func classify(want npmcli.CircleCITrust, existing []npmcli.Trust, diffs *[]string) Status {
+func classify(want publisher.Identity, existing []npmcli.Trust, diffs *[]string) Status {
 	if len(existing) == 0 {
 		return NoPublisher
 	}
@@ -146,17 +133,12 @@ func classify(want npmcli.CircleCITrust, existing []npmcli.Trust, diffs *[]strin
 
 // FixCommands returns the commands that replace a drifted configuration with
 // the wanted one (npm allows one configuration per package).
-func FixCommands(s State, want npmcli.CircleCITrust) []string {
+func FixCommands(s State, want publisher.Identity) []string {
 	var cmds []string
 	for _, t := range s.Existing {
 		cmds = append(cmds, fmt.Sprintf("npm trust revoke %s --id %s --registry %s", s.Package, t.ID, s.Registry))
 	}
-	return append(cmds, CreateCommand(s.Package, s.Registry, want))
-}
-
-// CreateCommand is the `npm trust circleci` command line that attaches want.
-func CreateCommand(pkg, reg string, want npmcli.CircleCITrust) string {
-	return "npm " + strings.Join(want.Args(pkg), " ") + " --registry " + reg
+	return append(cmds, npmcli.TrustCommand(want, s.Package, s.Registry))
 }
 
 // AccessPage returns the web page where a maintainer attaches a trusted
@@ -175,7 +157,8 @@ func AccessPage(reg, pkg string) string {
 }
 
 // PrintState prints one line per package and returns how many are not ready.
-func PrintState(out *report.Printer, states []State, want npmcli.CircleCITrust) (notReady int) {
+func PrintState(e *toolkit.Env, states []State) (notReady int) {
+	out, want := e.Out, e.Cfg.TrustedPublisher
 	for _, s := range states {
 		switch s.Status {
 		case Matches:
@@ -217,16 +200,14 @@ func PrintTodo(e *toolkit.Env, states []State) {
 	if len(todo) == 0 {
 		return
 	}
-	want := Want(e)
+	want := e.Cfg.TrustedPublisher
 	e.Out.Heading("Trusted publishing still to configure for %d package(s):", len(todo))
-	e.Out.Text("Enter these CircleCI values under \"Trusted publishing\" on each package's access page:")
-	e.Out.Table([]string{"field", "value"}, [][]string{
-		{"Organization ID", want.OrgID},
-		{"Project ID", want.ProjectID},
-		{"Pipeline Definition ID", want.PipelineDefinitionID},
-		{"Context IDs", strings.Join(want.ContextIDs, ", ")},
-		{"VCS Origin", want.VCSOrigin},
-	})
+	e.Out.Text("Enter these %s values under \"Trusted publishing\" on each package's access page:", want.Provider.Name())
+	var rows [][]string
+	for _, f := range want.Fields() {
+		rows = append(rows, []string{f[0], f[1]})
+	}
+	e.Out.Table([]string{"field", "value"}, rows)
 	for _, s := range todo {
 		if page := AccessPage(s.Registry, s.Package); page != "" {
 			e.Out.Line(report.Warn, "%s  %s", s.Package, page)
@@ -234,7 +215,7 @@ func PrintTodo(e *toolkit.Env, states []State) {
 			e.Out.Line(report.Warn, "%s", s.Package)
 		}
 	}
-	e.Out.Text("Or let the toolkit attach them all: mage trust:attach (runs `npm trust circleci ... --allow-publish` per package; needs 2FA).")
+	e.Out.Text("Or let the toolkit attach them all: mage trust:attach (runs `npm trust %s ... --allow-publish` per package; needs 2FA).", want.Provider)
 }
 
 // Attacher attaches the configured trusted publisher to packages.
@@ -247,24 +228,16 @@ type Attacher struct {
 	Sleep func(ctx context.Context, d time.Duration) error
 }
 
-// Result of Attach for one package.
-type Result struct {
-	State State
-	// Attached is true when this run created the configuration.
-	Attached bool
-	Err      error
-}
-
 // Attach attaches the trusted publisher to every package that has none,
 // leaves matching ones alone, and reports drift without touching it. It
 // returns an error naming every package that is not ready afterwards.
-func (a *Attacher) Attach(ctx context.Context, pkgs []string) ([]Result, error) {
+func (a *Attacher) Attach(ctx context.Context, pkgs []string) ([]outcome.Record, error) {
 	e := a.Env
 	states, err := Check(ctx, e, pkgs)
 	if err != nil {
 		return nil, err
 	}
-	want := Want(e)
+	want := e.Cfg.TrustedPublisher
 	pacing := a.Pacing
 	if pacing == 0 {
 		pacing = 2 * time.Second
@@ -273,11 +246,11 @@ func (a *Attacher) Attach(ctx context.Context, pkgs []string) ([]Result, error) 
 	if sleep == nil {
 		sleep = sleepCtx
 	}
-	var results []Result
+	var results []outcome.Record
 	var problems []string
 	wrote := false
 	for _, s := range states {
-		r := Result{State: s}
+		r := s.Record()
 		switch s.Status {
 		case Matches:
 			e.Out.Line(report.Skipped, "%s: trusted publisher already matches", s.Package)
@@ -288,19 +261,19 @@ func (a *Attacher) Attach(ctx context.Context, pkgs []string) ([]Result, error) 
 				}
 			}
 			wrote = true
-			r.Err = a.create(ctx, s, want)
-			if r.Err != nil {
-				e.Out.Line(report.Failed, "%s: %v", s.Package, r.Err)
+			if err := a.create(ctx, s, want); err != nil {
+				r = outcome.Fail(s.Package, "", err)
+				e.Out.Line(report.Failed, "%s: %v", s.Package, err)
 				problems = append(problems, s.Package+" (attach failed)")
 			} else {
-				r.Attached = true
-				e.Out.Line(report.Added, "%s: trusted publisher attached (CircleCI project %s)", s.Package, want.ProjectID)
+				r.Action, r.Note = outcome.Published, "trusted publisher attached"
+				e.Out.Line(report.Added, "%s: trusted publisher attached (%s)", s.Package, want)
 			}
 		case Missing:
 			e.Out.Line(report.Failed, "%s: not on the registry: seed it first (mage seedCLI / mage seedAdapters)", s.Package)
 			problems = append(problems, s.Package+" (missing)")
 		case Drift:
-			PrintState(e.Out, []State{s}, want)
+			PrintState(e, []State{s})
 			problems = append(problems, s.Package+" (drift)")
 		case Unknown:
 			e.Out.Line(report.Failed, "%s: cannot read its state: %v", s.Package, s.Err)
@@ -316,10 +289,10 @@ func (a *Attacher) Attach(ctx context.Context, pkgs []string) ([]Result, error) 
 
 // create runs `npm trust circleci`, retrying a rate-limited call after a
 // growing pause.
-func (a *Attacher) create(ctx context.Context, s State, want npmcli.CircleCITrust) error {
+func (a *Attacher) create(ctx context.Context, s State, want publisher.Identity) error {
 	wait := 5 * time.Second
 	for attempt := 1; ; attempt++ {
-		err := a.Env.NPM.TrustCircleCI(ctx, s.Package, s.Registry, a.Env.OTP, want)
+		err := a.Env.NPM.Trust(ctx, s.Package, s.Registry, a.Env.Facts.OTP, want)
 		if err == nil || attempt == 4 || !npmcli.IsCode(err, "E429") {
 			if npmcli.IsCode(err, "EOTP") {
 				return fmt.Errorf("%w: this account needs a 2FA code: run again in a terminal, or set NPM_OTP", err)
@@ -350,6 +323,22 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// Report prints every package's trusted-publisher state, and what is left
+// to configure, and fails (ErrNotReady) when any is not ready.
+func Report(ctx context.Context, e *toolkit.Env, pkgs []string) error {
+	states, err := Check(ctx, e, pkgs)
+	if err != nil {
+		return err
+	}
+	e.Out.Heading("Trusted publishing state of %d packages", len(pkgs))
+	if n := PrintState(e, states); n > 0 {
+		PrintTodo(e, states)
+		return fmt.Errorf("%w: %d of %d need attention (see above)", ErrNotReady, n, len(pkgs))
+	}
+	e.Out.Text("All %d packages are ready for trusted publishing.", len(pkgs))
+	return nil
 }
 
 // ErrNotReady is returned by a check that found packages not ready.

@@ -5,22 +5,17 @@ package version
 
 import (
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/Masterminds/semver/v3"
 )
 
-// Resolve returns the release version. arg wins when set; otherwise the
-// CircleCI tag (CIRCLE_TAG) or the GitHub Actions tag (GITHUB_REF_NAME when
-// GITHUB_REF_TYPE is "tag") must be tagPrefix followed by the version.
-func Resolve(arg, tagPrefix string) (string, error) {
+// Resolve returns the release version. arg wins when set; otherwise tag,
+// the CI tag that started the run (from names the variable it came from,
+// for messages), must be tagPrefix followed by the version.
+func Resolve(arg, tagPrefix, tag, from string) (string, error) {
 	if arg != "" {
 		return Validate(strings.TrimPrefix(arg, tagPrefix))
-	}
-	tag, from := os.Getenv("CIRCLE_TAG"), "CIRCLE_TAG"
-	if tag == "" && os.Getenv("GITHUB_REF_TYPE") == "tag" {
-		tag, from = os.Getenv("GITHUB_REF_NAME"), "GITHUB_REF_NAME"
 	}
 	if tag == "" {
 		return "", fmt.Errorf("no release version: pass it (e.g. -version=1.2.3) or run from a CI tag %s<version>", tagPrefix)

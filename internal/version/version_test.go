@@ -7,25 +7,21 @@ import (
 
 func TestResolve(t *testing.T) {
 	tests := []struct {
-		name, arg, circle, ghType, ghName string
-		want, err                         string
+		name, arg, tag, from string
+		want, err            string
 	}{
 		{name: "argument", arg: "1.2.3", want: "1.2.3"},
 		{name: "argument with prefix", arg: "agent-facets@1.2.3", want: "1.2.3"},
+		{name: "argument wins over the tag", arg: "1.2.3", tag: "agent-facets@2.0.0", from: "CIRCLE_TAG", want: "1.2.3"},
 		{name: "prerelease", arg: "1.2.3-rc.1", want: "1.2.3-rc.1"},
 		{name: "v prefix refused", arg: "v1.2.3", err: `version "v1.2.3" is not valid semver`},
-		{name: "circleci tag", circle: "agent-facets@2.0.0", want: "2.0.0"},
-		{name: "circleci adapter tag refused", circle: "@agent-facets/adapter@1.0.0", err: `CIRCLE_TAG="@agent-facets/adapter@1.0.0" is not a release tag`},
-		{name: "github tag", ghType: "tag", ghName: "agent-facets@3.1.0", want: "3.1.0"},
-		{name: "github branch ignored", ghType: "branch", ghName: "main", err: "no release version"},
+		{name: "tag", tag: "agent-facets@2.0.0", from: "CIRCLE_TAG", want: "2.0.0"},
+		{name: "adapter tag refused", tag: "@agent-facets/adapter@1.0.0", from: "CIRCLE_TAG", err: `CIRCLE_TAG="@agent-facets/adapter@1.0.0" is not a release tag`},
 		{name: "nothing", err: "no release version: pass it"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			t.Setenv("CIRCLE_TAG", tt.circle)
-			t.Setenv("GITHUB_REF_TYPE", tt.ghType)
-			t.Setenv("GITHUB_REF_NAME", tt.ghName)
-			got, err := Resolve(tt.arg, "agent-facets@")
+			got, err := Resolve(tt.arg, "agent-facets@", tt.tag, tt.from)
 			if tt.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.err) {
 					t.Fatalf("err = %v, want %q", err, tt.err)

@@ -19,16 +19,16 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
 	"runtime/pprof"
-	"syscall"
+	"strings"
 	"time"
 
+	"github.com/agent-facets/release/internal/command"
 	"github.com/agent-facets/release/internal/tarball"
 )
 
@@ -57,9 +57,8 @@ func main() {
 	default:
 		usage()
 	}
-	var exit *exec.ExitError
-	if errors.As(err, &exit) {
-		os.Exit(exit.ExitCode())
+	if ce, ok := command.AsError(err); ok && ce.Exit > 0 {
+		os.Exit(ce.Exit)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "benchpack:", err)
@@ -84,7 +83,9 @@ func pack(dir, out, profile string) error {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	files, err := tarball.FromDir(dir, nil)
+	// As the toolkit packs a platform package: the files under bin/ are
+	// the executables.
+	files, err := tarball.FromDir(dir, func(rel string) bool { return strings.HasPrefix(rel, "bin/") })
 	if err != nil {
 		return err
 	}
@@ -103,18 +104,10 @@ type Measurement struct {
 }
 
 func measure(report string, argv []string) error {
-	cmd := exec.Command(argv[0], argv[1:]...)
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
-	start := time.Now()
-	runErr := cmd.Run()
-	m := Measurement{Wall: time.Since(start)}
-	if st := cmd.ProcessState; st != nil {
-		m.CPU = st.UserTime() + st.SystemTime()
-		if ru, ok := st.SysUsage().(*syscall.Rusage); ok {
-			m.MaxRSS = ru.Maxrss * 1024 // kilobytes on Linux
-		}
-	}
-	data, err := json.Marshal(m)
+	var u command.Usage
+	run := &command.Runner{Environ: os.Environ()}
+	runErr := run.Interactive(context.Background(), command.Cmd{Name: argv[0], Args: argv[1:], Usage: &u})
+	data, err := json.Marshal(Measurement{Wall: u.Wall, CPU: u.CPU, MaxRSS: u.MaxRSS})
 	if err != nil {
 		return err
 	}

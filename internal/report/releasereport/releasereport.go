@@ -1,13 +1,13 @@
 // Package releasereport writes what a release target did for machines and
-// for CI pages: a JSON file at $RELEASE_REPORT, replaced atomically after
-// each release target, and a Markdown table appended to
-// $GITHUB_STEP_SUMMARY on GitHub Actions. Errors and registry
-// URLs in both are redacted of secrets.
+// for CI pages: a JSON file (at $RELEASE_REPORT), replaced atomically after
+// each release target, and a Markdown table appended to GitHub Actions'
+// step summary ($GITHUB_STEP_SUMMARY). Errors and registry URLs in both
+// are redacted of secrets.
 //
 // The JSON report has this shape (keys marked * are always present):
 //
 //	{
-//	  "schema":     1,              * integer; this shape's version
+//	  "schema":     2,              * integer; this shape's version
 //	  "tool":       "agent-facets", * string; the CLI package being released (release.json cli.package)
 //	  "operation":  "publishCLI",   * string; publishPlatform | publishCLI | publishAdapters | rehearse | status
 //	  "version":    "1.2.3",          string; the release version (absent for publishAdapters: each adapter has its own)
@@ -21,7 +21,7 @@
 //	    {
 //	      "name":       "@agent-facets/cli-linux-x64", * string
 //	      "version":    "1.2.3",                       * string
-//	      "action":     "published",  * string; published | identical | failed | missing
+//	      "action":     "published",  * string; published | identical | staged | missing | different | skipped | failed
 //	      "tag":        "latest",       string; the dist-tag published to
 //	      "integrity":  "sha512-…",     string; the tarball's sha512 integrity
 //	      "registry":   "https://…/",   string; the registry URL, without credentials
@@ -33,9 +33,10 @@
 //
 // "identical" means the registry already held the version with the same
 // bytes, so nothing was published; "missing" means a package the operation
-// needed was not on the registry. For status, "action" is the state found:
-// published, missing, or failed (different bytes, or the registry could not
-// be read, with the reason in "error").
+// needed was not on the registry; "different" that the registry holds the
+// version with other bytes than this build. For status, "action" is the
+// state found: published, missing, different, or failed (the registry
+// could not be read, with the reason in "error").
 package releasereport
 
 import (
@@ -52,22 +53,12 @@ import (
 	"strings"
 	"time"
 
-	"github.com/agent-facets/release/internal/publish"
+	"github.com/agent-facets/release/internal/outcome"
 	"github.com/agent-facets/release/internal/secret"
-	"github.com/agent-facets/release/internal/status"
-)
-
-// Environment variables naming where reports go.
-const (
-	// EnvReport names the JSON report file; unset means no JSON report.
-	EnvReport = "RELEASE_REPORT"
-	// EnvStepSummary is the Markdown file GitHub Actions shows on the run's
-	// page; unset means no summary.
-	EnvStepSummary = "GITHUB_STEP_SUMMARY"
 )
 
 // Schema is the version of the JSON shape described in the package doc.
-const Schema = 1
+const Schema = 2
 
 // Results of an operation.
 const (
@@ -119,55 +110,29 @@ func newReport(op, tool, version string, start, end time.Time) *Report {
 	}
 }
 
-// FromRecords builds the report of a publishing operation op (publishPlatform,
-// publishCLI, publishAdapters, rehearse) on tool at version (empty for
+// New builds the report of operation op (publishPlatform, publishCLI,
+// publishAdapters, rehearse, status) on tool at version (empty for
 // publishAdapters) from its records and its error.
-func FromRecords(op, tool, version string, start, end time.Time, recs []publish.Record, err error) *Report {
+func New(op, tool, version string, start, end time.Time, recs []outcome.Record, err error) *Report {
 	r := newReport(op, tool, version, start, end)
 	for _, rec := range recs {
-		r.Packages = append(r.Packages, Package{
+		p := Package{
 			Name:       rec.Package,
-			Version:    rec.Version,
+			Version:    cmp.Or(rec.Version, version),
 			Action:     string(rec.Action),
 			Tag:        rec.Tag,
 			Integrity:  rec.Integrity,
 			Registry:   cleanURL(rec.Registry),
 			DurationMS: rec.Duration.Milliseconds(),
 			Error:      secret.Redact(rec.Error),
-		})
+		}
+		if rec.Action == outcome.Different && p.Error == "" {
+			p.Error = fmt.Sprintf("the registry holds other bytes (registry %s, local build %s)", rec.Integrity, rec.Local)
+		}
+		r.Packages = append(r.Packages, p)
 	}
 	if err != nil {
 		r.Result, r.Error = Failure, secret.Redact(err.Error())
-	}
-	return r
-}
-
-// FromStatus builds the report of the status operation: each package's
-// state, success only when the release is complete.
-func FromStatus(tool string, start, end time.Time, s *status.Report) *Report {
-	r := newReport("status", tool, s.Version, start, end)
-	r.Next = s.Next
-	if !s.Complete {
-		r.Result = Failure
-		r.Error = status.ErrIncomplete.Error()
-	}
-	for _, row := range s.Rows {
-		p := Package{Name: row.Package, Version: s.Version, Integrity: row.Integrity, Error: secret.Redact(row.Error)}
-		switch row.State {
-		case status.Published:
-			p.Action = string(publish.Published)
-		case status.Missing:
-			p.Action = string(publish.Missing)
-		case status.DifferentBytes:
-			p.Action = string(publish.Failed)
-			p.Error = fmt.Sprintf("the registry holds other bytes (registry %s, local build %s)", row.Integrity, row.Local)
-		default:
-			p.Action = string(publish.Failed)
-			if p.Error == "" {
-				p.Error = "the registry could not be read"
-			}
-		}
-		r.Packages = append(r.Packages, p)
 	}
 	return r
 }
@@ -222,7 +187,10 @@ func Validate(data []byte) error {
 	if r.End.Before(r.Start) {
 		errs = append(errs, fmt.Errorf("report: end %s is before start %s", r.End, r.Start))
 	}
-	actions := []string{string(publish.Published), string(publish.Identical), string(publish.Failed), string(publish.Missing)}
+	var actions []string
+	for _, a := range outcome.Actions {
+		actions = append(actions, string(a))
+	}
 	for i, p := range r.Packages {
 		if !slices.Contains(actions, p.Action) {
 			errs = append(errs, fmt.Errorf("packages[%d]: action %q is not one of %s", i, p.Action, strings.Join(actions, ", ")))
@@ -269,19 +237,19 @@ func (r *Report) JSON() ([]byte, error) {
 	return append([]byte(secret.Redact(string(data))), '\n'), nil
 }
 
-// Emit writes r where the environment asks: the JSON report to
-// $RELEASE_REPORT and the Markdown summary to $GITHUB_STEP_SUMMARY. Neither
-// set: nothing to do.
-func Emit(r *Report) error {
+// Emit writes r where the run asks: the JSON report to reportPath
+// ($RELEASE_REPORT) and the Markdown summary to summaryPath
+// ($GITHUB_STEP_SUMMARY). An empty path: nothing written there.
+func Emit(r *Report, reportPath, summaryPath string) error {
 	var errs []error
-	if path := os.Getenv(EnvReport); path != "" {
-		if err := r.WriteJSON(path); err != nil {
-			errs = append(errs, fmt.Errorf("%w; point %s at a writable file, or unset it", err, EnvReport))
+	if reportPath != "" {
+		if err := r.WriteJSON(reportPath); err != nil {
+			errs = append(errs, fmt.Errorf("%w; point RELEASE_REPORT at a writable file, or unset it", err))
 		}
 	}
-	if path := os.Getenv(EnvStepSummary); path != "" {
-		if err := r.AppendMarkdown(path); err != nil {
-			errs = append(errs, fmt.Errorf("%w; %s should name the file GitHub Actions provides", err, EnvStepSummary))
+	if summaryPath != "" {
+		if err := r.AppendMarkdown(summaryPath); err != nil {
+			errs = append(errs, fmt.Errorf("%w; GITHUB_STEP_SUMMARY should name the file GitHub Actions provides", err))
 		}
 	}
 	return errors.Join(errs...)
@@ -384,7 +352,7 @@ func (r *Report) ResultLine() string {
 		counts[p.Action]++
 	}
 	var parts []string
-	for _, a := range []publish.Action{publish.Published, publish.Identical, publish.Missing, publish.Failed} {
+	for _, a := range outcome.Actions {
 		if n := counts[string(a)]; n > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s", n, a))
 		}

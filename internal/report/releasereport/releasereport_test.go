@@ -9,9 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/agent-facets/release/internal/publish"
+	"github.com/agent-facets/release/internal/outcome"
 	"github.com/agent-facets/release/internal/secret"
-	"github.com/agent-facets/release/internal/status"
 )
 
 const token = "npm_reportTestSecret0123456789"
@@ -20,26 +19,24 @@ var start = time.Date(2025, 3, 4, 5, 6, 7, 891_000_000, time.UTC)
 
 // records has one of every action, a secret in an error and credentials in
 // a registry URL.
-func records() []publish.Record {
-	return []publish.Record{
-		{Package: "@agent-facets/cli-linux-x64", Version: "1.2.3", Action: publish.Published, Tag: "latest", Integrity: "sha512-AAAAAAAAAAAAAAAAAAAAAAAAAAAA", Registry: "http://user:pass@127.0.0.1:4873/", Duration: 812 * time.Millisecond},
-		{Package: "@agent-facets/cli-darwin-arm64", Version: "1.2.3", Action: publish.Identical, Integrity: "sha512-BBBB", Registry: "http://127.0.0.1:4873/", Duration: 40 * time.Millisecond},
-		{Package: "@agent-facets/cli-win32-x64", Version: "1.2.3", Action: publish.Failed, Duration: 1500 * time.Millisecond, Error: "exchange with " + token + " failed | status 403\nsecond line"},
-		{Package: "@agent-facets/cli-linux-arm64", Version: "1.2.3", Action: publish.Missing},
+func records() []outcome.Record {
+	return []outcome.Record{
+		{Package: "@agent-facets/cli-linux-x64", Version: "1.2.3", Action: outcome.Published, Tag: "latest", Integrity: "sha512-AAAAAAAAAAAAAAAAAAAAAAAAAAAA", Registry: "http://user:pass@127.0.0.1:4873/", Duration: 812 * time.Millisecond},
+		{Package: "@agent-facets/cli-darwin-arm64", Version: "1.2.3", Action: outcome.Identical, Integrity: "sha512-BBBB", Registry: "http://127.0.0.1:4873/", Duration: 40 * time.Millisecond},
+		{Package: "@agent-facets/cli-win32-x64", Version: "1.2.3", Action: outcome.Failed, Duration: 1500 * time.Millisecond, Error: "exchange with " + token + " failed | status 403\nsecond line"},
+		{Package: "@agent-facets/cli-linux-arm64", Version: "1.2.3", Action: outcome.Missing},
 	}
 }
 
 func failed() *Report {
-	return FromRecords("publishCLI", "agent-facets", "1.2.3", start, start.Add(3*time.Second+250*time.Millisecond), records(),
+	return New("publishCLI", "agent-facets", "1.2.3", start, start.Add(3*time.Second+250*time.Millisecond), records(),
 		errors.New("1 platform package(s) are not on the registry at 1.2.3 (token "+token+")"))
 }
 
 func TestJSONReportHasTheDocumentedShape(t *testing.T) {
 	secret.Register(token)
 	path := filepath.Join(t.TempDir(), "reports", "release.json") // the directory does not exist yet
-	t.Setenv(EnvReport, path)
-	t.Setenv(EnvStepSummary, "")
-	if err := Emit(failed()); err != nil {
+	if err := Emit(failed(), path, ""); err != nil {
 		t.Fatal(err)
 	}
 	data, err := os.ReadFile(path)
@@ -57,7 +54,7 @@ func TestJSONReportHasTheDocumentedShape(t *testing.T) {
 	if err := dec.Decode(&got); err != nil {
 		t.Fatal(err)
 	}
-	if got.Schema != 1 || got.Tool != "agent-facets" || got.Operation != "publishCLI" || got.Version != "1.2.3" || got.Result != Failure {
+	if got.Schema != 2 || got.Tool != "agent-facets" || got.Operation != "publishCLI" || got.Version != "1.2.3" || got.Result != Failure {
 		t.Errorf("header = %+v", got)
 	}
 	if !got.Start.Equal(start) || !got.End.Equal(start.Add(3250*time.Millisecond)) || got.DurationMS != 3250 {
@@ -113,7 +110,7 @@ func TestReportIsReplacedAtomically(t *testing.T) {
 	if err := os.WriteFile(path, []byte(strings.Repeat("old report ", 1000)), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	ok := FromRecords("publishPlatform", "agent-facets", "1.2.3", start, start.Add(time.Second), records()[:1], nil)
+	ok := New("publishPlatform", "agent-facets", "1.2.3", start, start.Add(time.Second), records()[:1], nil)
 	if err := ok.WriteJSON(path); err != nil {
 		t.Fatal(err)
 	}
@@ -156,9 +153,9 @@ func TestValidateRejectsOtherShapes(t *testing.T) {
 		{"null packages", edit(func(m map[string]any) { m["packages"] = nil }), `"packages" is null, want array`},
 		{"unknown operation", edit(func(m map[string]any) { m["operation"] = "deploy" }), `operation "deploy" is not one of`},
 		{"unknown result", edit(func(m map[string]any) { m["result"] = "ok" }), `result "ok" is neither`},
-		{"other schema", edit(func(m map[string]any) { m["schema"] = 2 }), "schema is 2, want 1"},
+		{"other schema", edit(func(m map[string]any) { m["schema"] = 1 }), "schema is 1, want 2"},
 		{"package without name", edit(func(m map[string]any) { delete(pkg(m), "name") }), `packages[0]: "name" is missing`},
-		{"unknown action", edit(func(m map[string]any) { pkg(m)["action"] = "skipped" }), `action "skipped" is not one of`},
+		{"unknown action", edit(func(m map[string]any) { pkg(m)["action"] = "deployed" }), `action "deployed" is not one of`},
 		{"unknown package key", edit(func(m map[string]any) { pkg(m)["size"] = 3 }), `unknown field "size"`},
 	}
 	for _, tt := range tests {
@@ -177,13 +174,11 @@ func TestStepSummaryIsAppended(t *testing.T) {
 	if err := os.WriteFile(summary, []byte("## Build\n\nbuilt 12 targets\n\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	t.Setenv(EnvReport, "")
-	t.Setenv(EnvStepSummary, summary)
-	ok := FromRecords("publishPlatform", "agent-facets", "1.2.3", start, start.Add(852*time.Millisecond), records()[:2], nil)
-	if err := Emit(ok); err != nil {
+	ok := New("publishPlatform", "agent-facets", "1.2.3", start, start.Add(852*time.Millisecond), records()[:2], nil)
+	if err := Emit(ok, "", summary); err != nil {
 		t.Fatal(err)
 	}
-	if err := Emit(failed()); err != nil {
+	if err := Emit(failed(), "", summary); err != nil {
 		t.Fatal(err)
 	}
 	data, err := os.ReadFile(summary)
@@ -226,17 +221,13 @@ func TestStepSummaryIsAppended(t *testing.T) {
 }
 
 func TestEmitNothingOrFail(t *testing.T) {
-	t.Setenv(EnvReport, "")
-	t.Setenv(EnvStepSummary, "")
-	if err := Emit(failed()); err != nil {
-		t.Errorf("Emit with neither variable set: %v", err)
+	if err := Emit(failed(), "", ""); err != nil {
+		t.Errorf("Emit with neither path: %v", err)
 	}
 
 	file := filepath.Join(t.TempDir(), "a-file")
 	os.WriteFile(file, nil, 0o644)
-	t.Setenv(EnvReport, filepath.Join(file, "release.json"))
-	t.Setenv(EnvStepSummary, filepath.Join(file, "summary.md"))
-	err := Emit(failed())
+	err := Emit(failed(), filepath.Join(file, "release.json"), filepath.Join(file, "summary.md"))
 	if err == nil {
 		t.Fatal("Emit under a regular file succeeded")
 	}
@@ -252,18 +243,17 @@ func TestEmitNothingOrFail(t *testing.T) {
 	}
 }
 
-func TestFromStatus(t *testing.T) {
-	s := &status.Report{
-		Version: "1.2.3",
-		Rows: []status.Row{
-			{Package: "@agent-facets/cli-linux-x64", Target: "linux-x64", State: status.Published, Integrity: "sha512-AAAA", Latest: "1.2.3"},
-			{Package: "@agent-facets/cli-linux-x64-musl", Target: "linux-x64-musl", State: status.Missing},
-			{Package: "@agent-facets/cli-darwin-arm64", Target: "darwin-arm64", State: status.DifferentBytes, Integrity: "sha512-REG", Local: "sha512-LOCAL"},
-			{Package: "agent-facets", State: status.Unknown, Error: "GET …: 503"},
-		},
-		Next: "publishPlatform linux-x64-musl, then publishCLI",
+// TestStatusReport: the status operation's records, as status.Read makes
+// them, in the report: different bytes and unreadable rows carry why.
+func TestStatusReport(t *testing.T) {
+	recs := []outcome.Record{
+		{Package: "@agent-facets/cli-linux-x64", Target: "linux-x64", Action: outcome.Published, Integrity: "sha512-AAAA", Latest: "1.2.3"},
+		{Package: "@agent-facets/cli-linux-x64-musl", Target: "linux-x64-musl", Action: outcome.Missing},
+		{Package: "@agent-facets/cli-darwin-arm64", Target: "darwin-arm64", Action: outcome.Different, Integrity: "sha512-REG", Local: "sha512-LOCAL"},
+		{Package: "agent-facets", Action: outcome.Failed, Error: "the registry could not be read: GET …: 503"},
 	}
-	r := FromStatus("agent-facets", start, start.Add(time.Second), s)
+	r := New("status", "agent-facets", "1.2.3", start, start.Add(time.Second), recs, errors.New("the release is not complete"))
+	r.Next = "publishPlatform linux-x64-musl, then publishCLI"
 	data, err := r.JSON()
 	if err != nil {
 		t.Fatal(err)
@@ -271,22 +261,21 @@ func TestFromStatus(t *testing.T) {
 	if err := Validate(data); err != nil {
 		t.Fatalf("%v\n%s", err, data)
 	}
-	if r.Operation != "status" || r.Result != Failure || r.Next != s.Next || r.Error != "the release is not complete" {
+	if r.Operation != "status" || r.Result != Failure || r.Error != "the release is not complete" {
 		t.Errorf("header = %+v", r)
 	}
 	want := []struct{ action, err string }{
 		{"published", ""},
 		{"missing", ""},
-		{"failed", "the registry holds other bytes (registry sha512-REG, local build sha512-LOCAL)"},
-		{"failed", "GET …: 503"},
+		{"different", "the registry holds other bytes (registry sha512-REG, local build sha512-LOCAL)"},
+		{"failed", "the registry could not be read: GET …: 503"},
 	}
 	for i, w := range want {
 		if p := r.Packages[i]; p.Action != w.action || p.Error != w.err || p.Version != "1.2.3" {
 			t.Errorf("packages[%d] = %+v, want action %s error %q", i, p, w.action, w.err)
 		}
 	}
-	s.Complete, s.Rows = true, s.Rows[:1]
-	if r := FromStatus("agent-facets", start, start, s); r.Result != Success || r.Error != "" {
+	if r := New("status", "agent-facets", "1.2.3", start, start, recs[:1], nil); r.Result != Success || r.Error != "" {
 		t.Errorf("complete release: %+v", r)
 	}
 }

@@ -12,11 +12,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/agent-facets/release/internal/command"
 	"github.com/agent-facets/release/internal/config"
 	"github.com/agent-facets/release/internal/fixtures"
-	"github.com/agent-facets/release/internal/npmcli"
 	"github.com/agent-facets/release/internal/registry"
-	"github.com/agent-facets/release/internal/report"
 	"github.com/agent-facets/release/internal/toolkit"
 )
 
@@ -67,21 +66,30 @@ func Config(t testing.TB, mutate func(*config.Config)) *config.Config {
 	return cfg
 }
 
-// Env returns an Env on cfg whose output goes to the returned buffer. npm
-// runs with the process environment (set it with testreg's SetEnv first).
-func Env(t testing.TB, cfg *config.Config) (*toolkit.Env, *Buffer) {
+// Env returns an Env on cfg whose programs run with the process
+// environment plus env (a local registry's npm configuration, say:
+// reg.NpmEnv(t, token)), read as the toolkit reads the environment when a
+// target starts, with nobody at a terminal. Output goes to the returned
+// buffer; registry reads retry on a short schedule. The process environment
+// itself is not changed, so tests using it may run in parallel.
+func Env(t testing.TB, cfg *config.Config, env ...string) (*toolkit.Env, *Buffer) {
+	t.Helper()
+	return FactsEnv(t, cfg, Facts(env...))
+}
+
+// Facts reads the process environment plus env as a target would, with
+// nobody at a terminal.
+func Facts(env ...string) toolkit.Facts {
+	return toolkit.ReadFacts(command.Merge(os.Environ(), env), false)
+}
+
+// FactsEnv is Env with the facts given.
+func FactsEnv(t testing.TB, cfg *config.Config, f toolkit.Facts) (*toolkit.Env, *Buffer) {
 	t.Helper()
 	buf := &Buffer{}
-	if _, ok := os.LookupEnv("NO_COLOR"); !ok {
-		// Buffers are never terminals; keep it explicit anyway.
-		t.Setenv("NO_COLOR", "1")
-	}
-	return &toolkit.Env{
-		Cfg: cfg,
-		NPM: &npmcli.CLI{},
-		Reg: &registry.Client{InitialInterval: 50 * time.Millisecond, MaxElapsed: 10 * time.Second, AttemptTimeout: 10 * time.Second},
-		Out: report.New(buf),
-	}, buf
+	e := toolkit.New(cfg, f, buf)
+	e.Reg = &registry.Client{InitialInterval: 50 * time.Millisecond, MaxElapsed: 10 * time.Second, AttemptTimeout: 10 * time.Second}
+	return e, buf
 }
 
 // DemoConfig is Config with the demo CLI's Go build instead of Bun's.
@@ -155,4 +163,11 @@ func CleanupDemoBuilds() {
 		os.RemoveAll(d)
 	}
 	demoBuilds.dirs = nil
+}
+
+// Again returns a new Env with e's configuration and facts and output of
+// its own: the same run, started again (a re-run after a failure).
+func Again(t testing.TB, e *toolkit.Env) (*toolkit.Env, *Buffer) {
+	t.Helper()
+	return FactsEnv(t, e.Cfg, e.Facts)
 }
