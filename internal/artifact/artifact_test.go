@@ -88,6 +88,12 @@ func binaries(t *testing.T) map[string]string {
 	return out
 }
 
+// check is Check with no build command, as a caller that does not know it.
+func check(p string, t platforms.Target) error {
+	_, err := Check(p, t, Build{})
+	return err
+}
+
 // TestCheckMatrix checks every built binary against every target: it is
 // accepted exactly where OS and CPU match (a static Linux binary serves both
 // libcs, an x64 binary both the AVX2 and the baseline target).
@@ -102,7 +108,7 @@ func TestCheckMatrix(t *testing.T) {
 					// Give it the right name so the format is what fails.
 					p = copyFile(t, p, "facet.exe", 0o755)
 				}
-				err := Check(p, tgt)
+				err := check(p, tgt)
 				want := bt.OS == tgt.OS && bt.CPU == tgt.CPU
 				if want {
 					if err != nil {
@@ -117,7 +123,7 @@ func TestCheckMatrix(t *testing.T) {
 				for _, part := range []string{
 					"artifact " + p + ": is ",
 					"but target " + tgt.Name + " needs " + formatFor(tgt) + " " + archName(tgt.CPU),
-					"rebuild with --target=" + tgt.BunTarget,
+					"rebuild it for target " + tgt.Name,
 				} {
 					if !strings.Contains(msg, part) {
 						t.Errorf("error %q lacks %q", msg, part)
@@ -133,15 +139,15 @@ func TestCheckMessages(t *testing.T) {
 	tests := []struct {
 		bin, target, want string
 	}{
-		{"darwin-arm64", "linux-x64", "is a Mach-O arm64 binary but target linux-x64 needs ELF x86-64; rebuild with --target=bun-linux-x64"},
-		{"linux-x64", "darwin-arm64", "is an ELF x86-64 (static) binary but target darwin-arm64 needs Mach-O arm64; rebuild with --target=bun-darwin-arm64"},
-		{"windows-arm64", "windows-x64-baseline", "is a PE arm64 binary but target windows-x64-baseline needs PE x86-64; rebuild with --target=bun-windows-x64-baseline"},
-		{"linux-arm64", "linux-x64-musl", "is an ELF arm64 (static) binary but target linux-x64-musl needs ELF x86-64; rebuild with --target=bun-linux-x64-musl"},
+		{"darwin-arm64", "linux-x64", "is a Mach-O arm64 binary but target linux-x64 needs ELF x86-64; rebuild it for target linux-x64"},
+		{"linux-x64", "darwin-arm64", "is an ELF x86-64 (static) binary but target darwin-arm64 needs Mach-O arm64; rebuild it for target darwin-arm64"},
+		{"windows-arm64", "windows-x64-baseline", "is a PE arm64 binary but target windows-x64-baseline needs PE x86-64; rebuild it for target windows-x64-baseline"},
+		{"linux-arm64", "linux-x64-musl", "is an ELF arm64 (static) binary but target linux-x64-musl needs ELF x86-64; rebuild it for target linux-x64-musl"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.bin+"/"+tt.target, func(t *testing.T) {
 			tgt, _ := platforms.Lookup(tt.target)
-			err := Check(bins[tt.bin], tgt)
+			err := check(bins[tt.bin], tgt)
 			if want := "artifact " + bins[tt.bin] + ": " + tt.want; err == nil || err.Error() != want {
 				t.Fatalf("Check = %v\nwant %s", err, want)
 			}
@@ -189,22 +195,34 @@ func TestUniversalMachO(t *testing.T) {
 	intel, _ := platforms.Lookup("darwin-x64-baseline")
 	linux, _ := platforms.Lookup("linux-x64")
 
-	if err := Check(both, arm); err != nil {
+	if err := check(both, arm); err != nil {
 		t.Errorf("universal x64+arm64 for darwin-arm64: %v", err)
 	}
-	if err := Check(both, intel); err != nil {
+	if err := check(both, intel); err != nil {
 		t.Errorf("universal x64+arm64 for darwin-x64-baseline: %v", err)
 	}
 	k, err := Describe(both)
 	if err != nil || k.String() != "Mach-O universal (x86-64, arm64)" {
 		t.Errorf("Describe = %q, %v", k, err)
 	}
-	err = Check(intelOnly, arm)
+	err = check(intelOnly, arm)
 	if want := "is a Mach-O universal (x86-64) binary without arm64, but target darwin-arm64 needs Mach-O arm64"; err == nil || !strings.Contains(err.Error(), want) {
 		t.Errorf("Check = %v, want %q", err, want)
 	}
-	if err := Check(both, linux); err == nil || !strings.Contains(err.Error(), "needs ELF x86-64") {
+	if err := check(both, linux); err == nil || !strings.Contains(err.Error(), "needs ELF x86-64") {
 		t.Errorf("universal Mach-O for linux-x64: %v", err)
+	}
+	// A slice cut short inside a complete fat header.
+	data, err := os.ReadFile(both)
+	if err != nil {
+		t.Fatal(err)
+	}
+	short := filepath.Join(dir, "short")
+	if err := os.WriteFile(short, data[:len(data)-4096], 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := check(short, arm); err == nil || !strings.Contains(err.Error(), "truncated: the arm64 slice ") {
+		t.Errorf("fat file missing its last 4 KiB: %v", err)
 	}
 }
 
@@ -226,14 +244,14 @@ func TestLibc(t *testing.T) {
 		want   string // "" = accepted
 	}{
 		{"glibc for glibc", glibcBin, glibcTarget, ""},
-		{"glibc for musl", glibcBin, muslTarget, fmt.Sprintf("built for glibc (interpreter %s) but target %s needs musl; rebuild with --target=%s", k.Interpreter, muslTarget.Name, muslTarget.BunTarget)},
+		{"glibc for musl", glibcBin, muslTarget, fmt.Sprintf("built for glibc (interpreter %s) but target %s needs musl; rebuild it for target %s", k.Interpreter, muslTarget.Name, muslTarget.Name)},
 		{"musl for musl", muslBin, muslTarget, ""},
-		{"musl for glibc", muslBin, glibcTarget, fmt.Sprintf("built for musl (interpreter /lib/ld-musl-%s.so.1) but target %s needs glibc; rebuild with --target=%s", muslArch(muslTarget), glibcTarget.Name, glibcTarget.BunTarget)},
+		{"musl for glibc", muslBin, glibcTarget, fmt.Sprintf("built for musl (interpreter /lib/ld-musl-%s.so.1) but target %s needs glibc; rebuild it for target %s", muslArch(muslTarget), glibcTarget.Name, glibcTarget.Name)},
 		{"unknown loader", unknownBin, glibcTarget, "unknown dynamic loader /lib/ld-other.so"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := Check(tt.bin, tt.target)
+			err := check(tt.bin, tt.target)
 			switch {
 			case tt.want == "" && err != nil:
 				t.Fatalf("Check = %v, want nil", err)
@@ -261,18 +279,20 @@ func TestCheckFileProblems(t *testing.T) {
 		target platforms.Target
 		want   string // "" = accepted
 	}{
-		{"missing", filepath.Join(dir, "dist", "facet"), linuxX64, "not found; build target linux-x64 first (bun build --compile --target=bun-linux-x64)"},
+		{"missing", filepath.Join(dir, "dist", "facet"), linuxX64, "not found; build target linux-x64 first"},
 		{"directory", dir, linuxX64, "not a regular file (a directory)"},
-		{"empty", empty, linuxX64, "the file is empty"},
+		{"empty", empty, linuxX64, "the file is empty; the build did not finish: rebuild it for target linux-x64"},
 		{"not executable", copyFile(t, bins["linux-x64"], "facet", 0o644), linuxX64, "not executable (mode 0644); run chmod +x"},
 		{"windows needs no x bit", copyFile(t, bins["windows-x64"], "facet.exe", 0o644), winX64, ""},
 		{"windows without .exe", copyFile(t, bins["windows-x64"], "facet", 0o644), winX64, "needs a .exe name; rename it to facet.exe"},
+		// The wrong format is the problem, not the missing x bit.
+		{"windows binary for linux", copyFile(t, bins["windows-x64"], "facet", 0o644), linuxX64, "is a PE x86-64 binary but target linux-x64 needs ELF x86-64; rebuild it for target linux-x64"},
 		{"script", script, linuxX64, `not a native binary (starts with "#!/bin/sh")`},
-		{"truncated ELF", garbage, linuxX64, "corrupt ELF file"},
+		{"truncated ELF", garbage, linuxX64, "truncated: the ELF header ends at byte 16 but the file has only 7 bytes: the file is incomplete"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := Check(tt.path, tt.target)
+			err := check(tt.path, tt.target)
 			switch {
 			case tt.want == "" && err != nil:
 				t.Fatalf("Check = %v, want nil", err)
@@ -282,8 +302,76 @@ func TestCheckFileProblems(t *testing.T) {
 				t.Fatalf("Check = %v\nwant it to contain %q", err, tt.want)
 			case tt.want != "" && !strings.HasPrefix(err.Error(), "artifact "+tt.path+": "):
 				t.Fatalf("error %q does not start by naming the file", err)
+			case strings.Contains(tt.want, "needs ELF") && strings.Contains(err.Error(), "chmod"):
+				t.Fatalf("error %q talks about chmod before the format", err)
 			}
 		})
+	}
+}
+
+// TestAdviceNamesTheBuildCommand: advice quotes release.json's build
+// command, whatever tool it runs, and never Bun's when Bun does not build.
+func TestAdviceNamesTheBuildCommand(t *testing.T) {
+	bins := binaries(t)
+	linuxX64, _ := platforms.Lookup("linux-x64")
+	goBuild := Build{Command: []string{"go", "build", "-ldflags", "-X main.version={version}", "-o", "{out}", "./cmd/{binary}"}, Config: "/repo/release.json"}
+	bunBuild := Build{Command: []string{"bun", "build", "--compile", "--target={bunTarget}", "--outfile", "{out}", "{entry}"}, Config: "/repo/release.json"}
+	wrong := copyFile(t, bins["windows-x64"], "facet", 0o644)
+	missing := filepath.Join(t.TempDir(), "facet")
+	tests := []struct {
+		name  string
+		path  string
+		build Build
+		want  string
+	}{
+		{"go, wrong format", wrong, goBuild,
+			"is a PE x86-64 binary but target linux-x64 needs ELF x86-64; rebuild it: `go tool mage build -target=linux-x64` runs build.command from /repo/release.json (`go build -ldflags \"-X main.version={version}\" -o " + wrong + " ./cmd/facet`)"},
+		{"go, just built", wrong, Build{Command: goBuild.Command, Config: goBuild.Config, Ran: true},
+			"needs ELF x86-64; check build.command in /repo/release.json: `go build -ldflags \"-X main.version={version}\" -o " + wrong + " ./cmd/facet` made it for target linux-x64"},
+		{"go, missing", missing, goBuild,
+			"not found; build target linux-x64 first: `go tool mage build -target=linux-x64` runs build.command from /repo/release.json (`go build -ldflags \"-X main.version={version}\" -o " + missing + " ./cmd/facet`)"},
+		{"go, not written", missing, Build{Command: goBuild.Command, Config: goBuild.Config, Ran: true},
+			"not found: build.command in /repo/release.json (`go build -ldflags \"-X main.version={version}\" -o " + missing + " ./cmd/facet`) did not write it"},
+		{"bun, wrong format", wrong, bunBuild,
+			"rebuild it: `go tool mage build -target=linux-x64` runs build.command from /repo/release.json (`bun build --compile --target=bun-linux-x64 --outfile " + wrong + " {entry}`)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Check(tt.path, linuxX64, tt.build)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("Check = %v\nwant it to contain %q", err, tt.want)
+			}
+			if tt.build.Command[0] == "go" && strings.Contains(err.Error(), "bun") {
+				t.Errorf("advice names Bun though Go builds: %v", err)
+			}
+		})
+	}
+}
+
+// TestTruncatedGoBinaries cuts the hello-world builds short: each copy
+// whose headers point past its end is refused, naming what is missing.
+func TestTruncatedGoBinaries(t *testing.T) {
+	bins := binaries(t)
+	for _, built := range []string{"linux-x64", "linux-arm64", "darwin-arm64", "darwin-x64", "windows-x64"} {
+		tgt, _ := platforms.Lookup(built)
+		full, err := os.ReadFile(bins[built])
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, keep := range []int{len(full) - 4096, len(full) / 2, 4096, 200, 20} {
+			t.Run(fmt.Sprintf("%s/%d", built, keep), func(t *testing.T) {
+				p := filepath.Join(t.TempDir(), tgt.BinaryName("facet"))
+				if err := os.WriteFile(p, full[:keep], 0o755); err != nil {
+					t.Fatal(err)
+				}
+				err := check(p, tgt)
+				want := fmt.Sprintf("artifact %s: truncated: ", p)
+				if err == nil || !strings.HasPrefix(err.Error(), want) ||
+					!strings.Contains(err.Error(), fmt.Sprintf(" but the file has only %d bytes: the file is incomplete (an interrupted build, copy or download); rebuild it for target %s", keep, built)) {
+					t.Fatalf("Check = %v\nwant a truncation error", err)
+				}
+			})
+		}
 	}
 }
 

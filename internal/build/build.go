@@ -135,7 +135,7 @@ func buildOne(ctx context.Context, e *toolkit.Env, t platforms.Target, version s
 		r.Err = fmt.Errorf("`%s` failed: %v%s", strings.Join(cmd.Args, " "), err, indentTail(output.String()))
 		return r
 	}
-	if err := artifact.Check(out, t); err != nil {
+	if _, err := artifact.Check(out, t, artifact.Build{Command: e.Cfg.Build.Command, Config: e.Cfg.File, Ran: true}); err != nil {
 		r.Err = err
 		return r
 	}

@@ -32,7 +32,7 @@ func TestBuildFailures(t *testing.T) {
 		}, "build failed for " + host.Name},
 		{"wrong architecture produced", func(c *config.Config) {
 			c.Build.Env["GOARCH"] = "riscv64"
-		}, "needs ELF"},
+		}, "needs ELF x86-64; check build.command in "},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -47,6 +47,9 @@ func TestBuildFailures(t *testing.T) {
 			}
 			if !strings.Contains(err.Error()+out.String(), tt.want) {
 				t.Errorf("error %q / output %q lacks %q", err, out, tt.want)
+			}
+			if strings.Contains(err.Error()+out.String(), "bun build") {
+				t.Errorf("advice names Bun's build though it does not build here: %v\n%s", err, out)
 			}
 		})
 	}

@@ -146,7 +146,7 @@ func Platform(e *toolkit.Env, t platforms.Target, v string) (*Package, error) {
 		return nil, err
 	}
 	bin := e.Cfg.BinaryPath(t)
-	if err := artifact.Check(bin, t); err != nil {
+	if _, err := artifact.Check(bin, t, artifact.Build{Command: e.Cfg.Build.Command, Config: e.Cfg.File}); err != nil {
 		return nil, err
 	}
 	m := PlatformManifest(e, t, v)
