@@ -1,7 +1,8 @@
 // Package artifact checks a built CLI binary against the platform target it
 // is about to be published for: that it exists, is an ELF, Mach-O or PE
 // binary of the target's OS, architecture and C library, is complete (no
-// header points past its end), and is executable. It catches a binary
+// header points past its end), is the AVX2 or baseline build the target
+// needs where the binary says which, and is executable. It catches a binary
 // copied into the wrong platform package, or cut short, before npm users
 // download it.
 package artifact
@@ -52,6 +53,15 @@ type Kind struct {
 	// Type is "executable", or what else the file is: "shared library",
 	// "object file", "core dump".
 	Type string `json:"type"`
+	// Build is what the binary says about how it was built, when it says:
+	// Bun's version string ("Bun v1.3.14 (Linux x64 baseline)") or the Go
+	// version and, on x64, GOAMD64 ("go1.26.8 GOAMD64=v3").
+	Build string `json:"build,omitempty"`
+	// Flavour is AVX2 or Baseline for an x64 binary that says which it is,
+	// and empty when nothing in it tells them apart.
+	Flavour string `json:"flavour,omitempty"`
+	// FlavourSign is what in the binary gave its flavour away.
+	FlavourSign string `json:"flavourSign,omitempty"`
 }
 
 // String describes the binary for messages, e.g. "ELF x86-64 (interpreter
@@ -133,11 +143,15 @@ func (b Build) advice(p string, t platforms.Target) string {
 // Result is what Check found.
 type Result struct {
 	Kind Kind
+	// Notes are what the check could not confirm, for the caller to print:
+	// an x64 binary that does not say whether it is an AVX2 or a baseline
+	// build.
+	Notes []string
 }
 
 // Describe reads the headers of the binary at path and reports its format,
-// OS, architecture and, for ELF, its dynamic loader. A file whose headers
-// point past its end is an error.
+// OS, architecture, for ELF its dynamic loader, and what it says about its
+// build. A file whose headers point past its end is an error.
 func Describe(p string) (Kind, error) {
 	k, short, err := inspect(p)
 	if err != nil {
@@ -180,17 +194,17 @@ func inspect(p string) (Kind, *truncated, error) {
 	switch {
 	case bytes.Equal(magic[:n], []byte(elf.ELFMAG)):
 		short = elfBounds(f, size)
-		k, err = describeELF(f)
+		k, err = describeELF(f, short == nil)
 	case n >= 2 && magic[0] == 'M' && magic[1] == 'Z':
 		short = peBounds(f, size)
-		k, err = describePE(f)
+		k, err = describePE(f, short == nil)
 	case n == 4 && isMachO(magic):
 		if binary.BigEndian.Uint32(magic[:]) == macho.MagicFat {
 			short = fatBounds(f, size)
 		} else {
 			short = machoBounds(f, size)
 		}
-		k, err = describeMachO(f, magic)
+		k, err = describeMachO(f, magic, short == nil)
 	default:
 		return Kind{}, nil, fmt.Errorf("artifact %s: not a native binary (starts with %q); expected an ELF, Mach-O or PE executable: point at the compiled binary, not a script or launcher", p, head(f))
 	}
@@ -218,10 +232,12 @@ func formatOf(magic [4]byte, n int) string {
 // and reports the first problem it finds, the most basic first: it exists
 // and is a non-empty regular file; it is an executable of the target's
 // format, OS and architecture (and C library, for a dynamically linked ELF
-// binary); no header points past the file's end; a Windows binary has a
-// .exe name; and the file is executable (Windows targets are exempt). Errors
-// name the file and what to do, with b's build command. Check cannot tell a
-// baseline x64 build from an AVX2 one; it checks what the headers record.
+// binary); no header points past the file's end; on x64, it is the AVX2 or
+// the baseline build the target needs, where the binary says which (Bun's
+// version string and AVX warning, Go's GOAMD64), with a note in the Result
+// where it does not; a Windows binary has a .exe name; and the file is
+// executable (Windows targets are exempt). Errors name the file and what to
+// do, with b's build command.
 func Check(p string, t platforms.Target, b Build) (Result, error) {
 	st, err := os.Stat(p)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -252,6 +268,15 @@ func Check(p string, t platforms.Target, b Build) (Result, error) {
 	}
 	if short != nil {
 		return res, fmt.Errorf("artifact %s: %v: the file is incomplete (an interrupted build, copy or download); %s", p, short, b.advice(p, t))
+	}
+	if t.CPU == "x64" {
+		note, err := flavour(p, k, t, b)
+		if err != nil {
+			return res, err
+		}
+		if note != "" {
+			res.Notes = append(res.Notes, note)
+		}
 	}
 	if t.OS == "win32" && !strings.EqualFold(path.Ext(p), ".exe") {
 		return res, fmt.Errorf("artifact %s: a Windows binary needs a .exe name; rename it to %s", p, t.BinaryName(strings.TrimSuffix(path.Base(p), path.Ext(p))))
@@ -296,7 +321,40 @@ func match(p string, k Kind, t platforms.Target, b Build) error {
 	return nil
 }
 
-func describeELF(r io.ReaderAt) (Kind, error) {
+// flavour compares an x64 binary's build with the target's: an AVX2 build
+// in a baseline package stops with an illegal instruction on the CPUs that
+// package is for, and a baseline build in an AVX2 package is the wrong file
+// (slower, and its twin is missing). It returns a note when the binary does
+// not say which it is.
+func flavour(p string, k Kind, t platforms.Target, b Build) (string, error) {
+	need := "CPUs with AVX2"
+	if t.Baseline {
+		need = "CPUs without AVX2"
+	}
+	switch {
+	case k.Flavour == Baseline && !t.Baseline:
+		return "", fmt.Errorf("artifact %s: is a baseline build (%s) but target %s is the AVX2 build, for %s; the baseline build belongs in %s; %s", p, k.FlavourSign, t.Name, need, baselineTwin(t), b.advice(p, t))
+	case k.Flavour == AVX2 && t.Baseline:
+		return "", fmt.Errorf("artifact %s: is an AVX2 build (%s) but target %s is for %s, where it would stop with an illegal instruction; %s", p, k.FlavourSign, t.Name, need, b.advice(p, t))
+	case k.Flavour != "":
+		return "", nil
+	case k.Build != "":
+		return fmt.Sprintf("artifact %s: cannot tell whether it is an AVX2 or a baseline build: its Bun version string (%q) does not say; make sure it is the build for target %s (%s)", p, k.Build, t.Name, need), nil
+	}
+	return fmt.Sprintf("artifact %s: cannot tell whether it is an AVX2 or a baseline build: nothing in the binary says (it has neither Bun's version string nor Go's build information); make sure it is the build for target %s (%s)", p, t.Name, need), nil
+}
+
+// baselineTwin names the baseline target of an AVX2 target t.
+func baselineTwin(t platforms.Target) string {
+	for _, c := range platforms.Table {
+		if c.Baseline && c.OS == t.OS && c.CPU == t.CPU && c.Libc == t.Libc {
+			return c.Name
+		}
+	}
+	return "its -baseline target"
+}
+
+func describeELF(r io.ReaderAt, withStamp bool) (Kind, error) {
 	f, err := elf.NewFile(r)
 	if err != nil {
 		return Kind{}, fmt.Errorf("corrupt ELF file: %w", err)
@@ -335,6 +393,15 @@ func describeELF(r io.ReaderAt) (Kind, error) {
 		k.Libc = platforms.Musl
 	case strings.HasPrefix(base, "ld-linux"):
 		k.Libc = platforms.Glibc
+	}
+	if withStamp {
+		var rodata []*io.SectionReader
+		for _, s := range f.Sections {
+			if s.Name == ".rodata" && s.Type == elf.SHT_PROGBITS {
+				rodata = append(rodata, io.NewSectionReader(s, 0, int64(s.Size)))
+			}
+		}
+		stamp(&k, r, rodata)
 	}
 	return k, nil
 }
@@ -386,7 +453,7 @@ func isMachO(m [4]byte) bool {
 	return be == macho.MagicFat || le == macho.Magic32 || le == macho.Magic64 || be == macho.Magic32 || be == macho.Magic64
 }
 
-func describeMachO(r io.ReaderAt, magic [4]byte) (Kind, error) {
+func describeMachO(r io.ReaderAt, magic [4]byte, withStamp bool) (Kind, error) {
 	k := Kind{Format: MachO, OS: "darwin", Type: "executable"}
 	if binary.BigEndian.Uint32(magic[:]) == macho.MagicFat {
 		fat, err := macho.NewFatFile(r)
@@ -399,6 +466,10 @@ func describeMachO(r io.ReaderAt, magic [4]byte) (Kind, error) {
 			if a.Type != macho.TypeExec {
 				k.Type = machoType(a.Type)
 			}
+			if withStamp && a.Cpu == macho.CpuAmd64 {
+				// Only x64 has flavours: its slice says what it is.
+				stamp(&k, io.NewSectionReader(r, int64(a.Offset), int64(a.Size)), machoRodata(a.File))
+			}
 		}
 		return k, nil
 	}
@@ -408,7 +479,21 @@ func describeMachO(r io.ReaderAt, magic [4]byte) (Kind, error) {
 	}
 	k.Arch = []string{machoArch(f.Cpu)}
 	k.Type = machoType(f.Type)
+	if withStamp {
+		stamp(&k, r, machoRodata(f))
+	}
 	return k, nil
+}
+
+// machoRodata is the runtime's constant data: __TEXT's __cstring and __const.
+func machoRodata(f *macho.File) []*io.SectionReader {
+	var out []*io.SectionReader
+	for _, s := range f.Sections {
+		if s.Seg == "__TEXT" && (s.Name == "__cstring" || s.Name == "__const") {
+			out = append(out, io.NewSectionReader(s, 0, int64(s.Size)))
+		}
+	}
+	return out
 }
 
 func machoArch(c macho.Cpu) string {
@@ -439,7 +524,7 @@ func machoType(t macho.Type) string {
 	return fmt.Sprintf("Mach-O file of type %d", t)
 }
 
-func describePE(r io.ReaderAt) (Kind, error) {
+func describePE(r io.ReaderAt, withStamp bool) (Kind, error) {
 	f, err := pe.NewFile(r)
 	if err != nil {
 		return Kind{}, fmt.Errorf("corrupt PE file: %w", err)
@@ -459,6 +544,15 @@ func describePE(r io.ReaderAt) (Kind, error) {
 	}
 	if f.Characteristics&pe.IMAGE_FILE_DLL != 0 {
 		k.Type = "shared library"
+	}
+	if withStamp {
+		var rodata []*io.SectionReader
+		for _, s := range f.Sections {
+			if s.Name == ".rdata" {
+				rodata = append(rodata, io.NewSectionReader(s, 0, int64(s.Size)))
+			}
+		}
+		stamp(&k, r, rodata)
 	}
 	return k, nil
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -19,9 +20,10 @@ import (
 	"github.com/agent-facets/release/platforms"
 )
 
-// builtTargets are the targets a hello-world Go binary is built for; the
-// other targets share their binaries' format and architecture.
-var builtTargets = []string{"linux-arm64", "linux-x64", "darwin-arm64", "darwin-x64", "windows-arm64", "windows-x64"}
+// builtTargets are the targets a hello-world Go binary is built for (with
+// the target's GOAMD64, so x64 builds record AVX2 or baseline); the musl
+// targets share their static binaries.
+var builtTargets = []string{"linux-arm64", "linux-x64", "linux-x64-baseline", "darwin-arm64", "darwin-x64", "darwin-x64-baseline", "windows-arm64", "windows-x64", "windows-x64-baseline"}
 
 var (
 	buildOnce sync.Once
@@ -95,8 +97,8 @@ func check(p string, t platforms.Target) error {
 }
 
 // TestCheckMatrix checks every built binary against every target: it is
-// accepted exactly where OS and CPU match (a static Linux binary serves both
-// libcs, an x64 binary both the AVX2 and the baseline target).
+// accepted exactly where OS, CPU and, on x64, the AVX2 or baseline build
+// match (a static Linux binary serves both libcs).
 func TestCheckMatrix(t *testing.T) {
 	bins := binaries(t)
 	for _, built := range builtTargets {
@@ -108,11 +110,14 @@ func TestCheckMatrix(t *testing.T) {
 					// Give it the right name so the format is what fails.
 					p = copyFile(t, p, "facet.exe", 0o755)
 				}
-				err := check(p, tgt)
-				want := bt.OS == tgt.OS && bt.CPU == tgt.CPU
-				if want {
+				res, err := Check(p, tgt, Build{})
+				platform := bt.OS == tgt.OS && bt.CPU == tgt.CPU
+				if platform && bt.Baseline == tgt.Baseline {
 					if err != nil {
 						t.Fatalf("Check = %v, want nil", err)
+					}
+					if len(res.Notes) != 0 {
+						t.Errorf("notes %q for a Go build that records GOAMD64", res.Notes)
 					}
 					return
 				}
@@ -120,11 +125,16 @@ func TestCheckMatrix(t *testing.T) {
 					t.Fatal("Check accepted a binary for another platform")
 				}
 				msg := err.Error()
-				for _, part := range []string{
-					"artifact " + p + ": is ",
-					"but target " + tgt.Name + " needs " + formatFor(tgt) + " " + archName(tgt.CPU),
-					"rebuild it for target " + tgt.Name,
-				} {
+				parts := []string{"artifact " + p + ": is ", "rebuild it for target " + tgt.Name}
+				switch {
+				case !platform:
+					parts = append(parts, "but target "+tgt.Name+" needs "+formatFor(tgt)+" "+archName(tgt.CPU))
+				case bt.Baseline:
+					parts = append(parts, "is a baseline build (built by "+runtime.Version()+" with GOAMD64=v1) but target "+tgt.Name+" is the AVX2 build")
+				default:
+					parts = append(parts, "is an AVX2 build (built by "+runtime.Version()+" with GOAMD64=v3) but target "+tgt.Name+" is for CPUs without AVX2")
+				}
+				for _, part := range parts {
 					if !strings.Contains(msg, part) {
 						t.Errorf("error %q lacks %q", msg, part)
 					}
@@ -143,6 +153,8 @@ func TestCheckMessages(t *testing.T) {
 		{"linux-x64", "darwin-arm64", "is an ELF x86-64 (static) binary but target darwin-arm64 needs Mach-O arm64; rebuild it for target darwin-arm64"},
 		{"windows-arm64", "windows-x64-baseline", "is a PE arm64 binary but target windows-x64-baseline needs PE x86-64; rebuild it for target windows-x64-baseline"},
 		{"linux-arm64", "linux-x64-musl", "is an ELF arm64 (static) binary but target linux-x64-musl needs ELF x86-64; rebuild it for target linux-x64-musl"},
+		{"linux-x64-baseline", "linux-x64-musl", "is a baseline build (built by " + runtime.Version() + " with GOAMD64=v1) but target linux-x64-musl is the AVX2 build, for CPUs with AVX2; the baseline build belongs in linux-x64-baseline-musl; rebuild it for target linux-x64-musl"},
+		{"darwin-x64", "darwin-x64-baseline", "is an AVX2 build (built by " + runtime.Version() + " with GOAMD64=v3) but target darwin-x64-baseline is for CPUs without AVX2, where it would stop with an illegal instruction; rebuild it for target darwin-x64-baseline"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.bin+"/"+tt.target, func(t *testing.T) {
@@ -157,26 +169,38 @@ func TestCheckMessages(t *testing.T) {
 
 func TestDescribe(t *testing.T) {
 	bins := binaries(t)
+	gov := runtime.Version()
+	v3 := Kind{Build: gov + " GOAMD64=v3", Flavour: AVX2, FlavourSign: "built by " + gov + " with GOAMD64=v3"}
+	v1 := Kind{Build: gov + " GOAMD64=v1", Flavour: Baseline, FlavourSign: "built by " + gov + " with GOAMD64=v1"}
 	tests := []struct {
 		bin    string
 		want   Kind
 		string string
 	}{
 		{"linux-x64", Kind{Format: ELF, OS: "linux", Arch: []string{"x64"}, Type: "executable"}, "ELF x86-64 (static)"},
-		{"linux-arm64", Kind{Format: ELF, OS: "linux", Arch: []string{"arm64"}, Type: "executable"}, "ELF arm64 (static)"},
+		{"linux-x64-baseline", Kind{Format: ELF, OS: "linux", Arch: []string{"x64"}, Type: "executable"}, "ELF x86-64 (static)"},
+		{"linux-arm64", Kind{Format: ELF, OS: "linux", Arch: []string{"arm64"}, Type: "executable", Build: gov}, "ELF arm64 (static)"},
 		{"darwin-x64", Kind{Format: MachO, OS: "darwin", Arch: []string{"x64"}, Type: "executable"}, "Mach-O x86-64"},
-		{"darwin-arm64", Kind{Format: MachO, OS: "darwin", Arch: []string{"arm64"}, Type: "executable"}, "Mach-O arm64"},
+		{"darwin-arm64", Kind{Format: MachO, OS: "darwin", Arch: []string{"arm64"}, Type: "executable", Build: gov}, "Mach-O arm64"},
 		{"windows-x64", Kind{Format: PE, OS: "win32", Arch: []string{"x64"}, Type: "executable"}, "PE x86-64"},
-		{"windows-arm64", Kind{Format: PE, OS: "win32", Arch: []string{"arm64"}, Type: "executable"}, "PE arm64"},
+		{"windows-arm64", Kind{Format: PE, OS: "win32", Arch: []string{"arm64"}, Type: "executable", Build: gov}, "PE arm64"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.bin, func(t *testing.T) {
+			want := tt.want
+			if want.Arch[0] == "x64" {
+				flavour := v3
+				if strings.HasSuffix(tt.bin, "-baseline") {
+					flavour = v1
+				}
+				want.Build, want.Flavour, want.FlavourSign = flavour.Build, flavour.Flavour, flavour.FlavourSign
+			}
 			k, err := Describe(bins[tt.bin])
 			if err != nil {
 				t.Fatal(err)
 			}
-			if fmt.Sprint(k) != fmt.Sprint(tt.want) {
-				t.Errorf("Describe = %+v, want %+v", k, tt.want)
+			if fmt.Sprint(k) != fmt.Sprint(want) {
+				t.Errorf("Describe = %+v, want %+v", k, want)
 			}
 			if k.String() != tt.string {
 				t.Errorf("String = %q, want %q", k.String(), tt.string)
@@ -185,21 +209,29 @@ func TestDescribe(t *testing.T) {
 	}
 }
 
-// TestUniversalMachO wraps the two darwin builds in a fat file.
+// TestUniversalMachO wraps the darwin builds in fat files.
 func TestUniversalMachO(t *testing.T) {
 	bins := binaries(t)
 	dir := t.TempDir()
 	both := writeFat(t, filepath.Join(dir, "both"), bins["darwin-x64"], bins["darwin-arm64"])
+	bothBaseline := writeFat(t, filepath.Join(dir, "both-baseline"), bins["darwin-x64-baseline"], bins["darwin-arm64"])
 	intelOnly := writeFat(t, filepath.Join(dir, "intel"), bins["darwin-x64"])
 	arm, _ := platforms.Lookup("darwin-arm64")
-	intel, _ := platforms.Lookup("darwin-x64-baseline")
+	intel, _ := platforms.Lookup("darwin-x64")
+	intelBaseline, _ := platforms.Lookup("darwin-x64-baseline")
 	linux, _ := platforms.Lookup("linux-x64")
 
 	if err := check(both, arm); err != nil {
 		t.Errorf("universal x64+arm64 for darwin-arm64: %v", err)
 	}
 	if err := check(both, intel); err != nil {
-		t.Errorf("universal x64+arm64 for darwin-x64-baseline: %v", err)
+		t.Errorf("universal x64+arm64 for darwin-x64: %v", err)
+	}
+	if err := check(bothBaseline, intelBaseline); err != nil {
+		t.Errorf("universal x64 (baseline)+arm64 for darwin-x64-baseline: %v", err)
+	}
+	if err := check(both, intelBaseline); err == nil || !strings.Contains(err.Error(), "is an AVX2 build (built by") {
+		t.Errorf("universal x64 (AVX2)+arm64 for darwin-x64-baseline: %v", err)
 	}
 	k, err := Describe(both)
 	if err != nil || k.String() != "Mach-O universal (x86-64, arm64)" {
@@ -251,12 +283,20 @@ func TestLibc(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := check(tt.bin, tt.target)
+			res, err := Check(tt.bin, tt.target, Build{})
 			switch {
 			case tt.want == "" && err != nil:
 				t.Fatalf("Check = %v, want nil", err)
 			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
 				t.Fatalf("Check = %v\nwant it to contain %q", err, tt.want)
+			}
+			// A C binary of this machine has no build stamp: on x64 the
+			// check says it could not tell AVX2 from baseline.
+			if err == nil && tt.target.CPU == "x64" {
+				want := "artifact " + tt.bin + ": cannot tell whether it is an AVX2 or a baseline build: nothing in the binary says (it has neither Bun's version string nor Go's build information); make sure it is the build for target " + tt.target.Name + " (CPUs with AVX2)"
+				if len(res.Notes) != 1 || res.Notes[0] != want {
+					t.Errorf("notes = %q\nwant [%q]", res.Notes, want)
+				}
 			}
 		})
 	}
@@ -306,6 +346,32 @@ func TestCheckFileProblems(t *testing.T) {
 				t.Fatalf("error %q talks about chmod before the format", err)
 			}
 		})
+	}
+}
+
+// TestStampsOnlyFromTheRuntime: Bun's strings count only in the runtime's
+// read-only data, not in data appended after it (where Bun puts a compiled
+// application, which could print anything).
+func TestStampsOnlyFromTheRuntime(t *testing.T) {
+	bin, glibcTarget, _ := hostDynamicBinary(t)
+	if glibcTarget.CPU != "x64" {
+		t.Skip("flavours are an x64 matter")
+	}
+	b, err := os.ReadFile(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(t.TempDir(), "facet")
+	b = append(b, "\x00Bun v1.3.14 (Linux x64 baseline)\x00"+string(bunAVXWarning)+"\x00"...)
+	if err := os.WriteFile(p, b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	res, err := Check(p, glibcTarget, Build{})
+	if err != nil {
+		t.Fatalf("Check = %v, want nil", err)
+	}
+	if res.Kind.Build != "" || len(res.Notes) != 1 || !strings.Contains(res.Notes[0], "nothing in the binary says") {
+		t.Errorf("Kind %+v, notes %q: want no build stamp and the note saying so", res.Kind, res.Notes)
 	}
 }
 

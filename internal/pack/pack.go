@@ -51,6 +51,8 @@ type Package struct {
 	// Tarball is the .tgz path under the dist directory.
 	Tarball string
 	Info    tarball.Info
+	// Notes are what the artifact check could not confirm about the binary.
+	Notes []string
 }
 
 func repository(e *toolkit.Env) *Repository {
@@ -146,7 +148,8 @@ func Platform(e *toolkit.Env, t platforms.Target, v string) (*Package, error) {
 		return nil, err
 	}
 	bin := e.Cfg.BinaryPath(t)
-	if _, err := artifact.Check(bin, t, artifact.Build{Command: e.Cfg.Build.Command, Config: e.Cfg.File}); err != nil {
+	checked, err := artifact.Check(bin, t, artifact.Build{Command: e.Cfg.Build.Command, Config: e.Cfg.File})
+	if err != nil {
 		return nil, err
 	}
 	m := PlatformManifest(e, t, v)
@@ -161,7 +164,11 @@ func Platform(e *toolkit.Env, t platforms.Target, v string) (*Package, error) {
 	if lic := licenseFile(e); lic != "" {
 		files = append(files, tarball.File{Path: "LICENSE", Source: lic, Mode: 0o644})
 	}
-	return write(e, m, files)
+	p, err := write(e, m, files)
+	if p != nil {
+		p.Notes = checked.Notes
+	}
+	return p, err
 }
 
 // CLI packs the CLI package at version v.

@@ -33,6 +33,9 @@ func Platform(ctx context.Context, e *toolkit.Env, target, v string, o Options) 
 		err = fmt.Errorf("%s@%s not published: %w", name, v, err)
 		return Record{Package: name, Version: v, Action: Failed, Error: err.Error()}, err
 	}
+	for _, n := range p.Notes {
+		e.Out.Line(report.Warn, "%s: %s", name, n)
+	}
 	return One(ctx, e, p, o)
 }
 
