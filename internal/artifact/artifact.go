@@ -1,8 +1,10 @@
 // Package artifact checks a built CLI binary against the platform target it
-// is about to be published for: that it exists, is executable, and is an
-// ELF, Mach-O or PE binary of the target's OS, architecture and C library.
-// It catches a binary copied into the wrong platform package before npm
-// users download it.
+// is about to be published for: that it exists, is an ELF, Mach-O or PE
+// binary of the target's OS, architecture and C library, is complete (no
+// header points past its end), is the AVX2 or baseline build the target
+// needs where the binary says which, and is executable. It catches a binary
+// copied into the wrong platform package, or cut short, before npm users
+// download it.
 package artifact
 
 import (
@@ -10,12 +12,15 @@ import (
 	"debug/elf"
 	"debug/macho"
 	"debug/pe"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
 	"path"
+	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/agent-facets/release/platforms"
@@ -48,6 +53,15 @@ type Kind struct {
 	// Type is "executable", or what else the file is: "shared library",
 	// "object file", "core dump".
 	Type string `json:"type"`
+	// Build is what the binary says about how it was built, when it says:
+	// Bun's version string ("Bun v1.3.14 (Linux x64 baseline)") or the Go
+	// version and, on x64, GOAMD64 ("go1.26.8 GOAMD64=v3").
+	Build string `json:"build,omitempty"`
+	// Flavour is AVX2 or Baseline for an x64 binary that says which it is,
+	// and empty when nothing in it tells them apart.
+	Flavour string `json:"flavour,omitempty"`
+	// FlavourSign is what in the binary gave its flavour away.
+	FlavourSign string `json:"flavourSign,omitempty"`
 }
 
 // String describes the binary for messages, e.g. "ELF x86-64 (interpreter
@@ -79,102 +93,268 @@ func (k Kind) String() string {
 	return s
 }
 
-// Describe reads the header of the binary at path and reports its format,
-// OS, architecture and, for ELF, its dynamic loader.
+// Build is how the binaries are made, for the advice in messages: the
+// configured build command (release.json's build.command).
+type Build struct {
+	// Command is build.command, placeholders and all; empty when unknown.
+	Command []string
+	// Config is the path of the configuration file that holds it.
+	Config string
+	// Ran is set right after the command made the binary (the build step):
+	// advice then points at the command instead of at running it again.
+	Ran bool
+}
+
+// render is the command as it builds target t into p: the placeholders the
+// target and the path fill in are filled, the others ({version}, {entry},
+// ...) stay as configured.
+func (b Build) render(p string, t platforms.Target) string {
+	r := strings.NewReplacer("{target}", t.Name, "{bunTarget}", t.BunTarget, "{goos}", t.GOOS,
+		"{goarch}", t.GOARCH, "{goamd64}", t.GOAMD64, "{out}", p, "{binary}", filepath.Base(p))
+	args := make([]string, len(b.Command))
+	for i, a := range b.Command {
+		a = r.Replace(a)
+		if a == "" || strings.ContainsAny(a, " \t\n'") {
+			a = strconv.Quote(a)
+		}
+		args[i] = a
+	}
+	return strings.Join(args, " ")
+}
+
+func (b Build) config() string {
+	if b.Config == "" {
+		return "release.json"
+	}
+	return b.Config
+}
+
+// advice says how to get a good binary at p for t.
+func (b Build) advice(p string, t platforms.Target) string {
+	switch {
+	case len(b.Command) == 0:
+		return "rebuild it for target " + t.Name
+	case b.Ran:
+		return fmt.Sprintf("check build.command in %s: `%s` made it for target %s", b.config(), b.render(p, t), t.Name)
+	}
+	return fmt.Sprintf("rebuild it: `go tool mage build -target=%s` runs build.command from %s (`%s`)", t.Name, b.config(), b.render(p, t))
+}
+
+// Result is what Check found.
+type Result struct {
+	Kind Kind
+	// Notes are what the check could not confirm, for the caller to print:
+	// an x64 binary that does not say whether it is an AVX2 or a baseline
+	// build.
+	Notes []string
+}
+
+// Describe reads the headers of the binary at path and reports its format,
+// OS, architecture, for ELF its dynamic loader, and what it says about its
+// build. A file whose headers point past its end is an error.
 func Describe(p string) (Kind, error) {
+	k, short, err := inspect(p)
+	if err != nil {
+		return Kind{}, err
+	}
+	if short != nil {
+		return k, fmt.Errorf("artifact %s: %v: the file is incomplete; rebuild it", p, short)
+	}
+	return k, nil
+}
+
+// inspect reads what the file at p is. A file whose headers point past its
+// end comes back with short set and with as much of its Kind as could be
+// read (its Format at least), so that a wrong format is reported first.
+func inspect(p string) (Kind, *truncated, error) {
 	f, err := os.Open(p)
 	if err != nil {
 		var pathErr *fs.PathError
 		if errors.As(err, &pathErr) {
 			err = pathErr.Err
 		}
-		return Kind{}, fmt.Errorf("artifact %s: %w", p, err)
+		return Kind{}, nil, fmt.Errorf("artifact %s: %w", p, err)
 	}
 	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return Kind{}, nil, fmt.Errorf("artifact %s: %w", p, err)
+	}
+	size := uint64(st.Size())
 	var magic [4]byte
 	n, err := io.ReadFull(f, magic[:])
 	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
-		return Kind{}, fmt.Errorf("artifact %s: %w", p, err)
+		return Kind{}, nil, fmt.Errorf("artifact %s: %w", p, err)
 	}
 	if n == 0 {
-		return Kind{}, fmt.Errorf("artifact %s: the file is empty; the build did not finish: rebuild it", p)
+		return Kind{}, nil, fmt.Errorf("artifact %s: the file is empty; the build did not finish", p)
 	}
 	var k Kind
+	var short *truncated
 	switch {
 	case bytes.Equal(magic[:n], []byte(elf.ELFMAG)):
-		k, err = describeELF(f)
+		short = elfBounds(f, size)
+		k, err = describeELF(f, short == nil)
 	case n >= 2 && magic[0] == 'M' && magic[1] == 'Z':
-		k, err = describePE(f)
+		short = peBounds(f, size)
+		k, err = describePE(f, short == nil)
 	case n == 4 && isMachO(magic):
-		k, err = describeMachO(f, magic)
+		if binary.BigEndian.Uint32(magic[:]) == macho.MagicFat {
+			short = fatBounds(f, size)
+		} else {
+			short = machoBounds(f, size)
+		}
+		k, err = describeMachO(f, magic, short == nil)
 	default:
-		return Kind{}, fmt.Errorf("artifact %s: not a native binary (starts with %q); expected an ELF, Mach-O or PE executable: point at the compiled binary, not a script or launcher", p, head(f))
+		return Kind{}, nil, fmt.Errorf("artifact %s: not a native binary (starts with %q); expected an ELF, Mach-O or PE executable: point at the compiled binary, not a script or launcher", p, head(f))
 	}
 	if err != nil {
-		return Kind{}, fmt.Errorf("artifact %s: %w", p, err)
+		if short != nil {
+			// The headers that point past the end are why it cannot be read.
+			return Kind{Format: formatOf(magic, n)}, short, nil
+		}
+		return Kind{}, nil, fmt.Errorf("artifact %s: %w", p, err)
 	}
-	return k, nil
+	return k, short, nil
 }
 
-// Check verifies that the file at path is a binary that runs on target t: it
-// exists, is a non-empty regular file, is executable (Windows targets are
-// exempt, but need a .exe name), and its format, architecture and C library
-// match the target. Errors name the file and what to do. Check cannot tell a
-// baseline x64 build from an AVX2 one; it checks what the headers record.
-func Check(p string, t platforms.Target) error {
+func formatOf(magic [4]byte, n int) string {
+	switch {
+	case bytes.Equal(magic[:n], []byte(elf.ELFMAG)):
+		return ELF
+	case magic[0] == 'M' && magic[1] == 'Z':
+		return PE
+	}
+	return MachO
+}
+
+// Check verifies that the file at path is a binary that runs on target t,
+// and reports the first problem it finds, the most basic first: it exists
+// and is a non-empty regular file; it is an executable of the target's
+// format, OS and architecture (and C library, for a dynamically linked ELF
+// binary); no header points past the file's end; on x64, it is the AVX2 or
+// the baseline build the target needs, where the binary says which (Bun's
+// version string and AVX warning, Go's GOAMD64), with a note in the Result
+// where it does not; a Windows binary has a .exe name; and the file is
+// executable (Windows targets are exempt). Errors name the file and what to
+// do, with b's build command.
+func Check(p string, t platforms.Target, b Build) (Result, error) {
 	st, err := os.Stat(p)
 	if errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("artifact %s: not found; build target %s first (bun build --compile --target=%s)", p, t.Name, t.BunTarget)
+		if b.Ran {
+			return Result{}, fmt.Errorf("artifact %s: not found: build.command in %s (`%s`) did not write it; make it write its output to {out}", p, b.config(), b.render(p, t))
+		}
+		if len(b.Command) == 0 {
+			return Result{}, fmt.Errorf("artifact %s: not found; build target %s first", p, t.Name)
+		}
+		return Result{}, fmt.Errorf("artifact %s: not found; build target %s first: %s", p, t.Name, strings.TrimPrefix(b.advice(p, t), "rebuild it: "))
 	}
 	if err != nil {
-		return fmt.Errorf("artifact %s: %w", p, err)
+		return Result{}, fmt.Errorf("artifact %s: %w", p, err)
 	}
 	if !st.Mode().IsRegular() {
-		return fmt.Errorf("artifact %s: not a regular file (%s); point at the compiled binary for %s", p, typeName(st.Mode()), t.Name)
+		return Result{}, fmt.Errorf("artifact %s: not a regular file (%s); point at the compiled binary for %s", p, typeName(st.Mode()), t.Name)
 	}
 	if st.Size() == 0 {
-		return fmt.Errorf("artifact %s: the file is empty; the build did not finish: rebuild it with --target=%s", p, t.BunTarget)
+		return Result{}, fmt.Errorf("artifact %s: the file is empty; the build did not finish: %s", p, b.advice(p, t))
+	}
+	k, short, err := inspect(p)
+	if err != nil {
+		return Result{}, fmt.Errorf("%w; %s", err, b.advice(p, t))
+	}
+	res := Result{Kind: k}
+	if err := match(p, k, t, b); err != nil {
+		return res, err
+	}
+	if short != nil {
+		return res, fmt.Errorf("artifact %s: %v: the file is incomplete (an interrupted build, copy or download); %s", p, short, b.advice(p, t))
+	}
+	if t.CPU == "x64" {
+		note, err := flavour(p, k, t, b)
+		if err != nil {
+			return res, err
+		}
+		if note != "" {
+			res.Notes = append(res.Notes, note)
+		}
+	}
+	if t.OS == "win32" && !strings.EqualFold(path.Ext(p), ".exe") {
+		return res, fmt.Errorf("artifact %s: a Windows binary needs a .exe name; rename it to %s", p, t.BinaryName(strings.TrimSuffix(path.Base(p), path.Ext(p))))
 	}
 	if t.OS != "win32" && st.Mode().Perm()&0o111 == 0 {
-		return fmt.Errorf("artifact %s: not executable (mode %04o); run chmod +x on it, or rebuild it", p, st.Mode().Perm())
+		return res, fmt.Errorf("artifact %s: not executable (mode %04o); run chmod +x on it, or rebuild it", p, st.Mode().Perm())
 	}
-	k, err := Describe(p)
-	if err != nil {
-		return err
-	}
-	return match(p, k, t)
+	return res, nil
 }
 
-// match compares what the binary is with what the target needs.
-func match(p string, k Kind, t platforms.Target) error {
+// match compares what the binary is with what the target needs: type,
+// format, OS, architecture and C library. A Kind read only in part (a
+// truncated file) is compared by format alone.
+func match(p string, k Kind, t platforms.Target, b Build) error {
 	wantFormat := formatFor(t)
-	rebuild := "rebuild with --target=" + t.BunTarget
+	advice := b.advice(p, t)
+	if k.Type == "" {
+		if k.Format != wantFormat {
+			return fmt.Errorf("artifact %s: is %s %s file (cut short) but target %s needs %s %s; %s", p, article(k), k.Format, t.Name, wantFormat, archName(t.CPU), advice)
+		}
+		return nil
+	}
 	if k.Type != "executable" {
-		return fmt.Errorf("artifact %s: is %s %s, not an executable; %s", p, article(k), k, rebuild)
+		return fmt.Errorf("artifact %s: is %s %s, not an executable; %s", p, article(k), k, advice)
 	}
 	if k.Format != wantFormat || k.OS != t.OS || !contains(k.Arch, t.CPU) {
 		what := k.String() + " binary"
 		if k.Universal {
 			what += " without " + archName(t.CPU) + ","
 		}
-		return fmt.Errorf("artifact %s: is %s %s but target %s needs %s %s; %s", p, article(k), what, t.Name, wantFormat, archName(t.CPU), rebuild)
-	}
-	if t.OS == "win32" && !strings.EqualFold(path.Ext(p), ".exe") {
-		return fmt.Errorf("artifact %s: a Windows binary needs a .exe name; rename it to %s", p, t.BinaryName(strings.TrimSuffix(path.Base(p), path.Ext(p))))
+		return fmt.Errorf("artifact %s: is %s %s but target %s needs %s %s; %s", p, article(k), what, t.Name, wantFormat, archName(t.CPU), advice)
 	}
 	if k.Format != ELF || k.Interpreter == "" {
 		return nil // statically linked binaries run with either libc
 	}
 	switch {
 	case k.Libc == "":
-		return fmt.Errorf("artifact %s: unknown dynamic loader %s (expected ld-linux* for glibc or ld-musl-* for musl); target %s needs %s: %s", p, k.Interpreter, t.Name, t.Libc, rebuild)
+		return fmt.Errorf("artifact %s: unknown dynamic loader %s (expected ld-linux* for glibc or ld-musl-* for musl); target %s needs %s: %s", p, k.Interpreter, t.Name, t.Libc, advice)
 	case k.Libc != t.Libc:
-		return fmt.Errorf("artifact %s: built for %s (interpreter %s) but target %s needs %s; %s", p, k.Libc, k.Interpreter, t.Name, t.Libc, rebuild)
+		return fmt.Errorf("artifact %s: built for %s (interpreter %s) but target %s needs %s; %s", p, k.Libc, k.Interpreter, t.Name, t.Libc, advice)
 	}
 	return nil
 }
 
-func describeELF(r io.ReaderAt) (Kind, error) {
+// flavour compares an x64 binary's build with the target's: an AVX2 build
+// in a baseline package stops with an illegal instruction on the CPUs that
+// package is for, and a baseline build in an AVX2 package is the wrong file
+// (slower, and its twin is missing). It returns a note when the binary does
+// not say which it is.
+func flavour(p string, k Kind, t platforms.Target, b Build) (string, error) {
+	need := "CPUs with AVX2"
+	if t.Baseline {
+		need = "CPUs without AVX2"
+	}
+	switch {
+	case k.Flavour == Baseline && !t.Baseline:
+		return "", fmt.Errorf("artifact %s: is a baseline build (%s) but target %s is the AVX2 build, for %s; the baseline build belongs in %s; %s", p, k.FlavourSign, t.Name, need, baselineTwin(t), b.advice(p, t))
+	case k.Flavour == AVX2 && t.Baseline:
+		return "", fmt.Errorf("artifact %s: is an AVX2 build (%s) but target %s is for %s, where it would stop with an illegal instruction; %s", p, k.FlavourSign, t.Name, need, b.advice(p, t))
+	case k.Flavour != "":
+		return "", nil
+	case k.Build != "":
+		return fmt.Sprintf("artifact %s: cannot tell whether it is an AVX2 or a baseline build: its Bun version string (%q) does not say; make sure it is the build for target %s (%s)", p, k.Build, t.Name, need), nil
+	}
+	return fmt.Sprintf("artifact %s: cannot tell whether it is an AVX2 or a baseline build: nothing in the binary says (it has neither Bun's version string nor Go's build information); make sure it is the build for target %s (%s)", p, t.Name, need), nil
+}
+
+// baselineTwin names the baseline target of an AVX2 target t.
+func baselineTwin(t platforms.Target) string {
+	for _, c := range platforms.Table {
+		if c.Baseline && c.OS == t.OS && c.CPU == t.CPU && c.Libc == t.Libc {
+			return c.Name
+		}
+	}
+	return "its -baseline target"
+}
+
+func describeELF(r io.ReaderAt, withStamp bool) (Kind, error) {
 	f, err := elf.NewFile(r)
 	if err != nil {
 		return Kind{}, fmt.Errorf("corrupt ELF file: %w", err)
@@ -213,6 +393,15 @@ func describeELF(r io.ReaderAt) (Kind, error) {
 		k.Libc = platforms.Musl
 	case strings.HasPrefix(base, "ld-linux"):
 		k.Libc = platforms.Glibc
+	}
+	if withStamp {
+		var rodata []*io.SectionReader
+		for _, s := range f.Sections {
+			if s.Name == ".rodata" && s.Type == elf.SHT_PROGBITS {
+				rodata = append(rodata, io.NewSectionReader(s, 0, int64(s.Size)))
+			}
+		}
+		stamp(&k, r, rodata)
 	}
 	return k, nil
 }
@@ -264,9 +453,9 @@ func isMachO(m [4]byte) bool {
 	return be == macho.MagicFat || le == macho.Magic32 || le == macho.Magic64 || be == macho.Magic32 || be == macho.Magic64
 }
 
-func describeMachO(r io.ReaderAt, magic [4]byte) (Kind, error) {
+func describeMachO(r io.ReaderAt, magic [4]byte, withStamp bool) (Kind, error) {
 	k := Kind{Format: MachO, OS: "darwin", Type: "executable"}
-	if uint32(magic[0])<<24|uint32(magic[1])<<16|uint32(magic[2])<<8|uint32(magic[3]) == macho.MagicFat {
+	if binary.BigEndian.Uint32(magic[:]) == macho.MagicFat {
 		fat, err := macho.NewFatFile(r)
 		if err != nil {
 			return Kind{}, fmt.Errorf("corrupt universal Mach-O file: %w", err)
@@ -277,6 +466,10 @@ func describeMachO(r io.ReaderAt, magic [4]byte) (Kind, error) {
 			if a.Type != macho.TypeExec {
 				k.Type = machoType(a.Type)
 			}
+			if withStamp && a.Cpu == macho.CpuAmd64 {
+				// Only x64 has flavours: its slice says what it is.
+				stamp(&k, io.NewSectionReader(r, int64(a.Offset), int64(a.Size)), machoRodata(a.File))
+			}
 		}
 		return k, nil
 	}
@@ -286,7 +479,21 @@ func describeMachO(r io.ReaderAt, magic [4]byte) (Kind, error) {
 	}
 	k.Arch = []string{machoArch(f.Cpu)}
 	k.Type = machoType(f.Type)
+	if withStamp {
+		stamp(&k, r, machoRodata(f))
+	}
 	return k, nil
+}
+
+// machoRodata is the runtime's constant data: __TEXT's __cstring and __const.
+func machoRodata(f *macho.File) []*io.SectionReader {
+	var out []*io.SectionReader
+	for _, s := range f.Sections {
+		if s.Seg == "__TEXT" && (s.Name == "__cstring" || s.Name == "__const") {
+			out = append(out, io.NewSectionReader(s, 0, int64(s.Size)))
+		}
+	}
+	return out
 }
 
 func machoArch(c macho.Cpu) string {
@@ -317,7 +524,7 @@ func machoType(t macho.Type) string {
 	return fmt.Sprintf("Mach-O file of type %d", t)
 }
 
-func describePE(r io.ReaderAt) (Kind, error) {
+func describePE(r io.ReaderAt, withStamp bool) (Kind, error) {
 	f, err := pe.NewFile(r)
 	if err != nil {
 		return Kind{}, fmt.Errorf("corrupt PE file: %w", err)
@@ -337,6 +544,15 @@ func describePE(r io.ReaderAt) (Kind, error) {
 	}
 	if f.Characteristics&pe.IMAGE_FILE_DLL != 0 {
 		k.Type = "shared library"
+	}
+	if withStamp {
+		var rodata []*io.SectionReader
+		for _, s := range f.Sections {
+			if s.Name == ".rdata" {
+				rodata = append(rodata, io.NewSectionReader(s, 0, int64(s.Size)))
+			}
+		}
+		stamp(&k, r, rodata)
 	}
 	return k, nil
 }

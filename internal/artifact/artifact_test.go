@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -19,9 +20,10 @@ import (
 	"github.com/agent-facets/release/platforms"
 )
 
-// builtTargets are the targets a hello-world Go binary is built for; the
-// other targets share their binaries' format and architecture.
-var builtTargets = []string{"linux-arm64", "linux-x64", "darwin-arm64", "darwin-x64", "windows-arm64", "windows-x64"}
+// builtTargets are the targets a hello-world Go binary is built for (with
+// the target's GOAMD64, so x64 builds record AVX2 or baseline); the musl
+// targets share their static binaries.
+var builtTargets = []string{"linux-arm64", "linux-x64", "linux-x64-baseline", "darwin-arm64", "darwin-x64", "darwin-x64-baseline", "windows-arm64", "windows-x64", "windows-x64-baseline"}
 
 var (
 	buildOnce sync.Once
@@ -88,9 +90,15 @@ func binaries(t *testing.T) map[string]string {
 	return out
 }
 
+// check is Check with no build command, as a caller that does not know it.
+func check(p string, t platforms.Target) error {
+	_, err := Check(p, t, Build{})
+	return err
+}
+
 // TestCheckMatrix checks every built binary against every target: it is
-// accepted exactly where OS and CPU match (a static Linux binary serves both
-// libcs, an x64 binary both the AVX2 and the baseline target).
+// accepted exactly where OS, CPU and, on x64, the AVX2 or baseline build
+// match (a static Linux binary serves both libcs).
 func TestCheckMatrix(t *testing.T) {
 	bins := binaries(t)
 	for _, built := range builtTargets {
@@ -102,11 +110,14 @@ func TestCheckMatrix(t *testing.T) {
 					// Give it the right name so the format is what fails.
 					p = copyFile(t, p, "facet.exe", 0o755)
 				}
-				err := Check(p, tgt)
-				want := bt.OS == tgt.OS && bt.CPU == tgt.CPU
-				if want {
+				res, err := Check(p, tgt, Build{})
+				platform := bt.OS == tgt.OS && bt.CPU == tgt.CPU
+				if platform && bt.Baseline == tgt.Baseline {
 					if err != nil {
 						t.Fatalf("Check = %v, want nil", err)
+					}
+					if len(res.Notes) != 0 {
+						t.Errorf("notes %q for a Go build that records GOAMD64", res.Notes)
 					}
 					return
 				}
@@ -114,11 +125,16 @@ func TestCheckMatrix(t *testing.T) {
 					t.Fatal("Check accepted a binary for another platform")
 				}
 				msg := err.Error()
-				for _, part := range []string{
-					"artifact " + p + ": is ",
-					"but target " + tgt.Name + " needs " + formatFor(tgt) + " " + archName(tgt.CPU),
-					"rebuild with --target=" + tgt.BunTarget,
-				} {
+				parts := []string{"artifact " + p + ": is ", "rebuild it for target " + tgt.Name}
+				switch {
+				case !platform:
+					parts = append(parts, "but target "+tgt.Name+" needs "+formatFor(tgt)+" "+archName(tgt.CPU))
+				case bt.Baseline:
+					parts = append(parts, "is a baseline build (built by "+runtime.Version()+" with GOAMD64=v1) but target "+tgt.Name+" is the AVX2 build")
+				default:
+					parts = append(parts, "is an AVX2 build (built by "+runtime.Version()+" with GOAMD64=v3) but target "+tgt.Name+" is for CPUs without AVX2")
+				}
+				for _, part := range parts {
 					if !strings.Contains(msg, part) {
 						t.Errorf("error %q lacks %q", msg, part)
 					}
@@ -133,15 +149,17 @@ func TestCheckMessages(t *testing.T) {
 	tests := []struct {
 		bin, target, want string
 	}{
-		{"darwin-arm64", "linux-x64", "is a Mach-O arm64 binary but target linux-x64 needs ELF x86-64; rebuild with --target=bun-linux-x64"},
-		{"linux-x64", "darwin-arm64", "is an ELF x86-64 (static) binary but target darwin-arm64 needs Mach-O arm64; rebuild with --target=bun-darwin-arm64"},
-		{"windows-arm64", "windows-x64-baseline", "is a PE arm64 binary but target windows-x64-baseline needs PE x86-64; rebuild with --target=bun-windows-x64-baseline"},
-		{"linux-arm64", "linux-x64-musl", "is an ELF arm64 (static) binary but target linux-x64-musl needs ELF x86-64; rebuild with --target=bun-linux-x64-musl"},
+		{"darwin-arm64", "linux-x64", "is a Mach-O arm64 binary but target linux-x64 needs ELF x86-64; rebuild it for target linux-x64"},
+		{"linux-x64", "darwin-arm64", "is an ELF x86-64 (static) binary but target darwin-arm64 needs Mach-O arm64; rebuild it for target darwin-arm64"},
+		{"windows-arm64", "windows-x64-baseline", "is a PE arm64 binary but target windows-x64-baseline needs PE x86-64; rebuild it for target windows-x64-baseline"},
+		{"linux-arm64", "linux-x64-musl", "is an ELF arm64 (static) binary but target linux-x64-musl needs ELF x86-64; rebuild it for target linux-x64-musl"},
+		{"linux-x64-baseline", "linux-x64-musl", "is a baseline build (built by " + runtime.Version() + " with GOAMD64=v1) but target linux-x64-musl is the AVX2 build, for CPUs with AVX2; the baseline build belongs in linux-x64-baseline-musl; rebuild it for target linux-x64-musl"},
+		{"darwin-x64", "darwin-x64-baseline", "is an AVX2 build (built by " + runtime.Version() + " with GOAMD64=v3) but target darwin-x64-baseline is for CPUs without AVX2, where it would stop with an illegal instruction; rebuild it for target darwin-x64-baseline"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.bin+"/"+tt.target, func(t *testing.T) {
 			tgt, _ := platforms.Lookup(tt.target)
-			err := Check(bins[tt.bin], tgt)
+			err := check(bins[tt.bin], tgt)
 			if want := "artifact " + bins[tt.bin] + ": " + tt.want; err == nil || err.Error() != want {
 				t.Fatalf("Check = %v\nwant %s", err, want)
 			}
@@ -151,26 +169,38 @@ func TestCheckMessages(t *testing.T) {
 
 func TestDescribe(t *testing.T) {
 	bins := binaries(t)
+	gov := runtime.Version()
+	v3 := Kind{Build: gov + " GOAMD64=v3", Flavour: AVX2, FlavourSign: "built by " + gov + " with GOAMD64=v3"}
+	v1 := Kind{Build: gov + " GOAMD64=v1", Flavour: Baseline, FlavourSign: "built by " + gov + " with GOAMD64=v1"}
 	tests := []struct {
 		bin    string
 		want   Kind
 		string string
 	}{
 		{"linux-x64", Kind{Format: ELF, OS: "linux", Arch: []string{"x64"}, Type: "executable"}, "ELF x86-64 (static)"},
-		{"linux-arm64", Kind{Format: ELF, OS: "linux", Arch: []string{"arm64"}, Type: "executable"}, "ELF arm64 (static)"},
+		{"linux-x64-baseline", Kind{Format: ELF, OS: "linux", Arch: []string{"x64"}, Type: "executable"}, "ELF x86-64 (static)"},
+		{"linux-arm64", Kind{Format: ELF, OS: "linux", Arch: []string{"arm64"}, Type: "executable", Build: gov}, "ELF arm64 (static)"},
 		{"darwin-x64", Kind{Format: MachO, OS: "darwin", Arch: []string{"x64"}, Type: "executable"}, "Mach-O x86-64"},
-		{"darwin-arm64", Kind{Format: MachO, OS: "darwin", Arch: []string{"arm64"}, Type: "executable"}, "Mach-O arm64"},
+		{"darwin-arm64", Kind{Format: MachO, OS: "darwin", Arch: []string{"arm64"}, Type: "executable", Build: gov}, "Mach-O arm64"},
 		{"windows-x64", Kind{Format: PE, OS: "win32", Arch: []string{"x64"}, Type: "executable"}, "PE x86-64"},
-		{"windows-arm64", Kind{Format: PE, OS: "win32", Arch: []string{"arm64"}, Type: "executable"}, "PE arm64"},
+		{"windows-arm64", Kind{Format: PE, OS: "win32", Arch: []string{"arm64"}, Type: "executable", Build: gov}, "PE arm64"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.bin, func(t *testing.T) {
+			want := tt.want
+			if want.Arch[0] == "x64" {
+				flavour := v3
+				if strings.HasSuffix(tt.bin, "-baseline") {
+					flavour = v1
+				}
+				want.Build, want.Flavour, want.FlavourSign = flavour.Build, flavour.Flavour, flavour.FlavourSign
+			}
 			k, err := Describe(bins[tt.bin])
 			if err != nil {
 				t.Fatal(err)
 			}
-			if fmt.Sprint(k) != fmt.Sprint(tt.want) {
-				t.Errorf("Describe = %+v, want %+v", k, tt.want)
+			if fmt.Sprint(k) != fmt.Sprint(want) {
+				t.Errorf("Describe = %+v, want %+v", k, want)
 			}
 			if k.String() != tt.string {
 				t.Errorf("String = %q, want %q", k.String(), tt.string)
@@ -179,32 +209,52 @@ func TestDescribe(t *testing.T) {
 	}
 }
 
-// TestUniversalMachO wraps the two darwin builds in a fat file.
+// TestUniversalMachO wraps the darwin builds in fat files.
 func TestUniversalMachO(t *testing.T) {
 	bins := binaries(t)
 	dir := t.TempDir()
 	both := writeFat(t, filepath.Join(dir, "both"), bins["darwin-x64"], bins["darwin-arm64"])
+	bothBaseline := writeFat(t, filepath.Join(dir, "both-baseline"), bins["darwin-x64-baseline"], bins["darwin-arm64"])
 	intelOnly := writeFat(t, filepath.Join(dir, "intel"), bins["darwin-x64"])
 	arm, _ := platforms.Lookup("darwin-arm64")
-	intel, _ := platforms.Lookup("darwin-x64-baseline")
+	intel, _ := platforms.Lookup("darwin-x64")
+	intelBaseline, _ := platforms.Lookup("darwin-x64-baseline")
 	linux, _ := platforms.Lookup("linux-x64")
 
-	if err := Check(both, arm); err != nil {
+	if err := check(both, arm); err != nil {
 		t.Errorf("universal x64+arm64 for darwin-arm64: %v", err)
 	}
-	if err := Check(both, intel); err != nil {
-		t.Errorf("universal x64+arm64 for darwin-x64-baseline: %v", err)
+	if err := check(both, intel); err != nil {
+		t.Errorf("universal x64+arm64 for darwin-x64: %v", err)
+	}
+	if err := check(bothBaseline, intelBaseline); err != nil {
+		t.Errorf("universal x64 (baseline)+arm64 for darwin-x64-baseline: %v", err)
+	}
+	if err := check(both, intelBaseline); err == nil || !strings.Contains(err.Error(), "is an AVX2 build (built by") {
+		t.Errorf("universal x64 (AVX2)+arm64 for darwin-x64-baseline: %v", err)
 	}
 	k, err := Describe(both)
 	if err != nil || k.String() != "Mach-O universal (x86-64, arm64)" {
 		t.Errorf("Describe = %q, %v", k, err)
 	}
-	err = Check(intelOnly, arm)
+	err = check(intelOnly, arm)
 	if want := "is a Mach-O universal (x86-64) binary without arm64, but target darwin-arm64 needs Mach-O arm64"; err == nil || !strings.Contains(err.Error(), want) {
 		t.Errorf("Check = %v, want %q", err, want)
 	}
-	if err := Check(both, linux); err == nil || !strings.Contains(err.Error(), "needs ELF x86-64") {
+	if err := check(both, linux); err == nil || !strings.Contains(err.Error(), "needs ELF x86-64") {
 		t.Errorf("universal Mach-O for linux-x64: %v", err)
+	}
+	// A slice cut short inside a complete fat header.
+	data, err := os.ReadFile(both)
+	if err != nil {
+		t.Fatal(err)
+	}
+	short := filepath.Join(dir, "short")
+	if err := os.WriteFile(short, data[:len(data)-4096], 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := check(short, arm); err == nil || !strings.Contains(err.Error(), "truncated: the arm64 slice ") {
+		t.Errorf("fat file missing its last 4 KiB: %v", err)
 	}
 }
 
@@ -226,19 +276,27 @@ func TestLibc(t *testing.T) {
 		want   string // "" = accepted
 	}{
 		{"glibc for glibc", glibcBin, glibcTarget, ""},
-		{"glibc for musl", glibcBin, muslTarget, fmt.Sprintf("built for glibc (interpreter %s) but target %s needs musl; rebuild with --target=%s", k.Interpreter, muslTarget.Name, muslTarget.BunTarget)},
+		{"glibc for musl", glibcBin, muslTarget, fmt.Sprintf("built for glibc (interpreter %s) but target %s needs musl; rebuild it for target %s", k.Interpreter, muslTarget.Name, muslTarget.Name)},
 		{"musl for musl", muslBin, muslTarget, ""},
-		{"musl for glibc", muslBin, glibcTarget, fmt.Sprintf("built for musl (interpreter /lib/ld-musl-%s.so.1) but target %s needs glibc; rebuild with --target=%s", muslArch(muslTarget), glibcTarget.Name, glibcTarget.BunTarget)},
+		{"musl for glibc", muslBin, glibcTarget, fmt.Sprintf("built for musl (interpreter /lib/ld-musl-%s.so.1) but target %s needs glibc; rebuild it for target %s", muslArch(muslTarget), glibcTarget.Name, glibcTarget.Name)},
 		{"unknown loader", unknownBin, glibcTarget, "unknown dynamic loader /lib/ld-other.so"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := Check(tt.bin, tt.target)
+			res, err := Check(tt.bin, tt.target, Build{})
 			switch {
 			case tt.want == "" && err != nil:
 				t.Fatalf("Check = %v, want nil", err)
 			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
 				t.Fatalf("Check = %v\nwant it to contain %q", err, tt.want)
+			}
+			// A C binary of this machine has no build stamp: on x64 the
+			// check says it could not tell AVX2 from baseline.
+			if err == nil && tt.target.CPU == "x64" {
+				want := "artifact " + tt.bin + ": cannot tell whether it is an AVX2 or a baseline build: nothing in the binary says (it has neither Bun's version string nor Go's build information); make sure it is the build for target " + tt.target.Name + " (CPUs with AVX2)"
+				if len(res.Notes) != 1 || res.Notes[0] != want {
+					t.Errorf("notes = %q\nwant [%q]", res.Notes, want)
+				}
 			}
 		})
 	}
@@ -261,18 +319,20 @@ func TestCheckFileProblems(t *testing.T) {
 		target platforms.Target
 		want   string // "" = accepted
 	}{
-		{"missing", filepath.Join(dir, "dist", "facet"), linuxX64, "not found; build target linux-x64 first (bun build --compile --target=bun-linux-x64)"},
+		{"missing", filepath.Join(dir, "dist", "facet"), linuxX64, "not found; build target linux-x64 first"},
 		{"directory", dir, linuxX64, "not a regular file (a directory)"},
-		{"empty", empty, linuxX64, "the file is empty"},
+		{"empty", empty, linuxX64, "the file is empty; the build did not finish: rebuild it for target linux-x64"},
 		{"not executable", copyFile(t, bins["linux-x64"], "facet", 0o644), linuxX64, "not executable (mode 0644); run chmod +x"},
 		{"windows needs no x bit", copyFile(t, bins["windows-x64"], "facet.exe", 0o644), winX64, ""},
 		{"windows without .exe", copyFile(t, bins["windows-x64"], "facet", 0o644), winX64, "needs a .exe name; rename it to facet.exe"},
+		// The wrong format is the problem, not the missing x bit.
+		{"windows binary for linux", copyFile(t, bins["windows-x64"], "facet", 0o644), linuxX64, "is a PE x86-64 binary but target linux-x64 needs ELF x86-64; rebuild it for target linux-x64"},
 		{"script", script, linuxX64, `not a native binary (starts with "#!/bin/sh")`},
-		{"truncated ELF", garbage, linuxX64, "corrupt ELF file"},
+		{"truncated ELF", garbage, linuxX64, "truncated: the ELF header ends at byte 16 but the file has only 7 bytes: the file is incomplete"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := Check(tt.path, tt.target)
+			err := check(tt.path, tt.target)
 			switch {
 			case tt.want == "" && err != nil:
 				t.Fatalf("Check = %v, want nil", err)
@@ -282,8 +342,102 @@ func TestCheckFileProblems(t *testing.T) {
 				t.Fatalf("Check = %v\nwant it to contain %q", err, tt.want)
 			case tt.want != "" && !strings.HasPrefix(err.Error(), "artifact "+tt.path+": "):
 				t.Fatalf("error %q does not start by naming the file", err)
+			case strings.Contains(tt.want, "needs ELF") && strings.Contains(err.Error(), "chmod"):
+				t.Fatalf("error %q talks about chmod before the format", err)
 			}
 		})
+	}
+}
+
+// TestStampsOnlyFromTheRuntime: Bun's strings count only in the runtime's
+// read-only data, not in data appended after it (where Bun puts a compiled
+// application, which could print anything).
+func TestStampsOnlyFromTheRuntime(t *testing.T) {
+	bin, glibcTarget, _ := hostDynamicBinary(t)
+	if glibcTarget.CPU != "x64" {
+		t.Skip("flavours are an x64 matter")
+	}
+	b, err := os.ReadFile(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(t.TempDir(), "facet")
+	b = append(b, "\x00Bun v1.3.14 (Linux x64 baseline)\x00"+string(bunAVXWarning)+"\x00"...)
+	if err := os.WriteFile(p, b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	res, err := Check(p, glibcTarget, Build{})
+	if err != nil {
+		t.Fatalf("Check = %v, want nil", err)
+	}
+	if res.Kind.Build != "" || len(res.Notes) != 1 || !strings.Contains(res.Notes[0], "nothing in the binary says") {
+		t.Errorf("Kind %+v, notes %q: want no build stamp and the note saying so", res.Kind, res.Notes)
+	}
+}
+
+// TestAdviceNamesTheBuildCommand: advice quotes release.json's build
+// command, whatever tool it runs, and never Bun's when Bun does not build.
+func TestAdviceNamesTheBuildCommand(t *testing.T) {
+	bins := binaries(t)
+	linuxX64, _ := platforms.Lookup("linux-x64")
+	goBuild := Build{Command: []string{"go", "build", "-ldflags", "-X main.version={version}", "-o", "{out}", "./cmd/{binary}"}, Config: "/repo/release.json"}
+	bunBuild := Build{Command: []string{"bun", "build", "--compile", "--target={bunTarget}", "--outfile", "{out}", "{entry}"}, Config: "/repo/release.json"}
+	wrong := copyFile(t, bins["windows-x64"], "facet", 0o644)
+	missing := filepath.Join(t.TempDir(), "facet")
+	tests := []struct {
+		name  string
+		path  string
+		build Build
+		want  string
+	}{
+		{"go, wrong format", wrong, goBuild,
+			"is a PE x86-64 binary but target linux-x64 needs ELF x86-64; rebuild it: `go tool mage build -target=linux-x64` runs build.command from /repo/release.json (`go build -ldflags \"-X main.version={version}\" -o " + wrong + " ./cmd/facet`)"},
+		{"go, just built", wrong, Build{Command: goBuild.Command, Config: goBuild.Config, Ran: true},
+			"needs ELF x86-64; check build.command in /repo/release.json: `go build -ldflags \"-X main.version={version}\" -o " + wrong + " ./cmd/facet` made it for target linux-x64"},
+		{"go, missing", missing, goBuild,
+			"not found; build target linux-x64 first: `go tool mage build -target=linux-x64` runs build.command from /repo/release.json (`go build -ldflags \"-X main.version={version}\" -o " + missing + " ./cmd/facet`)"},
+		{"go, not written", missing, Build{Command: goBuild.Command, Config: goBuild.Config, Ran: true},
+			"not found: build.command in /repo/release.json (`go build -ldflags \"-X main.version={version}\" -o " + missing + " ./cmd/facet`) did not write it"},
+		{"bun, wrong format", wrong, bunBuild,
+			"rebuild it: `go tool mage build -target=linux-x64` runs build.command from /repo/release.json (`bun build --compile --target=bun-linux-x64 --outfile " + wrong + " {entry}`)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Check(tt.path, linuxX64, tt.build)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("Check = %v\nwant it to contain %q", err, tt.want)
+			}
+			if tt.build.Command[0] == "go" && strings.Contains(err.Error(), "bun") {
+				t.Errorf("advice names Bun though Go builds: %v", err)
+			}
+		})
+	}
+}
+
+// TestTruncatedGoBinaries cuts the hello-world builds short: each copy
+// whose headers point past its end is refused, naming what is missing.
+func TestTruncatedGoBinaries(t *testing.T) {
+	bins := binaries(t)
+	for _, built := range []string{"linux-x64", "linux-arm64", "darwin-arm64", "darwin-x64", "windows-x64"} {
+		tgt, _ := platforms.Lookup(built)
+		full, err := os.ReadFile(bins[built])
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, keep := range []int{len(full) - 4096, len(full) / 2, 4096, 200, 20} {
+			t.Run(fmt.Sprintf("%s/%d", built, keep), func(t *testing.T) {
+				p := filepath.Join(t.TempDir(), tgt.BinaryName("facet"))
+				if err := os.WriteFile(p, full[:keep], 0o755); err != nil {
+					t.Fatal(err)
+				}
+				err := check(p, tgt)
+				want := fmt.Sprintf("artifact %s: truncated: ", p)
+				if err == nil || !strings.HasPrefix(err.Error(), want) ||
+					!strings.Contains(err.Error(), fmt.Sprintf(" but the file has only %d bytes: the file is incomplete (an interrupted build, copy or download); rebuild it for target %s", keep, built)) {
+					t.Fatalf("Check = %v\nwant a truncation error", err)
+				}
+			})
+		}
 	}
 }
 

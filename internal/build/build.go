@@ -61,6 +61,9 @@ type Result struct {
 	Size     int64
 	Duration time.Duration
 	Err      error
+
+	// Notes are what the artifact check could not confirm (printed as warnings).
+	Notes []string
 }
 
 // Build builds targets in parallel (at most one per CPU), checks each binary,
@@ -73,6 +76,9 @@ func Build(ctx context.Context, e *toolkit.Env, targets []platforms.Target, vers
 			e.Out.Line(report.Failed, "%s: %v", t.Name, r.Err)
 		} else {
 			e.Out.Line(report.Added, "%s: %s (%.1f MB, %s)", t.Name, rel(r.Binary), float64(r.Size)/(1<<20), r.Duration.Round(100*time.Millisecond))
+		}
+		for _, n := range r.Notes {
+			e.Out.Line(report.Warn, "%s: %s", t.Name, n)
 		}
 		return r
 	})
@@ -120,10 +126,12 @@ func buildOne(ctx context.Context, e *toolkit.Env, t platforms.Target, version s
 		r.Err = fmt.Errorf("%w%s", err, indentTail(output.String()))
 		return r
 	}
-	if err := artifact.Check(out, t); err != nil {
+	checked, err := artifact.Check(out, t, artifact.Build{Command: e.Cfg.Build.Command, Config: e.Cfg.File, Ran: true})
+	if err != nil {
 		r.Err = err
 		return r
 	}
+	r.Notes = checked.Notes
 	fi, err := os.Stat(out)
 	if err != nil {
 		r.Err = err

@@ -32,10 +32,17 @@ func TestBuildFailures(t *testing.T) {
 		}, "build failed for " + host.Name},
 		{"wrong architecture produced", func(c *config.Config) {
 			c.Build.Env["GOARCH"] = "riscv64"
-		}, "needs ELF"},
+		}, "needs ELF x86-64; check build.command in "},
+		// Another tool builds: nothing in its binary tells AVX2 from baseline.
+		{"no build stamp", func(c *config.Config) {
+			c.Build.Command = []string{"cp", "/bin/true", "{out}"}
+		}, "cannot tell whether it is an AVX2 or a baseline build: nothing in the binary says"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			if tt.name == "no build stamp" && (host.OS != "linux" || host.CPU != "x64") {
+				t.Skip("needs an x64 Linux host, whose /bin/true is an x64 ELF binary")
+			}
 			cfg := toolkittest.DemoConfig(t, func(c *config.Config) {
 				c.Targets = []string{host.Name}
 				tt.mutate(c)
@@ -47,6 +54,9 @@ func TestBuildFailures(t *testing.T) {
 			}
 			if !strings.Contains(err.Error()+out.String(), tt.want) {
 				t.Errorf("error %q / output %q lacks %q", err, out, tt.want)
+			}
+			if strings.Contains(err.Error()+out.String(), "bun build") {
+				t.Errorf("advice names Bun's build though it does not build here: %v\n%s", err, out)
 			}
 		})
 	}

@@ -52,6 +52,8 @@ type Package struct {
 	// Tarball is the .tgz path under the dist directory.
 	Tarball string
 	Info    tarball.Info
+	// Notes are what the artifact check could not confirm about the binary.
+	Notes []string
 }
 
 func repository(e *toolkit.Env) *Repository {
@@ -145,6 +147,8 @@ func Dir(e *toolkit.Env) string { return filepath.Join(e.Cfg.Path(e.Cfg.Dist.Dir
 type Contents struct {
 	Manifest Manifest
 	Files    []tarball.File
+	// Notes are what the binary check could not tell (see artifact.Result).
+	Notes []string
 }
 
 // Integrity packs c in memory and returns the tarball's integrity, without
@@ -160,7 +164,8 @@ func PlatformContents(e *toolkit.Env, t platforms.Target, v string) (*Contents, 
 		return nil, err
 	}
 	bin := e.Cfg.BinaryPath(t)
-	if err := artifact.Check(bin, t); err != nil {
+	checked, err := artifact.Check(bin, t, artifact.Build{Command: e.Cfg.Build.Command, Config: e.Cfg.File})
+	if err != nil {
 		return nil, err
 	}
 	m := PlatformManifest(e, t, v)
@@ -175,7 +180,7 @@ func PlatformContents(e *toolkit.Env, t platforms.Target, v string) (*Contents, 
 	if lic := licenseFile(e); lic != "" {
 		files = append(files, tarball.File{Path: "LICENSE", Source: lic, Mode: 0o644})
 	}
-	return &Contents{Manifest: m, Files: files}, nil
+	return &Contents{Manifest: m, Files: files, Notes: checked.Notes}, nil
 }
 
 // CLIContents returns the CLI package at version v.
@@ -243,5 +248,5 @@ func Write(e *toolkit.Env, c *Contents) (*Package, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pack %s@%s: %w", m.Name, m.Version, err)
 	}
-	return &Package{Name: m.Name, Version: m.Version, Tarball: path, Info: info}, nil
+	return &Package{Name: m.Name, Version: m.Version, Tarball: path, Info: info, Notes: c.Notes}, nil
 }

@@ -3,6 +3,7 @@ package publish_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
@@ -290,18 +291,35 @@ func TestBadArtifactsRefusedBeforeAnyWrite(t *testing.T) {
 		t.Fatal(err)
 	}
 	os.WriteFile(e.Cfg.BinaryPath(lookup("linux-x64-musl")), data, 0o755)
+	// A Windows binary without an x bit in a Linux package: the format is
+	// the problem, and the advice is the configured (Go) build command.
+	copyBin("windows-arm64", "linux-arm64-musl")
+	os.Chmod(e.Cfg.BinaryPath(lookup("linux-arm64-musl")), 0o644)
+	// Cut short; and an AVX2 build in a baseline package.
+	half, err := os.ReadFile(e.Cfg.BinaryPath(lookup("darwin-arm64")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(e.Cfg.BinaryPath(lookup("darwin-arm64")), half[:len(half)/2], 0o755)
+	copyBin("windows-x64", "windows-x64-baseline")
 
 	cases := map[string]string{
-		"linux-x64":          "is a Mach-O arm64 binary but target linux-x64 needs ELF x86-64",
-		"linux-x64-baseline": "target linux-x64-baseline needs ELF x86-64",
-		"darwin-x64":         "darwin-x64",
-		"linux-x64-musl":     "built for glibc",
-		"linux-sparc":        `unknown target "linux-sparc"`,
+		"linux-x64":            "is a Mach-O arm64 binary but target linux-x64 needs ELF x86-64",
+		"linux-x64-baseline":   "target linux-x64-baseline needs ELF x86-64",
+		"darwin-x64":           "darwin-x64",
+		"linux-x64-musl":       "built for glibc",
+		"linux-arm64-musl":     "is a PE arm64 binary but target linux-arm64-musl needs ELF arm64; rebuild it: `go tool mage build -target=linux-arm64-musl` runs build.command from " + e.Cfg.File + " (`go build ",
+		"darwin-arm64":         fmt.Sprintf("but the file has only %d bytes: the file is incomplete", len(half)/2),
+		"windows-x64-baseline": "is an AVX2 build (built by go",
+		"linux-sparc":          `unknown target "linux-sparc"`,
 	}
 	for target, want := range cases {
 		_, err := publish.Platform(ctx(t), e, target, ver, fastOpts())
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: err = %v, want %q", target, err, want)
+		}
+		if err != nil && (strings.Contains(err.Error(), "bun build") || strings.Contains(err.Error(), "chmod")) {
+			t.Errorf("%s: err = %v names Bun's build or chmod", target, err)
 		}
 	}
 	if _, err := publish.Platform(ctx(t), e, "linux-arm64", "1.2", fastOpts()); err == nil || !strings.Contains(err.Error(), "not valid semver") {

@@ -36,6 +36,9 @@ func Platform(ctx context.Context, e *toolkit.Env, target, v string, o Options) 
 		err = fmt.Errorf("%s@%s not published: %w", name, v, err)
 		return outcome.Fail(name, v, err), err
 	}
+	for _, n := range p.Notes {
+		e.Out.Line(report.Warn, "%s: %s", name, n)
+	}
 	rec, err := One(ctx, e, p, o)
 	rec.Target = t.Name
 	return rec, err
