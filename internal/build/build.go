@@ -15,6 +15,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bitfield/script"
+
 	"github.com/agent-facets/release/internal/artifact"
 	"github.com/agent-facets/release/internal/command"
 	"github.com/agent-facets/release/internal/fanout"
@@ -141,12 +143,11 @@ func buildOne(ctx context.Context, e *toolkit.Env, t platforms.Target, version s
 	return r
 }
 
+// indentTail is the last 15 lines of a build's output, indented under
+// the error.
 func indentTail(s string) string {
-	lines := strings.Split(strings.TrimSpace(s), "\n")
-	if len(lines) > 15 {
-		lines = lines[len(lines)-15:]
-	}
-	if len(lines) == 1 && lines[0] == "" {
+	lines, _ := script.Echo(strings.TrimSpace(s)).Last(15).Slice()
+	if len(lines) == 0 || len(lines) == 1 && lines[0] == "" {
 		return ""
 	}
 	return "\n    " + strings.Join(lines, "\n    ")

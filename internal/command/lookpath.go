@@ -5,6 +5,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 )
 
@@ -37,4 +38,28 @@ func isFile(p string) (fs.FileInfo, bool) {
 		return nil, false
 	}
 	return fi, true
+}
+
+// withExtension is how Windows finds a program: p itself when its extension
+// is one of pathext's (";"-separated, .COM;.EXE;.BAT;.CMD when empty), else
+// p with the first of them that names a file, so "npm" finds npm.cmd.
+func withExtension(p, pathext string) (string, bool) {
+	exts := strings.Split(strings.ToLower(pathext), ";")
+	if len(exts) == 1 && exts[0] == "" {
+		exts = []string{".com", ".exe", ".bat", ".cmd"}
+	}
+	if ext := strings.ToLower(filepath.Ext(p)); ext != "" && slices.Contains(exts, ext) {
+		if _, ok := isFile(p); ok {
+			return p, true
+		}
+	}
+	for _, e := range exts {
+		if e == "" {
+			continue
+		}
+		if _, ok := isFile(p + e); ok {
+			return p + e, true
+		}
+	}
+	return "", false
 }

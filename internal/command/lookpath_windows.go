@@ -1,35 +1,11 @@
 package command
 
-import (
-	"path/filepath"
-	"strings"
-)
+import "strings"
 
-// executable finds p, or p with one of the PATHEXT extensions (.COM, .EXE,
-// .BAT, .CMD by default), as cmd.exe does.
+// executable finds p, or p with one of the PATHEXT extensions, as cmd.exe
+// does.
 func executable(p string, environ []string) (string, bool) {
-	exts := strings.Split(strings.ToLower(Getenv(environ, "PATHEXT")), ";")
-	if len(exts) == 1 && exts[0] == "" {
-		exts = []string{".com", ".exe", ".bat", ".cmd"}
-	}
-	if ext := strings.ToLower(filepath.Ext(p)); ext != "" {
-		for _, e := range exts {
-			if e == ext {
-				if _, ok := isFile(p); ok {
-					return p, true
-				}
-			}
-		}
-	}
-	for _, e := range exts {
-		if e == "" {
-			continue
-		}
-		if _, ok := isFile(p + e); ok {
-			return p + e, true
-		}
-	}
-	return "", false
+	return withExtension(p, Getenv(environ, "PATHEXT"))
 }
 
 // envKey is how Windows compares variable names: without case.

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bitfield/script"
+
 	"github.com/agent-facets/release/internal/command"
 	"github.com/agent-facets/release/internal/publisher"
 	"github.com/agent-facets/release/internal/secret"
@@ -205,23 +207,17 @@ func withDeadline(ctx context.Context, d time.Duration) (context.Context, contex
 // the last one mentioning an error, else the last non-empty one. It is
 // redacted and shortened.
 func usefulLine(s string) string {
-	var last, errLine string
-	for _, l := range strings.Split(s, "\n") {
-		l = strings.TrimSpace(l)
-		if l == "" {
-			continue
-		}
-		last = l
-		if strings.Contains(strings.ToLower(l), "error") {
-			errLine = l
-		}
+	lines := script.Echo(secret.Redact(s)).FilterLine(strings.TrimSpace).RejectRegexp(blankLine)
+	all, _ := lines.Slice()
+	errs, _ := script.Slice(all).MatchRegexp(errorWord).Last(1).String()
+	last := strings.TrimSpace(errs)
+	if last == "" && len(all) > 0 {
+		last = all[len(all)-1]
 	}
-	if errLine != "" {
-		last = errLine
-	}
-	last = secret.Redact(last)
 	if len(last) > 300 {
 		last = last[:300] + "…"
 	}
 	return last
 }
+
+var errorWord = regexp.MustCompile(`(?i)error`)
