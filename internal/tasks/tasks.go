@@ -79,6 +79,25 @@ func Rehearse(ctx context.Context,
 	return secret.Error(errors.Join(err, releasereport.Emit(rep, f.ReportPath, f.StepSummary)))
 }
 
+// LocalRegistry runs a throwaway local registry until Ctrl-C, to try the targets by hand.
+//
+// It prints (and writes to <dir>/maintainer.env and <dir>/ci.env) the
+// environment of a maintainer logged in to it and that of a CircleCI job
+// publishing to it with trusted publishing: npm without a login and a
+// stand-in circleci minting tokens for release.json's trusted publisher.
+// Export one in another shell and run any target against the registry;
+// nothing reaches any other registry. The registry and its storage are
+// removed when it stops; <dir> stays.
+//
+// Example: go tool mage localRegistry -dir=/tmp/reg
+func LocalRegistry(ctx context.Context,
+	dir *string, // where the npm configurations and env files go (default .release/local-registry)
+) error {
+	f := facts()
+	out := report.New(os.Stdout, report.UseColor(os.Stdout, f.NoColor))
+	return secret.Error(rehearse.Serve(ctx, rehearse.ServeOptions{Facts: f, Dir: or(dir, ".release/local-registry")}, out))
+}
+
 // Build compiles the CLI for every configured target (or one) with the configured build command.
 //
 // Binaries land at dist.binary (default dist/<target>/facet[.exe]); each is

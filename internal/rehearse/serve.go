@@ -1,0 +1,104 @@
+package rehearse
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/agent-facets/release/internal/command"
+	"github.com/agent-facets/release/internal/localregistry"
+	"github.com/agent-facets/release/internal/report"
+	"github.com/agent-facets/release/internal/toolkit"
+)
+
+// ServeOptions say where a served registry's files go.
+type ServeOptions struct {
+	// Facts are the environment's (PATH finds node and npm; ConfigPath the
+	// configuration whose trusted publisher the stand-in circleci mints
+	// tokens for).
+	Facts toolkit.Facts
+	// Dir receives the npm configurations, the stand-in circleci and the
+	// environment files; it is created (mode 0700) and left in place.
+	Dir string
+	// Ready, when set, is called with the two environments once the
+	// registry answers (tests use it; people read the printed lines).
+	Ready func(maintainer, ci []string)
+}
+
+// Serve runs a throwaway local registry until ctx ends, for trying the
+// targets by hand: it prints the environment of a maintainer logged in to
+// it, and that of a CircleCI job publishing to it with trusted publishing
+// (npm without a login, a stand-in circleci minting tokens for the
+// configured trusted publisher). Nothing of it outlives the run but Dir.
+func Serve(ctx context.Context, o ServeOptions, out *report.Printer) error {
+	e, err := toolkit.Load(o.Facts, os.Stdout)
+	if err != nil {
+		return fmt.Errorf("%w (the stand-in circleci mints tokens for its trusted publisher)", err)
+	}
+	if err := os.MkdirAll(o.Dir, 0o700); err != nil {
+		return err
+	}
+	reg, err := localregistry.New(localregistry.WithRunner(&command.Runner{Environ: o.Facts.Environ}))
+	if err != nil {
+		return err
+	}
+	defer reg.Close()
+	token, err := reg.CreateUser("maintainer")
+	if err != nil {
+		return err
+	}
+	maintainer, err := npmEnv(reg, filepath.Join(o.Dir, "npm-maintainer"), token)
+	if err != nil {
+		return err
+	}
+	ci, err := npmEnv(reg, filepath.Join(o.Dir, "npm-ci"), "")
+	if err != nil {
+		return err
+	}
+	bin := filepath.Join(o.Dir, "bin")
+	if err := os.MkdirAll(bin, 0o700); err != nil {
+		return err
+	}
+	tp := e.Cfg.TrustedPublisher
+	if err := reg.WriteFakeCircleCI(bin, localregistry.CircleCIClaims(tp.OrgID, tp.ProjectID, tp.PipelineDefinitionID, tp.VCSOrigin, tp.ContextIDs, 24*time.Hour)); err != nil {
+		return err
+	}
+	ci = append(ci, "PATH="+bin+string(os.PathListSeparator)+command.Getenv(o.Facts.Environ, "PATH"), "CIRCLECI=true", "CI=true")
+	for name, env := range map[string][]string{"maintainer.env": maintainer, "ci.env": ci} {
+		if err := os.WriteFile(filepath.Join(o.Dir, name), []byte(strings.Join(env, "\n")+"\n"), 0o600); err != nil {
+			return err
+		}
+	}
+
+	out.Line(report.OK, "local registry at %s (Verdaccio %s, no uplinks), files in %s", reg.URL, localregistry.VerdaccioVersion(), o.Dir)
+	out.Heading("A maintainer logged in to it (seedCLI, trust:attach, status):")
+	printEnv(out, maintainer)
+	out.Heading("A CircleCI job publishing to it with trusted publishing (publishPlatform, publishCLI):")
+	printEnv(out, ci)
+	out.Text("\nAdd CIRCLE_TAG=%s<version> for a release job. Stop with Ctrl-C: the registry and its storage are removed.", e.Cfg.Release.TagPrefix)
+	if o.Ready != nil {
+		o.Ready(maintainer, ci)
+	}
+	<-ctx.Done()
+	out.Line(report.Info, "stopping the local registry")
+	return nil
+}
+
+// printEnv prints env as the shell of this OS sets it.
+func printEnv(out *report.Printer, env []string) {
+	sorted := append([]string(nil), env...)
+	sort.Strings(sorted)
+	for _, kv := range sorted {
+		k, v, _ := strings.Cut(kv, "=")
+		if runtime.GOOS == "windows" {
+			out.Text("  $env:%s = '%s'", k, v)
+		} else {
+			out.Text("  export %s='%s'", k, v)
+		}
+	}
+}
