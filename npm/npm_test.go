@@ -163,6 +163,7 @@ func TestWriteLauncher(t *testing.T) {
 	}
 	want := map[string]fs.FileMode{
 		"bin/facet.js":      0o755,
+		"lib/binary.js":     0o644,
 		"lib/detect.js":     0o644,
 		"lib/host.js":       0o644,
 		"lib/manifest.json": 0o644,

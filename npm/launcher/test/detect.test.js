@@ -53,6 +53,13 @@ test('the real host answers every question without throwing', () => {
   assert.equal(host.readFile('/definitely/not/here'), null);
   assert.equal(host.exists(__filename), true);
   assert.equal(host.run('definitely-not-a-command-xyz', []), null);
+  assert.equal(host.inspect(__filename).type, 'file');
+  assert.equal(host.inspect(__filename).size, require('fs').statSync(__filename).size);
+  assert.equal(host.inspect(__dirname).type, 'directory');
+  assert.equal(host.inspect('/definitely/not/here').type, 'missing');
+  assert.equal(host.inspect(process.execPath).executable, true);
+  assert.equal(host.pnpApi(), null);
+  assert.equal(host.packageDir, require('path').join(__dirname, '..'));
   detect.detectAVX2(host);
   detect.detectLibc(host);
 });
