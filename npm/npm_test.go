@@ -166,6 +166,7 @@ func TestWriteLauncher(t *testing.T) {
 		"lib/binary.js":     0o644,
 		"lib/detect.js":     0o644,
 		"lib/host.js":       0o644,
+		"lib/manager.js":    0o644,
 		"lib/manifest.json": 0o644,
 		"lib/messages.js":   0o644,
 		"lib/messages.json": 0o644,
