@@ -4,7 +4,8 @@
 // package manager installed (see lib/resolve.js), runs it with this process's
 // arguments and stdio, forwards signals to it, and exits the way it exited.
 // If a build dies with an illegal instruction (an AVX2 build on a CPU without
-// AVX2) the next candidate, the -baseline build, runs instead.
+// AVX2), or cannot be started, the next candidate, the -baseline build, runs
+// instead.
 
 const os = require('os');
 const childProcess = require('child_process');
@@ -84,7 +85,8 @@ function dieLike(signal) {
   setTimeout(() => process.exit(128 + num), 1000);
 }
 
-function run(binaries, index, warned, unwatch) {
+function run(result, index, warned, unwatch) {
+  const binaries = result.binaries;
   const bin = binaries[index];
   const child = childProcess.spawn(bin.binPath, process.argv.slice(2), { stdio: 'inherit' });
   current = child;
@@ -94,10 +96,18 @@ function run(binaries, index, warned, unwatch) {
     if (done) return;
     done = true;
     current = null;
+    const error = err && err.code ? err.code + ' (' + err.message + ')' : String(err);
+    if (index + 1 < binaries.length) {
+      process.stderr.write(messages.fallback(manifest, {
+        from: bin.package, to: binaries[index + 1].package, reason: { id: 'spawnFailed', vars: { error } },
+      }));
+      run(result, index + 1, warned, unwatch);
+      return;
+    }
     unwatch();
     process.stderr.write(messages.spawnFailed(manifest, {
-      path: bin.binPath,
-      error: err && err.code ? err.code + ' (' + err.message + ')' : String(err),
+      path: bin.binPath, error, override: result.override, mgr: result.mgr,
+      packageDir: bin.packageDir, platform: process.platform, cwd: realHost().cwd(),
     }));
     // exitCode, not exit(): stderr may be an asynchronous pipe (macOS) and
     // the message must get out whole.
@@ -114,7 +124,7 @@ function run(binaries, index, warned, unwatch) {
           from: bin.package, to: binaries[index + 1].package,
         }));
       }
-      run(binaries, index + 1, true, unwatch);
+      run(result, index + 1, true, unwatch);
       return;
     }
     unwatch();
@@ -133,7 +143,8 @@ function main() {
     process.exitCode = 1;
     return;
   }
-  run(result.binaries, 0, false, watchSignals());
+  for (const line of result.notices) process.stderr.write(line);
+  run(result, 0, false, watchSignals());
 }
 
 main();
