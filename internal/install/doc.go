@@ -8,7 +8,9 @@
 // (npm's os/cpu/libc filtering and its --os/--cpu/--libc overrides), what
 // the launcher prints, word for word, when the right binary is not there or
 // cannot run (for npm, npm -g, npx, pnpm, yarn 1, yarn 4 Plug'n'Play and
-// bun), and that the fix it prints repairs the install.
+// bun), that the fix it prints repairs the install, and how often the
+// binary receives a signal sent to the launcher, its process group or its
+// terminal.
 //
 // The package has no code of its own; run it with `go test ./internal/install/`.
 // The package managers other than npm are pinned in testdata/tools (pnpm,
