@@ -126,3 +126,24 @@ func strPtr(s *string) string {
 	}
 	return *s
 }
+
+// TestPublishedPackageJSON reads the CLI package's package.json as
+// published: its engines range is written as npm writes it (">=18"), not
+// with Go's HTML escaping ("\u003e=18").
+func TestPublishedPackageJSON(t *testing.T) {
+	t.Parallel()
+	project := npmInstall(t)
+	data, err := os.ReadFile(filepath.Join(project, "node_modules", cli(), "package.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(data), `"node": ">=18"`) || strings.Contains(string(data), `\u00`) {
+		t.Errorf("the published package.json escapes characters npm writes as they are:\n%s", data)
+	}
+	var pj struct {
+		Engines map[string]string `json:"engines"`
+	}
+	if err := json.Unmarshal(data, &pj); err != nil || pj.Engines["node"] != ">=18" {
+		t.Errorf("engines = %v (%v)", pj.Engines, err)
+	}
+}
