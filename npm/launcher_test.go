@@ -76,22 +76,80 @@ func TestMessagesMatchJS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantFixes := map[string][]string{
-		"omitOptional":        {"npm install agent-facets", "npm install --include=optional"},
-		"lockfileOtherOS":     {"rm -rf node_modules package-lock.json && npm install"},
-		"copiedNodeModules":   {"rm -rf node_modules && npm install"},
-		"versionMismatch":     {"npm install agent-facets@1.2.3"},
-		"binaryMissing":       {"rm -rf node_modules && npm install"},
-		"unsupportedPlatform": {"export FACET_BIN_PATH=/path/to/facet"},
-		"overrideMissing":     {"unset FACET_BIN_PATH"},
-		"spawnFailed":         {"rm -rf node_modules && npm install"},
+	reinstall := map[string][]string{
+		"npm":        {"rm -rf {packageDir} && npm install"},
+		"npm-global": {"npm install -g agent-facets@1.2.3"},
+		"npx":        {"rm -rf {root}"},
+		"pnpm":       {"rm -rf node_modules && pnpm install"},
+		"yarn":       {"yarn install --force"},
+		"yarn-berry": {"rm -rf {packageDir} && yarn install"},
+		"yarn-pnp":   {"rm -rf .yarn/unplugged && yarn install"},
+		"bun":        {"bun pm cache rm && bun install --force"},
 	}
-	gotFixes := map[string][]string{}
+	wantFixes := map[string]map[string][]string{
+		"omitOptional": {
+			"npm":        {"npm install --include=optional"},
+			"npm-global": {"npm install -g agent-facets@1.2.3"},
+			"npx":        {"rm -rf {root}"},
+			"pnpm":       {"pnpm install"},
+			"yarn":       {"yarn install --force"},
+			"yarn-berry": {"yarn install"},
+			"yarn-pnp":   {"yarn install"},
+			"bun":        {"bun install"},
+		},
+		"lockfileOtherOS": {"npm": {"rm -rf node_modules package-lock.json && npm install"}},
+		"copiedNodeModules": {
+			"npm":        {"rm -rf node_modules && npm install"},
+			"npm-global": {"npm install -g agent-facets@1.2.3"},
+			"npx":        {"rm -rf {root}"},
+			"pnpm":       {"rm -rf node_modules && pnpm install"},
+			"yarn":       {"rm -rf node_modules && yarn install"},
+			"yarn-berry": {"rm -rf node_modules && yarn install"},
+			"yarn-pnp":   {"rm -rf .yarn/unplugged && yarn install"},
+			"bun":        {"rm -rf node_modules && bun install"},
+		},
+		"versionMismatch": {
+			"npm":        {"npm install agent-facets@1.2.3"},
+			"npm-global": {"npm install -g agent-facets@1.2.3"},
+			"npx":        {"rm -rf {root}"},
+			"pnpm":       {"pnpm add agent-facets@1.2.3"},
+			"yarn":       {"yarn add agent-facets@1.2.3"},
+			"yarn-berry": {"yarn add agent-facets@1.2.3"},
+			"yarn-pnp":   {"yarn add agent-facets@1.2.3"},
+			"bun":        {"bun add agent-facets@1.2.3"},
+		},
+		"versionPinned": {
+			"npm":        {"npm install"},
+			"pnpm":       {"pnpm install"},
+			"yarn":       {"yarn install"},
+			"yarn-berry": {"yarn install"},
+			"yarn-pnp":   {"yarn install"},
+			"bun":        {"bun install"},
+		},
+		"reinstallPackage": reinstall,
+		"lostExecute":      {"posix": {"chmod +x {path}"}},
+		"unsupportedPlatform": {
+			"posix":   {"export FACET_BIN_PATH=/path/to/facet"},
+			"windows": {`$env:FACET_BIN_PATH = "C:\path\to\facet.exe"`, `set FACET_BIN_PATH=C:\path\to\facet.exe`},
+		},
+		"overrideBad": {
+			"posix":   {"unset FACET_BIN_PATH"},
+			"windows": {"Remove-Item Env:FACET_BIN_PATH", "set FACET_BIN_PATH="},
+		},
+	}
+	runtime := map[string]bool{"path": true, "root": true, "packageDir": true, "pins": true}
+	gotFixes := map[string]map[string][]string{}
 	for _, c := range causes {
 		gotFixes[c.ID] = c.Fixes
-		for _, s := range append([]string{c.Text}, c.Fixes...) {
-			if strings.ContainsAny(s, "{}") {
-				t.Errorf("cause %s keeps a placeholder: %q", c.ID, s)
+		strs := []string{c.Text}
+		for _, fs := range c.Fixes {
+			strs = append(strs, fs...)
+		}
+		for _, s := range strs {
+			for _, p := range placeholderRE.FindAllStringSubmatch(s, -1) {
+				if !runtime[p[1]] {
+					t.Errorf("cause %s keeps a placeholder: %q", c.ID, s)
+				}
 			}
 		}
 	}

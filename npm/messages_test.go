@@ -16,10 +16,16 @@ func TestTroubleshooting(t *testing.T) {
 	}
 	for _, want := range []string{
 		"## Troubleshooting",
-		"  npm install agent-facets\n  # or\n  npm install --include=optional\n",
-		"  rm -rf node_modules package-lock.json && npm install\n",
+		"  # npm\n  npm install --include=optional\n  # npm, global install (npm install -g)\n  npm install -g agent-facets@1.2.3\n",
+		"  # npm\n  rm -rf node_modules package-lock.json && npm install\n  ```\n",
 		"(npm/cli#4828)",
-		"  npm install agent-facets@1.2.3\n",
+		"  # pnpm\n  pnpm add agent-facets@1.2.3\n",
+		"  # npm (pins: \"overrides\" in package.json)\n  npm install\n",
+		"  # Yarn 2+ with Plug'n'Play\n  rm -rf .yarn/unplugged && yarn install\n",
+		"  # npm\n  rm -rf <platform package dir> && npm install\n",
+		"  # Bun\n  bun pm cache rm && bun install --force\n",
+		"  # Linux and macOS\n  chmod +x <binary>\n",
+		"  # Windows: PowerShell, then cmd.exe\n  $env:FACET_BIN_PATH = \"C:\\path\\to\\facet.exe\"\n  set FACET_BIN_PATH=C:\\path\\to\\facet.exe\n",
 	} {
 		if !strings.Contains(section, want) {
 			t.Errorf("section lacks %q:\n%s", want, section)
@@ -31,12 +37,18 @@ func TestTroubleshooting(t *testing.T) {
 		readme string
 		want   string
 	}{
-		{"empty", "", "lacks 17 launcher message(s)"},
-		{"one fix reworded", strings.Replace(section, "npm install --include=optional", "npm i --include=optional", 1), `omitOptional: "npm install --include=optional"`},
-		{"other version", strings.ReplaceAll(section, "agent-facets@1.2.3", "agent-facets@1.2.2"), `versionMismatch: "npm install agent-facets@1.2.3"`},
+		{"empty", "", "lacks 9 launcher cause(s)"},
+		{"one fix reworded", strings.Replace(section, "npm install --include=optional", "npm i --include=optional", 1), "omitOptional:"},
+		{"other version", strings.ReplaceAll(section, "agent-facets@1.2.3", "agent-facets@1.2.2"), "versionMismatch:"},
+		{"fix under another package manager", strings.Replace(section, "  # pnpm\n  pnpm install\n  # Yarn 1\n  yarn install --force\n",
+			"  # pnpm\n  yarn install --force\n  # Yarn 1\n  pnpm install\n", 1), "omitOptional:"},
+		{"a package manager left out", strings.Replace(section, "  # Bun\n  bun pm cache rm && bun install --force\n", "", 1), "reinstallPackage:"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			if tt.readme == section && tt.name != "empty" {
+				t.Fatal("the change did not apply to the section")
+			}
 			err := CheckTroubleshooting(tt.readme, m)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("CheckTroubleshooting = %v, want an error containing %q", err, tt.want)

@@ -31,6 +31,7 @@ var launcherFS embed.FS
 //	  "version": "1.2.3",               // every platform package must carry it too
 //	  "binary": "facet",                // the native binary's name, without ".exe"
 //	  "envOverride": "FACET_BIN_PATH",  // variable naming a binary to run instead
+//	  "envDebug": "FACET_LAUNCHER_DEBUG", // variable that makes the launcher say what it does
 //	  "packages": [                     // platform table order: best build first
 //	    {
 //	      "target": "linux-x64",
@@ -52,6 +53,7 @@ type Manifest struct {
 	Version     string            `json:"version"`
 	Binary      string            `json:"binary"`
 	EnvOverride string            `json:"envOverride"`
+	EnvDebug    string            `json:"envDebug"`
 	Packages    []PlatformPackage `json:"packages"`
 }
 
@@ -70,7 +72,8 @@ type PlatformPackage struct {
 // target is scope + "/" + platformPrefix + target name (for example
 // "@agent-facets/" + "cli-" + "linux-x64"); scope gains a leading "@" if it
 // lacks one. The override variable is the binary name in upper case, with
-// every character other than A-Z and 0-9 turned into "_", plus "_BIN_PATH".
+// every character other than A-Z and 0-9 turned into "_", plus "_BIN_PATH";
+// the debug variable the same with "_LAUNCHER_DEBUG".
 func NewManifest(cliName, scope, platformPrefix, binary, version string, targets []platforms.Target) Manifest {
 	scope = strings.TrimSuffix(scope, "/")
 	if !strings.HasPrefix(scope, "@") {
@@ -81,6 +84,7 @@ func NewManifest(cliName, scope, platformPrefix, binary, version string, targets
 		Version:     version,
 		Binary:      binary,
 		EnvOverride: EnvOverride(binary),
+		EnvDebug:    EnvDebug(binary),
 		Packages:    make([]PlatformPackage, 0, len(targets)),
 	}
 	for _, t := range targets {
@@ -105,7 +109,14 @@ func BinaryPath(t platforms.Target, binary string) string {
 
 // EnvOverride is the name of the variable that makes the launcher run a
 // given binary instead of the installed one: "facet" gives "FACET_BIN_PATH".
-func EnvOverride(binary string) string {
+func EnvOverride(binary string) string { return envName(binary) + "_BIN_PATH" }
+
+// EnvDebug is the name of the variable that makes the launcher say on stderr
+// which build it runs and what it does with each signal: "facet" gives
+// "FACET_LAUNCHER_DEBUG".
+func EnvDebug(binary string) string { return envName(binary) + "_LAUNCHER_DEBUG" }
+
+func envName(binary string) string {
 	var b strings.Builder
 	for _, r := range strings.ToUpper(binary) {
 		if (r >= 'A' && r <= 'Z') || (r >= '0' && r <= '9') {
@@ -114,7 +125,7 @@ func EnvOverride(binary string) string {
 			b.WriteByte('_')
 		}
 	}
-	return b.String() + "_BIN_PATH"
+	return b.String()
 }
 
 // BinScript is the launcher's path inside the CLI package, the value for
@@ -138,6 +149,8 @@ func (m Manifest) Validate() error {
 		return fmt.Errorf("%s: binary %q is not a plain file name (letters, digits, '.', '_', '-')", where, m.Binary)
 	case !envRE.MatchString(m.EnvOverride):
 		return fmt.Errorf("%s: envOverride %q is not an environment variable name", where, m.EnvOverride)
+	case !envRE.MatchString(m.EnvDebug):
+		return fmt.Errorf("%s: envDebug %q is not an environment variable name", where, m.EnvDebug)
 	case len(m.Packages) == 0:
 		return fmt.Errorf("%s: no platform packages: pass the platform table", where)
 	}

@@ -33,8 +33,8 @@ func fixtureManifest() Manifest {
 
 func TestNewManifest(t *testing.T) {
 	m := fixtureManifest()
-	if m.Name != "agent-facets" || m.Version != "1.2.3" || m.Binary != "facet" || m.EnvOverride != "FACET_BIN_PATH" {
-		t.Fatalf("header = %q %q %q %q", m.Name, m.Version, m.Binary, m.EnvOverride)
+	if m.Name != "agent-facets" || m.Version != "1.2.3" || m.Binary != "facet" || m.EnvOverride != "FACET_BIN_PATH" || m.EnvDebug != "FACET_LAUNCHER_DEBUG" {
+		t.Fatalf("header = %q %q %q %q %q", m.Name, m.Version, m.Binary, m.EnvOverride, m.EnvDebug)
 	}
 	if len(m.Packages) != len(platforms.Table) {
 		t.Fatalf("got %d packages, want %d", len(m.Packages), len(platforms.Table))
@@ -101,6 +101,7 @@ func TestValidate(t *testing.T) {
 		{"no version", func(m *Manifest) { m.Version = "" }, "version is empty"},
 		{"binary with slash", func(m *Manifest) { m.Binary = "bin/facet" }, "not a plain file name"},
 		{"bad env", func(m *Manifest) { m.EnvOverride = "facet-bin" }, "not an environment variable name"},
+		{"bad debug env", func(m *Manifest) { m.EnvDebug = "" }, "envDebug"},
 		{"no packages", func(m *Manifest) { m.Packages = nil }, "no platform packages"},
 		{"duplicate", func(m *Manifest) { m.Packages[1].Package = m.Packages[0].Package }, "listed twice"},
 		{"escaping bin", func(m *Manifest) { m.Packages[0].Bin = "../facet" }, "clean path inside the package"},
@@ -163,8 +164,10 @@ func TestWriteLauncher(t *testing.T) {
 	}
 	want := map[string]fs.FileMode{
 		"bin/facet.js":      0o755,
+		"lib/binary.js":     0o644,
 		"lib/detect.js":     0o644,
 		"lib/host.js":       0o644,
+		"lib/manager.js":    0o644,
 		"lib/manifest.json": 0o644,
 		"lib/messages.js":   0o644,
 		"lib/messages.json": 0o644,
@@ -237,8 +240,8 @@ func TestWriteLauncherOtherBinaryName(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "bin", "acme-tool.js")); err != nil {
 		t.Errorf("bin/acme-tool.js: %v", err)
 	}
-	if m.EnvOverride != "ACME_TOOL_BIN_PATH" {
-		t.Errorf("EnvOverride = %q", m.EnvOverride)
+	if m.EnvOverride != "ACME_TOOL_BIN_PATH" || m.EnvDebug != "ACME_TOOL_LAUNCHER_DEBUG" {
+		t.Errorf("EnvOverride = %q, EnvDebug = %q", m.EnvOverride, m.EnvDebug)
 	}
 }
 

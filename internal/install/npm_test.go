@@ -59,8 +59,8 @@ func TestNpmInstallOnThisMachine(t *testing.T) {
 	// it): the launcher says so once and runs the next one.
 	writeStandIn(t, project, cands[0].Name, "#!/bin/sh\nkill -ILL $$\n")
 	r = facet(t, project)
-	m := manifest(t, project)
-	notice := message(t, m, "notice", "sigillFallback", map[string]string{
+	c := newCatalogue(t, manifest(t, project))
+	notice := c.text("notice", "sigillFallback", map[string]string{
 		"from": platformPackage(cands[0].Name), "to": platformPackage(cands[1].Name),
 	})
 	if r.code != 0 || strings.TrimSpace(r.stdout) != cands[1].Name || r.stderr != notice+"\n" {
@@ -154,24 +154,35 @@ func TestNpmInstallForOtherPlatforms(t *testing.T) {
 				return // installed for this very machine: nothing to report
 			}
 			m := manifest(t, project)
+			c := newCatalogue(t, m)
 			var found []string
 			for _, p := range m.Packages { // the launcher lists them in table order
 				if slices.Contains(want, p.Package) {
 					found = append(found, p.Package)
 				}
 			}
-			wantText := []string{
-				message(t, m, "headline", "copiedNodeModules", map[string]string{"host": hostLabel(here)}) + "\n",
+			root := realpath(t, project)
+			wantText := lines(
+				[]string{c.text("headline", "copiedNodeModules", map[string]string{"host": hostLabel(here)})},
 				listBlock("Looked for:", launcherOrder(here)),
 				listBlock("Found instead:", found),
-				"Likely cause:\n",
-			}
-			wantText = append(wantText, causeLines(t, m, "copiedNodeModules")...)
-			wantText = append(wantText, // literally, so that a change of the catalogue shows here too
+				[]string{c.text("notice", "installedWith", map[string]string{"manager": c.label("npm"), "root": root})},
+				causes(c.cause("copiedNodeModules", "npm", "", nil)),
+			)
+			// Literally too, so that a change of the catalogue shows here.
+			for _, s := range []string{
 				"node_modules was installed on another machine or OS (for example outside a container) and copied here.",
-				"    Fix: rm -rf node_modules && npm install\n")
-			assertFailure(t, facet(t, project, "--version"), wantText,
-				causeLines(t, m, "omitOptional")[:1])
+				"Installed with npm in " + root + ".\n",
+				"    Fix: rm -rf node_modules && npm install\n",
+			} {
+				if !strings.Contains(wantText, s) {
+					t.Errorf("the expected message lacks %q:\n%s", s, wantText)
+				}
+			}
+			r := facet(t, project, "--version")
+			assertMessage(t, r, wantText)
+			mustRun(t, project, shared.npm, "sh", "-c", printedFix(t, r.stderr))
+			assertVersion(t, project)
 		})
 	}
 }
@@ -186,20 +197,28 @@ func TestNpmOmitOptional(t *testing.T) {
 	project := npmInstall(t, "--omit=optional")
 	assertPackages(t, "npm install --omit=optional", project, nil)
 
-	m := manifest(t, project)
-	want := []string{
-		message(t, m, "headline", "notInstalled", map[string]string{"host": hostLabel(here)}) + "\n",
+	c := newCatalogue(t, manifest(t, project))
+	want := lines(
+		[]string{c.text("headline", "notInstalled", map[string]string{"host": hostLabel(here)})},
 		listBlock("Looked for:", launcherOrder(here)),
-		"Likely causes:\n",
-	}
-	want = append(want, causeLines(t, m, "omitOptional")...)
-	want = append(want, causeLines(t, m, "lockfileOtherOS")...)
-	want = append(want, message(t, m, "notice", "overrideHint", nil)+"\n")
+		[]string{c.text("notice", "installedWith", map[string]string{"manager": c.label("npm"), "root": realpath(t, project)})},
+		causes(c.cause("omitOptional", "npm", "", nil), c.cause("lockfileOtherOS", "npm", "", nil)),
+		[]string{c.text("notice", "overrideHint", nil)},
+	)
 	// The fixes, literally, so that a change of the catalogue shows here too.
-	want = append(want,
-		"    Fix: npm install agent-facets\n     or: npm install --include=optional\n",
-		"(npm install --omit=optional or --no-optional, or omit=optional in the npm config)",
-		"To run a facet binary from elsewhere, set FACET_BIN_PATH to its path.")
-	assertFailure(t, facet(t, project, "--version"), want,
-		[]string{"Found instead:", causeLines(t, m, "copiedNodeModules")[0]})
+	for _, s := range []string{
+		"    Fix: npm install --include=optional\n",
+		"(npm install --omit=optional or --no-optional, pnpm install --no-optional, yarn install --ignore-optional, bun install --omit=optional, or the same setting in a configuration file)",
+		"To run a facet binary from elsewhere, set FACET_BIN_PATH to its path.",
+	} {
+		if !strings.Contains(want, s) {
+			t.Errorf("the expected message lacks %q:\n%s", s, want)
+		}
+	}
+	r := facet(t, project, "--version")
+	assertMessage(t, r, want)
+	// The printed fix installs the platform packages.
+	mustRun(t, project, shared.npm, "sh", "-c", printedFix(t, r.stderr))
+	assertPackages(t, "the printed fix", project, packagesFor(here))
+	assertVersion(t, project)
 }

@@ -31,6 +31,11 @@ import (
 // version is the one release every test installs.
 const version = "1.2.3"
 
+// pinnedVersion is an older release of this machine's platform packages
+// only (no CLI package), published first, for the tests that pin a
+// platform package to another version than the CLI's.
+const pinnedVersion = "1.2.2"
+
 // commandTimeout bounds every package manager or launcher run.
 const commandTimeout = 2 * time.Minute
 
@@ -111,16 +116,35 @@ func release(t *testing.T) *localregistrytest.Registry {
 			shared.scope = "@" + shared.scope
 		}
 		e, out := toolkittest.Env(t, cfg, publishEnv...)
-		toolkittest.BuildDemo(t, cfg, version, func(e *toolkit.Env) error {
-			_, err := build.Build(context.Background(), e, e.Cfg.PlatformTargets(), version)
-			return err
-		})
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 		defer cancel()
 		opts := publish.Options{
 			Verify:  publish.Verifier{Deadline: 30 * time.Second, Min: 100 * time.Millisecond},
 			Confirm: publish.Verifier{Deadline: 5 * time.Second, Min: 100 * time.Millisecond},
 		}
+		var here []string
+		for _, tg := range platforms.DetectHost().Candidates() {
+			here = append(here, tg.Name)
+		}
+		if len(here) > 0 {
+			toolkittest.BuildDemo(t, cfg, pinnedVersion, func(e *toolkit.Env) error {
+				var ts []platforms.Target
+				for _, n := range here {
+					tg, _ := platforms.Lookup(n)
+					ts = append(ts, tg)
+				}
+				_, err := build.Build(context.Background(), e, ts, pinnedVersion)
+				return err
+			})
+			if _, err := publish.Platforms(ctx, e, here, pinnedVersion, opts); err != nil {
+				shared.err = fmt.Sprintf("publish the platform packages at %s: %v", pinnedVersion, err)
+				t.Fatalf("%s\n%s", shared.err, out)
+			}
+		}
+		toolkittest.BuildDemo(t, cfg, version, func(e *toolkit.Env) error {
+			_, err := build.Build(context.Background(), e, e.Cfg.PlatformTargets(), version)
+			return err
+		})
 		if _, err := publish.Platforms(ctx, e, cfg.Targets, version, opts); err != nil {
 			shared.err = fmt.Sprintf("publish the platform packages: %v", err)
 			t.Fatalf("%s\n%s", shared.err, out)
@@ -180,11 +204,17 @@ func (r result) String() string {
 // (later entries win), and waits at most commandTimeout.
 func run(t *testing.T, dir string, env []string, name string, args ...string) result {
 	t.Helper()
+	return runWith(t, dir, append(os.Environ(), env...), name, args...)
+}
+
+// runWith is run with exactly the environment environ.
+func runWith(t *testing.T, dir string, environ []string, name string, args ...string) result {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), commandTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, name, args...)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), env...)
+	cmd.Env = environ
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
@@ -309,4 +339,15 @@ func host(t *testing.T) platforms.Host {
 		t.Skipf("no agent-facets target for this machine (%s %s %s)", h.OS, h.CPU, h.Libc)
 	}
 	return h
+}
+
+// realpath is p with symbolic links resolved, as the launcher names
+// directories in its messages.
+func realpath(t *testing.T, p string) string {
+	t.Helper()
+	r, err := filepath.EvalSymlinks(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
 }

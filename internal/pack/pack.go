@@ -6,6 +6,7 @@
 package pack
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -128,9 +129,15 @@ func CLIManifest(e *toolkit.Env, v string) Manifest {
 	}
 }
 
+// marshal encodes m as npm writes package.json: two-space indentation, a
+// final newline, and "<", ">" and "&" as they are (">=18", not "\u003e=18").
 func marshal(m Manifest) []byte {
-	b, _ := json.MarshalIndent(m, "", "  ")
-	return append(b, '\n')
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(m) // a Manifest always encodes; Encode adds the newline
+	return b.Bytes()
 }
 
 // TarballName is npm's file name for name@v: "@s/p" → "s-p-1.2.3.tgz".

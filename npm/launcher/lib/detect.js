@@ -12,6 +12,10 @@
 //   exists(path)          whether a file exists
 //   run(cmd, args)        {status, stdout, stderr} or null when cmd cannot run
 //   resolve(request)      require.resolve from the launcher, or null
+//   inspect(path)         a file description for binary.js
+//   packageDir            the CLI package's directory, links resolved
+//   cwd()                 the working directory, links resolved
+//   pnpApi()              the .pnp.cjs path under Yarn Plug'n'Play, or null
 
 const PT_INTERP = 3;
 

@@ -4,6 +4,8 @@
 
 const fs = require('fs');
 const childProcess = require('child_process');
+const path = require('path');
+const { HEAD_BYTES } = require('./binary.js');
 
 function glibcVersionRuntime() {
   const report = process.report;
@@ -50,6 +52,37 @@ function exists(path) {
   }
 }
 
+// inspect describes a file for binary.js: its type, size, permission bits,
+// whether this process may execute it, and its first binary.HEAD_BYTES bytes.
+function inspect(path) {
+  let st;
+  try {
+    st = fs.statSync(path);
+  } catch (e) {
+    return { type: 'missing', size: 0, mode: 0, executable: false, head: null };
+  }
+  if (st.isDirectory()) return { type: 'directory', size: st.size, mode: st.mode, executable: false, head: null };
+  if (!st.isFile()) return { type: 'other', size: st.size, mode: st.mode, executable: false, head: null };
+  let executable = true;
+  if (process.platform !== 'win32') {
+    try {
+      fs.accessSync(path, fs.constants.X_OK);
+    } catch (e) {
+      executable = false;
+    }
+  }
+  const head = readFile(path, Math.min(HEAD_BYTES, st.size)) || Buffer.alloc(0);
+  return { type: 'file', size: st.size, mode: st.mode, executable, head };
+}
+
+function realpath(path) {
+  try {
+    return fs.realpathSync(path);
+  } catch (e) {
+    return path;
+  }
+}
+
 function run(cmd, args) {
   const r = childProcess.spawnSync(cmd, args, {
     encoding: 'utf8',
@@ -71,6 +104,13 @@ function resolve(request) {
   }
 }
 
+// pnpApi is the path of Yarn's Plug'n'Play map (.pnp.cjs) when this process
+// runs under it, or null.
+function pnpApi() {
+  if (!process.versions.pnp) return null;
+  return resolve('pnpapi');
+}
+
 function realHost() {
   return {
     platform: process.platform,
@@ -82,6 +122,12 @@ function realHost() {
     exists,
     run,
     resolve,
+    inspect,
+    realpath,
+    cwd: () => realpath(process.cwd()),
+    // The CLI package's own directory, links resolved.
+    packageDir: realpath(path.join(__dirname, '..')),
+    pnpApi,
   };
 }
 

@@ -7,6 +7,7 @@ const assert = require('node:assert/strict');
 const detect = require('../lib/detect.js');
 const messages = require('../lib/messages.js');
 const { realHost } = require('../lib/host.js');
+const { MANAGERS } = require('../lib/manager.js');
 const { makeElf, loadFixture } = require('./helpers.js');
 
 test('elfInterpreter', async (t) => {
@@ -53,6 +54,13 @@ test('the real host answers every question without throwing', () => {
   assert.equal(host.readFile('/definitely/not/here'), null);
   assert.equal(host.exists(__filename), true);
   assert.equal(host.run('definitely-not-a-command-xyz', []), null);
+  assert.equal(host.inspect(__filename).type, 'file');
+  assert.equal(host.inspect(__filename).size, require('fs').statSync(__filename).size);
+  assert.equal(host.inspect(__dirname).type, 'directory');
+  assert.equal(host.inspect('/definitely/not/here').type, 'missing');
+  assert.equal(host.inspect(process.execPath).executable, true);
+  assert.equal(host.pnpApi(), null);
+  assert.equal(host.packageDir, require('path').join(__dirname, '..'));
   detect.detectAVX2(host);
   detect.detectLibc(host);
 });
@@ -60,38 +68,44 @@ test('the real host answers every question without throwing', () => {
 test('message catalogue', async (t) => {
   const manifest = loadFixture();
   const catalog = messages.catalogFor(manifest);
+  const contexts = catalog.filter((m) => m.kind === 'context').map((m) => m.id);
   await t.test('manifest placeholders are all filled', () => {
     for (const m of catalog) {
-      for (const s of [m.text].concat(m.fixes || [])) {
-        assert.doesNotMatch(s, /\{(name|version|binary|envOverride)\}/, m.id);
-      }
+      let strs = [m.text];
+      for (const k of Object.keys(m.fixes || {})) strs = strs.concat(m.fixes[k]);
+      for (const s of strs) assert.doesNotMatch(s, /\{(name|version|binary|envOverride)\}/, m.id);
     }
   });
-  await t.test('every cause has a fix and every id is unique per kind', () => {
+  await t.test('every cause has a fix for known contexts and every id is unique per kind', () => {
     const seen = new Set();
     for (const m of catalog) {
-      assert.ok(['headline', 'cause', 'notice'].includes(m.kind), m.kind);
+      assert.ok(['headline', 'cause', 'notice', 'problem', 'reason', 'context', 'pins'].includes(m.kind), m.kind);
       assert.ok(!seen.has(m.kind + ':' + m.id), 'duplicate ' + m.id);
       seen.add(m.kind + ':' + m.id);
-      if (m.kind === 'cause') assert.ok(m.fixes && m.fixes.length > 0, m.id + ' has no fix');
+      if (m.kind !== 'cause') continue;
+      assert.ok(Object.keys(m.fixes).length > 0, m.id + ' has no fix');
+      for (const k of Object.keys(m.fixes)) assert.ok(contexts.includes(k), m.id + ': unknown context ' + k);
     }
   });
-  await t.test('fix commands', () => {
-    const fixes = {};
-    for (const m of catalog) if (m.kind === 'cause') fixes[m.id] = m.fixes;
-    assert.deepEqual(fixes, {
-      omitOptional: ['npm install agent-facets', 'npm install --include=optional'],
-      lockfileOtherOS: ['rm -rf node_modules package-lock.json && npm install'],
-      copiedNodeModules: ['rm -rf node_modules && npm install'],
-      versionMismatch: ['npm install agent-facets@1.2.3'],
-      binaryMissing: ['rm -rf node_modules && npm install'],
-      unsupportedPlatform: ['export FACET_BIN_PATH=/path/to/facet'],
-      overrideMissing: ['unset FACET_BIN_PATH'],
-      spawnFailed: ['rm -rf node_modules && npm install'],
-    });
+  await t.test('every package manager the launcher detects has a label and a reinstall fix', () => {
+    const reinstall = catalog.find((m) => m.kind === 'cause' && m.id === 'reinstallPackage');
+    for (const id of MANAGERS) {
+      assert.ok(contexts.includes(id), id);
+      assert.ok(reinstall.fixes[id], id);
+    }
   });
   await t.test('SIGILL notice', () => {
     assert.equal(messages.sigillFallback(manifest, { from: '@agent-facets/cli-linux-x64', to: '@agent-facets/cli-linux-x64-baseline' }),
       'agent-facets: @agent-facets/cli-linux-x64 stopped with an illegal instruction (SIGILL): this CPU lacks an instruction that build needs (usually AVX2). Trying @agent-facets/cli-linux-x64-baseline instead.\n');
+  });
+  await t.test('shell quoting', () => {
+    assert.equal(messages.shellQuote('/usr/lib/node_modules/@s/p'), '/usr/lib/node_modules/@s/p');
+    assert.equal(messages.shellQuote('/a b'), "'/a b'");
+    assert.equal(messages.shellQuote("it's"), "'it'\\''s'");
+  });
+  await t.test('host labels use target names', () => {
+    assert.equal(messages.hostLabel({ platform: 'win32', arch: 'ia32' }), 'windows-ia32');
+    assert.equal(messages.hostLabel({ platform: 'darwin', arch: 'x64' }), 'darwin-x64');
+    assert.equal(messages.hostLabel({ platform: 'linux', arch: 'x64', libc: null }), 'linux-x64, unknown libc');
   });
 });

@@ -23,20 +23,37 @@ const NODE_EXEC = '/usr/local/bin/node';
 //   glibcRuntime      what Node's report header says (undefined: nothing)
 //   nodeElf           Buffer returned for Node's executable
 //   files             paths that exist (e.g. /etc/alpine-release)
+//   programs          {path: {content, mode}}: files binary.check reads (an
+//                     override); content defaults to a program for the host
+//   dirs              paths that are directories
 //   cpuinfo           text of /proc/cpuinfo (undefined: unreadable)
 //   commands          {"ldd --version": {status, stdout, stderr}}; a missing
 //                     key means the command cannot be run
-//   installed         {"@scope/pkg": {version, binary: true|false, bin}}
+//   installed         {"@scope/pkg": {version, binary: true|false, bin,
+//                     content, mode}}: content defaults to a program for
+//                     the host, mode to 0755
+//   packageDir, cwd   where the CLI package is and where the launcher runs
+//                     (default /app/node_modules/agent-facets and /app)
+//   jsonFiles         {path: object} more files readFile returns as JSON
+//   pnp               the .pnp.cjs path when running under Yarn PnP
 // host.calls records every command run, so tests can check ldd is skipped.
 function fakeHost(opts) {
   const o = opts || {};
   const installed = o.installed || {};
   const files = new Set(o.files || []);
+  const dirs = new Set(o.dirs || []);
+  const programs = {};
   const pkgJSON = (name) => NODE_MODULES + '/' + name + '/package.json';
   for (const name of Object.keys(installed)) {
     if (installed[name].binary !== false) {
-      files.add(path.join(NODE_MODULES, name, installed[name].bin || 'bin/facet'));
+      const p = path.join(NODE_MODULES, name, installed[name].bin || 'bin/facet');
+      files.add(p);
+      programs[p] = installed[name];
     }
+  }
+  for (const p of Object.keys(o.programs || {})) {
+    files.add(p);
+    programs[p] = o.programs[p];
   }
   const calls = [];
   return {
@@ -44,7 +61,18 @@ function fakeHost(opts) {
     arch: o.arch,
     env: o.env || {},
     execPath: NODE_EXEC,
+    packageDir: o.packageDir || NODE_MODULES + '/agent-facets',
+    cwd: () => o.cwd || '/app',
+    pnpApi: () => o.pnp || null,
     calls,
+    inspect(p) {
+      if (dirs.has(p)) return { type: 'directory', size: 4096, mode: 0o755, executable: false, head: null };
+      if (!files.has(p)) return { type: 'missing', size: 0, mode: 0, executable: false, head: null };
+      const prog = programs[p] || {};
+      const content = prog.content || program(o.platform, o.arch);
+      const mode = prog.mode === undefined ? 0o755 : prog.mode;
+      return { type: 'file', size: content.length, mode, executable: (mode & 0o111) !== 0, head: content.subarray(0, 65536) };
+    },
     glibcVersionRuntime: () => o.glibcRuntime,
     readFile(p, max) {
       if (p === NODE_EXEC) return o.nodeElf ? o.nodeElf.subarray(0, max) : null;
@@ -54,9 +82,13 @@ function fakeHost(opts) {
           return Buffer.from(JSON.stringify({ name, version: installed[name].version }));
         }
       }
+      const json = o.jsonFiles || {};
+      if (Object.prototype.hasOwnProperty.call(json, p)) {
+        return Buffer.from(typeof json[p] === 'string' ? json[p] : JSON.stringify(json[p]));
+      }
       return null;
     },
-    exists: (p) => files.has(p),
+    exists: (p) => files.has(p) || dirs.has(p) || Object.prototype.hasOwnProperty.call(o.jsonFiles || {}, p),
     run(cmd, args) {
       const key = [cmd].concat(args).join(' ');
       calls.push(key);
@@ -90,12 +122,20 @@ function makeElf(opts) {
   const buf = Buffer.alloc(interpOff + interp.length + 16);
   buf.set([0x7f, 0x45, 0x4c, 0x46, is64 ? 2 : 1, le ? 1 : 2, 1], 0);
   const u16 = (v, o) => (le ? buf.writeUInt16LE(v, o) : buf.writeUInt16BE(v, o));
+  u16(2, 0x10); // ET_EXEC
+  u16(opts.machine || 0, 0x12);
   const u32 = (v, o) => (le ? buf.writeUInt32LE(v, o) : buf.writeUInt32BE(v, o));
   const word = (v, o) => {
     if (!is64) return u32(v, o);
     if (le) { u32(v, o); u32(0, o + 4); } else { u32(0, o); u32(v, o + 4); }
   };
   word(ehsize, is64 ? 0x20 : 0x1c); // e_phoff
+  if (opts.shoff) {
+    // A section header table past the end: a truncated file.
+    word(opts.shoff, is64 ? 0x28 : 0x20);
+    u16(is64 ? 64 : 40, is64 ? 0x3a : 0x2e);
+    u16(3, is64 ? 0x3c : 0x30);
+  }
   u16(phentsize, is64 ? 0x36 : 0x2a);
   u16(phnum, is64 ? 0x38 : 0x2c);
   const ph0 = ehsize;
@@ -108,6 +148,30 @@ function makeElf(opts) {
     interp.copy(buf, interpOff);
   }
   return buf;
+}
+
+const ELF_MACHINE = { x64: 62, arm64: 183, ia32: 3, arm: 40, riscv64: 243 };
+const MACHO_CPU = { x64: 0x01000007, arm64: 0x0100000c };
+const PE_MACHINE = { x64: 0x8664, arm64: 0xaa64, ia32: 0x14c };
+
+// program returns the smallest image binary.js accepts as a program for
+// platform and arch: an ELF, Mach-O or PE header.
+function program(platform, arch) {
+  if (platform === 'darwin') {
+    const buf = Buffer.alloc(64);
+    buf.writeUInt32LE(0xfeedfacf, 0);
+    buf.writeUInt32LE(MACHO_CPU[arch] || 0, 4);
+    return buf;
+  }
+  if (platform === 'win32') {
+    const buf = Buffer.alloc(128);
+    buf.write('MZ', 0, 'latin1');
+    buf.writeUInt32LE(64, 0x3c);
+    buf.write('PE\0\0', 64, 'latin1');
+    buf.writeUInt16LE(PE_MACHINE[arch] || 0, 68);
+    return buf;
+  }
+  return makeElf({ machine: ELF_MACHINE[arch] || 0 });
 }
 
 // writeLauncherPackage writes a CLI package into pkgDir the way the Go
@@ -149,6 +213,7 @@ module.exports = {
   fakeHost,
   cpuinfo,
   makeElf,
+  program,
   writeLauncherPackage,
   writePlatformPackage,
 };

@@ -61,10 +61,11 @@ function cleanEnv(extra) {
   return env;
 }
 
-// launch runs the launcher with core dumps off (a SIGILL would dump core).
+// launch runs the launcher with core dumps off (a SIGILL would dump core),
+// in the project directory (root/node_modules/agent-facets/bin/facet.js).
 function launch(bin, args, opts) {
   return childProcess.spawnSync('/bin/sh', ['-c', 'ulimit -c 0; exec "$0" "$@"', process.execPath, bin].concat(args), {
-    cwd: path.dirname(bin),
+    cwd: (opts && opts.cwd) || path.resolve(bin, '..', '..', '..', '..'),
     encoding: 'utf8',
     timeout: 30000,
     env: cleanEnv(opts && opts.env),
@@ -129,25 +130,25 @@ test('exit codes and signals pass through', { skip: !posix }, async (t) => {
   }
 });
 
-test('signals sent to the launcher reach the child', { skip: !posix }, async (t) => {
+test('signals sent to the launcher alone reach the child', { skip: !posix }, async (t) => {
   const script = [
-    'for s in TERM INT HUP USR2 QUIT; do trap "echo got-$s; exit 7" $s; done',
+    'for s in TERM INT HUP USR1 USR2 QUIT; do trap "echo got-$s; exit 7" $s; done',
     'echo ready',
-    'while :; do sleep 0.05; done',
+    'while read line; do :; done',
   ].join('\n');
   const { manifest, first } = hostManifest();
-  for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGUSR2', 'SIGQUIT']) {
+  for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGUSR1', 'SIGUSR2', 'SIGQUIT']) {
     await t.test(sig, async (t) => {
       const bin = layout(tempDir(t), manifest, { [first]: script });
-      // detached: the launcher leads its own process group, so a failed
-      // forward cannot leave the stand-in running after the test.
+      // detached: the launcher leads its own process group and has no
+      // controlling terminal, and a failed forward cannot leave the
+      // stand-in running after the test.
       const child = childProcess.spawn(process.execPath, [bin], {
         env: cleanEnv(), stdio: ['pipe', 'pipe', 'pipe'], detached: true,
       });
-      const killGroup = () => {
+      t.after(() => {
         try { process.kill(-child.pid, 'SIGKILL'); } catch (e) { /* already gone */ }
-      };
-      t.after(killGroup);
+      });
       let out = '';
       let err = '';
       child.stderr.on('data', (d) => { err += d; });
@@ -158,16 +159,16 @@ test('signals sent to the launcher reach the child', { skip: !posix }, async (t)
         });
       });
       const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
-      const timer = setTimeout(killGroup, 10000);
       await Promise.race([ready, exited]);
       child.kill(sig);
       const r = await exited;
-      clearTimeout(timer);
-      killGroup();
+      child.stdin.destroy();
       child.stdout.destroy();
       child.stderr.destroy();
       assert.equal(r.code, 7, 'signal: ' + r.signal + ' stdout: ' + out + ' stderr: ' + err);
-      assert.match(out, new RegExp('got-' + sig.slice(3)));
+      assert.equal(out, 'ready\ngot-' + sig.slice(3) + '\n');
+      // SIGUSR1 reaches the binary instead of opening Node's inspector.
+      assert.equal(err, '');
     });
   }
 });
@@ -183,31 +184,64 @@ test('failures through the real launcher', { skip: !posix }, async (t) => {
     assert.match(r.stderr, /^agent-facets: none of the platform packages for this machine \(/);
     for (const phrase of [
       '  ' + first + '\n', '  ' + second + '\n',
-      '    Fix: npm install agent-facets\n',
-      '     or: npm install --include=optional\n',
+      '    Fix: npm install --include=optional\n',
       '    Fix: rm -rf node_modules package-lock.json && npm install\n',
     ]) assert.ok(r.stderr.includes(phrase), 'missing ' + JSON.stringify(phrase) + ' in\n' + r.stderr);
   });
 
-  await t.test('platform package from another release', (t) => {
-    const bin = layout(tempDir(t), manifest, { [first]: PRINT, [second]: PRINT }, { [second]: '1.1.0' });
+  await t.test('run from another directory, the fixes start with cd', (t) => {
+    const root = tempDir(t);
+    const bin = layout(root, manifest, {});
+    const r = launch(bin, ['--version'], { cwd: os.tmpdir() });
+    assert.ok(r.stderr.includes('    Fix: cd ' + root + ' && npm install --include=optional\n'), r.stderr);
+  });
+
+  await t.test('the preferred build from another release: its twin runs, saying so', (t) => {
+    const bin = layout(tempDir(t), manifest, { [first]: PRINT, [second]: PRINT }, { [first]: '1.1.0' });
+    const r = launch(bin, ['--version']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stdout, 'facet 1.2.3 [--version]\n');
+    assert.equal(r.stderr, 'agent-facets: ' + first + ' is version 1.1.0, not 1.2.3; running ' + second + ' instead.\n');
+  });
+
+  await t.test('every build from another release', (t) => {
+    const bin = layout(tempDir(t), manifest, { [first]: PRINT, [second]: PRINT }, { [first]: '1.1.0', [second]: '1.1.0' });
     const r = launch(bin, ['--version']);
     assert.equal(r.status, 1);
     assert.equal(r.stdout, '');
-    assert.ok(r.stderr.includes('agent-facets: version mismatch: agent-facets is 1.2.3 but its platform package is not.'), r.stderr);
+    assert.ok(r.stderr.startsWith('agent-facets: version mismatch: agent-facets is 1.2.3 but its platform package is not.\n'), r.stderr);
     assert.ok(r.stderr.includes('  ' + second + '@1.1.0\n'), r.stderr);
     assert.ok(r.stderr.includes('    Fix: npm install agent-facets@1.2.3\n'), r.stderr);
   });
 
-  await t.test('binary without execute permission', (t) => {
+  await t.test('binary without execute permission, the twin runs', (t) => {
+    const root = tempDir(t);
+    const bin = layout(root, manifest, { [second]: PRINT });
+    writePlatformPackage(path.join(root, 'node_modules', first), first, VERSION, PRINT, 0o644);
+    const r = launch(bin, []);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stderr, 'agent-facets: ' + first + ' cannot run: it is not executable (mode 644); running ' + second + ' instead.\n');
+  });
+
+  await t.test('the only binary without execute permission', (t) => {
     const root = tempDir(t);
     const bin = layout(root, manifest, {});
-    const pkg = path.join(root, 'node_modules', first);
-    const exe = writePlatformPackage(pkg, first, VERSION, PRINT, 0o644);
+    const exe = writePlatformPackage(path.join(root, 'node_modules', first), first, VERSION, PRINT, 0o644);
     const r = launch(bin, []);
     assert.equal(r.status, 1);
-    assert.ok(r.stderr.startsWith('agent-facets: could not start ' + exe + ': EACCES'), r.stderr);
-    assert.ok(r.stderr.includes('    Fix: rm -rf node_modules && npm install\n'), r.stderr);
+    assert.ok(r.stderr.startsWith('agent-facets: the facet binary of ' + first + ' cannot run: it is not executable (mode 644).\n  ' + exe + '\n'), r.stderr);
+    assert.ok(r.stderr.includes('    Fix: chmod +x ' + exe + '\n'), r.stderr);
+  });
+
+  await t.test('an empty binary does not run as a shell script', (t) => {
+    const root = tempDir(t);
+    const bin = layout(root, manifest, {});
+    const exe = writePlatformPackage(path.join(root, 'node_modules', first), first, VERSION, PRINT);
+    fs.writeFileSync(exe, '');
+    const r = launch(bin, ['--version']);
+    assert.equal(r.status, 1);
+    assert.ok(r.stderr.startsWith('agent-facets: the facet binary of ' + first + ' cannot run: it is empty (0 bytes).\n'), r.stderr);
+    assert.ok(r.stderr.includes('    Fix: rm -rf node_modules/' + first + ' && npm install\n'), r.stderr);
   });
 
   await t.test('override names a missing file', (t) => {
@@ -215,6 +249,15 @@ test('failures through the real launcher', { skip: !posix }, async (t) => {
     const r = launch(bin, [], { env: { FACET_BIN_PATH: '/nonexistent/facet' } });
     assert.equal(r.status, 1);
     assert.ok(r.stderr.startsWith('agent-facets: FACET_BIN_PATH is set to /nonexistent/facet, but no file exists there.\n'), r.stderr);
+  });
+
+  await t.test('override names a directory', (t) => {
+    const root = tempDir(t);
+    const bin = layout(root, manifest, { [first]: PRINT });
+    const r = launch(bin, [], { env: { FACET_BIN_PATH: root } });
+    assert.equal(r.status, 1);
+    assert.ok(r.stderr.startsWith('agent-facets: FACET_BIN_PATH is set to ' + root + ', but it is a directory, not a file.\n'), r.stderr);
+    assert.ok(r.stderr.endsWith('    Fix: unset FACET_BIN_PATH\n'), r.stderr);
   });
 });
 

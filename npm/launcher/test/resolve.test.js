@@ -6,7 +6,7 @@
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const { resolveBinary, candidates, hostFacts } = require('../lib/resolve.js');
-const { loadFixture, fakeHost, cpuinfo, makeElf, NODE_MODULES } = require('./helpers.js');
+const { loadFixture, fakeHost, cpuinfo, makeElf, program, NODE_MODULES } = require('./helpers.js');
 
 const manifest = loadFixture();
 
@@ -179,21 +179,22 @@ test('AVX2 detection', async (t) => {
 });
 
 test('override variable', async (t) => {
-  await t.test('names an existing file: used as is, nothing else consulted', () => {
+  await t.test('names an existing program: used as is, nothing else consulted', () => {
     const host = fakeHost({
-      platform: 'freebsd', arch: 'riscv64',
-      env: { FACET_BIN_PATH: '/opt/facet/facet' }, files: ['/opt/facet/facet'],
+      platform: 'linux', arch: 'riscv64',
+      env: { FACET_BIN_PATH: '/opt/facet/facet' }, programs: { '/opt/facet/facet': {} },
     });
     const r = resolveBinary(manifest, host);
-    assert.equal(r.ok, true);
+    assert.equal(r.ok, true, r.message);
     assert.equal(r.override, true);
     assert.deepEqual(r.binaries.map((b) => b.binPath), ['/opt/facet/facet']);
+    assert.deepEqual(r.notices, []);
     assert.deepEqual(host.calls, []);
   });
   await t.test('wins over installed packages', () => {
     const r = resolveBinary(manifest, fakeHost(Object.assign({
       platform: 'linux', arch: 'arm64', installed: installedLikeNpm('linux', 'arm64', 'glibc'),
-      env: { FACET_BIN_PATH: '/opt/facet' }, files: ['/opt/facet'],
+      env: { FACET_BIN_PATH: '/opt/facet' }, programs: { '/opt/facet': {} },
     }, GLIBC)));
     assert.equal(r.binaries[0].binPath, '/opt/facet');
   });
@@ -203,22 +204,49 @@ test('override variable', async (t) => {
     }, GLIBC)));
     assert.equal(r.override, false);
   });
-  await t.test('names a missing file', () => {
-    const r = resolveBinary(manifest, fakeHost({ platform: 'linux', arch: 'x64', env: { FACET_BIN_PATH: '/nope/facet' } }));
-    assert.equal(r.ok, false);
-    assert.equal(r.kind, 'overrideMissing');
-    assert.equal(r.message, [
-      'agent-facets: FACET_BIN_PATH is set to /nope/facet, but no file exists there.',
-      'Likely cause:',
-      '  - FACET_BIN_PATH overrides the installed binary; it must name an existing facet executable. Point it at one, or unset it to use the installed package.',
-      '    Fix: unset FACET_BIN_PATH',
+  await t.test('an x64 program on Apple silicon runs (Rosetta)', () => {
+    const r = resolveBinary(manifest, fakeHost({
+      platform: 'darwin', arch: 'arm64', env: { FACET_BIN_PATH: '/opt/facet' },
+      programs: { '/opt/facet': { content: program('darwin', 'x64') } },
+    }));
+    assert.equal(r.ok, true, r.message);
+  });
+
+  const cause = [
+    'Likely cause:',
+    '  - FACET_BIN_PATH overrides the installed binary; it must name a facet executable for this machine. Point it at one, or unset it to use the installed package.',
+  ];
+  const posixFix = ['    Fix: unset FACET_BIN_PATH', ''];
+  const cases = [
+    { name: 'a missing file', host: {}, problem: 'no file exists there' },
+    { name: 'a directory', host: { dirs: ['/opt/facet'] }, problem: 'it is a directory, not a file' },
+    { name: 'a file without execute permission', host: { programs: { '/opt/facet': { mode: 0o644 } } }, problem: 'it is not executable (mode 644)' },
+    { name: 'an empty file', host: { programs: { '/opt/facet': { content: Buffer.alloc(0) } } }, problem: 'it is empty (0 bytes)' },
+    { name: 'a text file', host: { programs: { '/opt/facet': { content: Buffer.from('<html>Not found</html>\n') } } }, problem: 'it is not a program (no executable header)' },
+    { name: 'a program for another CPU', host: { programs: { '/opt/facet': { content: program('linux', 'arm64') } } }, problem: 'it is built for arm64, not for this x64 machine' },
+    { name: 'a macOS program', host: { programs: { '/opt/facet': { content: program('darwin', 'x64') } } }, problem: 'it is a Mach-O program, for macOS, not Linux' },
+  ];
+  for (const c of cases) {
+    await t.test('names ' + c.name, () => {
+      const r = resolveBinary(manifest, fakeHost(Object.assign({ platform: 'linux', arch: 'x64', env: { FACET_BIN_PATH: '/opt/facet' } }, c.host)));
+      assert.equal(r.ok, false);
+      assert.equal(r.kind, 'overrideBad');
+      assert.equal(r.message, ['agent-facets: FACET_BIN_PATH is set to /opt/facet, but ' + c.problem + '.'].concat(cause, posixFix).join('\n'));
+    });
+  }
+  await t.test('on Windows the fix is PowerShell, then cmd.exe', () => {
+    const r = resolveBinary(manifest, fakeHost({ platform: 'win32', arch: 'x64', env: { FACET_BIN_PATH: 'C:\\tools\\facet.exe' } }));
+    assert.equal(r.message, ['agent-facets: FACET_BIN_PATH is set to C:\\tools\\facet.exe, but no file exists there.'].concat(cause, [
+      '    Fix: Remove-Item Env:FACET_BIN_PATH',
+      '     or: set FACET_BIN_PATH=',
       '',
-    ].join('\n'));
+    ]).join('\n'));
   });
 });
 
 test('failure messages', async (t) => {
   const linuxX64 = (extra) => fakeHost(Object.assign({ platform: 'linux', arch: 'x64', cpuinfo: cpuinfo(true) }, GLIBC, extra));
+  const npmLine = 'Installed with npm in /app.';
 
   await t.test('not installed: --omit=optional and lockfile from another OS', () => {
     const r = resolveBinary(manifest, linuxX64({}));
@@ -229,12 +257,31 @@ test('failure messages', async (t) => {
       'Looked for:',
       '  @agent-facets/cli-linux-x64',
       '  @agent-facets/cli-linux-x64-baseline',
+      npmLine,
       'Likely causes:',
-      '  - Optional dependencies were skipped (npm install --omit=optional or --no-optional, or omit=optional in the npm config); agent-facets ships its binary as an optional dependency. Reinstall without that flag, or include optional dependencies explicitly.',
-      '    Fix: npm install agent-facets',
-      '     or: npm install --include=optional',
+      '  - Optional dependencies were skipped (npm install --omit=optional or --no-optional, pnpm install --no-optional, yarn install --ignore-optional, bun install --omit=optional, or the same setting in a configuration file); agent-facets ships its binary as an optional dependency. Install again with optional dependencies.',
+      '    Fix: npm install --include=optional',
       '  - The lockfile was made on another operating system or CPU, and npm left out this machine\'s optional dependencies (npm/cli#4828). Delete both and install again.',
       '    Fix: rm -rf node_modules package-lock.json && npm install',
+      'To run a facet binary from elsewhere, set FACET_BIN_PATH to its path.',
+      '',
+    ].join('\n'));
+  });
+
+  await t.test('not installed, run from elsewhere: the fix starts with cd', () => {
+    const r = resolveBinary(manifest, linuxX64({ cwd: '/home/me/other project' }));
+    assert.ok(r.message.includes("    Fix: cd /app && npm install --include=optional\n"), r.message);
+  });
+
+  await t.test('not installed by pnpm: only the pnpm cause and fix', () => {
+    const r = resolveBinary(manifest, linuxX64({
+      packageDir: '/app/node_modules/.pnpm/agent-facets@1.2.3/node_modules/agent-facets', cwd: '/app/src',
+    }));
+    assert.equal(r.message.split('\n').slice(4).join('\n'), [
+      'Installed with pnpm in /app.',
+      'Likely cause:',
+      '  - Optional dependencies were skipped (npm install --omit=optional or --no-optional, pnpm install --no-optional, yarn install --ignore-optional, bun install --omit=optional, or the same setting in a configuration file); agent-facets ships its binary as an optional dependency. Install again with optional dependencies.',
+      '    Fix: cd /app && pnpm install',
       'To run a facet binary from elsewhere, set FACET_BIN_PATH to its path.',
       '',
     ].join('\n'));
@@ -253,6 +300,7 @@ test('failure messages', async (t) => {
       '  @agent-facets/cli-linux-x64-musl',
       '  @agent-facets/cli-linux-x64-baseline-musl',
       '  @agent-facets/cli-darwin-arm64',
+      npmLine,
       'Likely cause:',
       '  - node_modules was installed on another machine or OS (for example outside a container) and copied here. Install on this machine instead of copying node_modules.',
       '    Fix: rm -rf node_modules && npm install',
@@ -260,21 +308,81 @@ test('failure messages', async (t) => {
     ].join('\n'));
   });
 
-  await t.test('platform package with another version', () => {
-    const installed = installedLikeNpm('linux', 'x64', 'glibc');
-    installed['@agent-facets/cli-linux-x64'].version = '1.2.2';
-    const r = resolveBinary(manifest, linuxX64({ installed }));
+  const unfinished = [
+    '  - An upgrade did not finish: agent-facets and its platform package must have the same version. Install agent-facets 1.2.3 again.',
+    '    Fix: npm install agent-facets@1.2.3',
+  ];
+  const pinned = [
+    '  - The platform package is pinned to another version ("overrides" in package.json), so installing agent-facets again changes nothing: agent-facets and its platform package must have the same version. Remove the pin, then install again.',
+    '    Fix: npm install',
+  ];
+
+  await t.test('every build at another version, no pin: the upgrade, then where pins live', () => {
+    const r = resolveBinary(manifest, linuxX64({ installed: installedLikeNpm('linux', 'x64', 'glibc', '1.2.2') }));
     assert.equal(r.kind, 'versionMismatch');
     assert.equal(r.message, [
       'agent-facets: version mismatch: agent-facets is 1.2.3 but its platform package is not.',
       'Found:',
       '  @agent-facets/cli-linux-x64@1.2.2',
-      'Likely cause:',
-      '  - An upgrade did not finish, or the platform package is pinned to another version. agent-facets and its platform package must have the same version.',
-      '    Fix: npm install agent-facets@1.2.3',
-      '',
-    ].join('\n'));
+      '  @agent-facets/cli-linux-x64-baseline@1.2.2',
+      npmLine,
+      'Likely causes:',
+    ].concat(unfinished, pinned, ['']).join('\n'));
   });
+
+  await t.test('pinned by npm overrides: names the pins and says to remove them', () => {
+    const r = resolveBinary(manifest, linuxX64({
+      installed: installedLikeNpm('linux', 'x64', 'glibc', '1.2.2'),
+      jsonFiles: { '/app/package.json': { overrides: { '@agent-facets/cli-linux-x64': '1.2.2', 'agent-facets': { '@agent-facets/cli-linux-x64-baseline@1': '1.2.2' } } } },
+    }));
+    assert.equal(r.message, [
+      'agent-facets: version mismatch: agent-facets is 1.2.3 but its platform package is not.',
+      'Found:',
+      '  @agent-facets/cli-linux-x64@1.2.2',
+      '  @agent-facets/cli-linux-x64-baseline@1.2.2',
+      'Pinned by "overrides" in /app/package.json:',
+      '  "@agent-facets/cli-linux-x64": "1.2.2"',
+      '  "@agent-facets/cli-linux-x64-baseline@1": "1.2.2"',
+      npmLine,
+      'Likely cause:',
+    ].concat(pinned, ['']).join('\n'));
+  });
+
+  const pinCases = [
+    { mgr: 'pnpm', packageDir: '/app/node_modules/.pnpm/agent-facets@1.2.3/node_modules/agent-facets',
+      files: { '/app/pnpm-workspace.yaml': "packages: []\noverrides:\n  '@agent-facets/cli-linux-x64': 1.2.2\nonlyBuiltDependencies: []\n" },
+      pins: ['Pinned by "overrides" in /app/pnpm-workspace.yaml:', "  '@agent-facets/cli-linux-x64': 1.2.2"],
+      where: '"overrides" in pnpm-workspace.yaml, or "pnpm.overrides" or "resolutions" in package.json', fix: 'pnpm install' },
+    { mgr: 'pnpm', packageDir: '/app/node_modules/.pnpm/agent-facets@1.2.3/node_modules/agent-facets',
+      files: { '/app/package.json': { pnpm: { overrides: { '@agent-facets/cli-linux-x64': '1.2.2' } } } },
+      pins: ['Pinned by "pnpm.overrides" in /app/package.json:', '  "@agent-facets/cli-linux-x64": "1.2.2"'],
+      where: '"overrides" in pnpm-workspace.yaml, or "pnpm.overrides" or "resolutions" in package.json', fix: 'pnpm install' },
+    { mgr: 'Yarn 1', marker: '/app/node_modules/.yarn-integrity',
+      files: { '/app/package.json': { resolutions: { '**/@agent-facets/cli-linux-x64': '1.2.2' } } },
+      pins: ['Pinned by "resolutions" in /app/package.json:', '  "**/@agent-facets/cli-linux-x64": "1.2.2"'],
+      where: '"resolutions" in package.json', fix: 'yarn install' },
+    { mgr: 'Bun', marker: '/app/bun.lock',
+      files: { '/app/package.json': { overrides: { '@agent-facets/cli-linux-x64': '1.2.2' } } },
+      pins: ['Pinned by "overrides" in /app/package.json:', '  "@agent-facets/cli-linux-x64": "1.2.2"'],
+      where: '"overrides" or "resolutions" in package.json', fix: 'bun install' },
+  ];
+  for (const c of pinCases) {
+    await t.test('pinned, installed with ' + c.mgr + ': ' + c.pins[0], () => {
+      const installed = { '@agent-facets/cli-linux-x64': { version: '1.2.2' } };
+      const r = resolveBinary(manifest, linuxX64({ installed, packageDir: c.packageDir, files: c.marker ? [c.marker] : [], jsonFiles: c.files }));
+      assert.equal(r.message, [
+        'agent-facets: version mismatch: agent-facets is 1.2.3 but its platform package is not.',
+        'Found:',
+        '  @agent-facets/cli-linux-x64@1.2.2',
+      ].concat(c.pins, [
+        'Installed with ' + c.mgr + ' in /app.',
+        'Likely cause:',
+        '  - The platform package is pinned to another version (' + c.where + '), so installing agent-facets again changes nothing: agent-facets and its platform package must have the same version. Remove the pin, then install again.',
+        '    Fix: ' + c.fix,
+        '',
+      ]).join('\n'));
+    });
+  }
 
   await t.test('installed package without its binary', () => {
     const installed = { '@agent-facets/cli-linux-x64': { version: '1.2.3', binary: false } };
@@ -284,19 +392,71 @@ test('failure messages', async (t) => {
       'agent-facets: the platform package is installed but its facet binary is missing.',
       'Missing:',
       '  /app/node_modules/@agent-facets/cli-linux-x64/bin/facet (from @agent-facets/cli-linux-x64)',
+      npmLine,
       'Likely cause:',
-      '  - The install was interrupted, or files were removed from node_modules. Install again.',
-      '    Fix: rm -rf node_modules && npm install',
+      '  - The install was interrupted, or the installed file was changed or damaged since. Install the package again.',
+      '    Fix: rm -rf node_modules/@agent-facets/cli-linux-x64 && npm install',
       '',
     ].join('\n'));
   });
 
-  await t.test('one binary missing, the other runs', () => {
+  const reinstall = [
+    'Likely cause:',
+    '  - The install was interrupted, or the installed file was changed or damaged since. Install the package again.',
+  ];
+  const brokenCases = [
+    { name: 'empty', content: Buffer.alloc(0), problem: 'it is empty (0 bytes)' },
+    { name: 'not a program', content: Buffer.from('\0\0\0\0garbage that is long enough to be read as a header, but is none\n'), problem: 'it is not a program (no executable header)' },
+    { name: 'another CPU', content: program('linux', 'arm64'), problem: 'it is built for arm64, not for this x64 machine' },
+    { name: 'another OS', content: program('win32', 'x64'), problem: 'it is a PE program, for Windows, not Linux' },
+    { name: 'truncated', content: makeElf({ machine: 62, shoff: 4096 }), problem: null },
+  ];
+  for (const c of brokenCases) {
+    await t.test('every build broken: ' + c.name, () => {
+      const installed = installedLikeNpm('linux', 'x64', 'glibc');
+      for (const k of Object.keys(installed)) installed[k].content = c.content;
+      const r = resolveBinary(manifest, linuxX64({ installed }));
+      assert.equal(r.kind, 'binaryBroken');
+      const problem = c.problem || 'it is truncated (' + c.content.length + ' bytes, where its headers need ' + (4096 + 64 * 3) + ')';
+      assert.equal(r.message, [
+        'agent-facets: the facet binary of @agent-facets/cli-linux-x64 cannot run: ' + problem + '.',
+        '  /app/node_modules/@agent-facets/cli-linux-x64/bin/facet',
+        'Also: the facet binary of @agent-facets/cli-linux-x64-baseline cannot run: ' + problem + '.',
+        '  /app/node_modules/@agent-facets/cli-linux-x64-baseline/bin/facet',
+        npmLine,
+      ].concat(reinstall, ['    Fix: rm -rf node_modules/@agent-facets/cli-linux-x64 node_modules/@agent-facets/cli-linux-x64-baseline && npm install', '']).join('\n'));
+    });
+  }
+
+  await t.test('every build without execute permission: chmod, for all of them', () => {
     const installed = installedLikeNpm('linux', 'x64', 'glibc');
-    installed['@agent-facets/cli-linux-x64'].binary = false;
+    for (const k of Object.keys(installed)) installed[k].mode = 0o644;
     const r = resolveBinary(manifest, linuxX64({ installed }));
-    assert.equal(r.ok, true, r.message);
-    assert.deepEqual(names(r), ['@agent-facets/cli-linux-x64-baseline']);
+    assert.equal(r.message, [
+      'agent-facets: the facet binary of @agent-facets/cli-linux-x64 cannot run: it is not executable (mode 644).',
+      '  /app/node_modules/@agent-facets/cli-linux-x64/bin/facet',
+      'Also: the facet binary of @agent-facets/cli-linux-x64-baseline cannot run: it is not executable (mode 644).',
+      '  /app/node_modules/@agent-facets/cli-linux-x64-baseline/bin/facet',
+      npmLine,
+      'Likely cause:',
+      '  - The file lost its execute permission (copied or unpacked by a tool that drops file modes, or changed by hand); pnpm and bun share installed files between projects, so their store keeps the change. Make it executable again.',
+      '    Fix: chmod +x /app/node_modules/@agent-facets/cli-linux-x64/bin/facet /app/node_modules/@agent-facets/cli-linux-x64-baseline/bin/facet',
+      '',
+    ].join('\n'));
+  });
+
+  await t.test('a musl build in a glibc package: the loader is missing', () => {
+    const content = makeElf({ machine: 62, interp: '/lib/ld-musl-x86_64.so.1' });
+    const installed = { '@agent-facets/cli-linux-x64': { version: '1.2.3', content } };
+    const r = resolveBinary(manifest, linuxX64({ installed }));
+    assert.equal(r.message.split('\n')[0],
+      'agent-facets: the facet binary of @agent-facets/cli-linux-x64 cannot run: it needs /lib/ld-musl-x86_64.so.1, which this system does not have (a build for another C library).');
+  });
+
+  await t.test('a project path with spaces is quoted in the fix', () => {
+    const r = resolveBinary(manifest, linuxX64({ packageDir: "/my app's/node_modules/agent-facets", cwd: '/tmp' }));
+    assert.ok(r.message.includes("Installed with npm in /my app's.\n"), r.message);
+    assert.ok(r.message.includes("    Fix: cd '/my app'\\''s' && npm install --include=optional\n"), r.message);
   });
 
   const supported = 'Supported targets: linux-arm64, linux-x64, linux-x64-baseline, linux-arm64-musl, linux-x64-musl, ' +
@@ -304,18 +464,65 @@ test('failure messages', async (t) => {
   const unsupportedCause = [
     'Likely cause:',
     '  - agent-facets does not ship a binary for this operating system, CPU or C library. Build facet from source and point FACET_BIN_PATH at it.',
-    '    Fix: export FACET_BIN_PATH=/path/to/facet',
-    '',
   ];
   await t.test('unsupported platform lists the supported targets', () => {
     const r = resolveBinary(manifest, fakeHost({ platform: 'freebsd', arch: 'x64' }));
     assert.equal(r.kind, 'unsupportedPlatform');
     assert.equal(r.message, ['agent-facets: there is no facet binary for this platform (freebsd-x64).', supported]
-      .concat(unsupportedCause).join('\n'));
+      .concat(unsupportedCause, ['    Fix: export FACET_BIN_PATH=/path/to/facet', '']).join('\n'));
   });
   await t.test('unsupported Linux architecture shows the libc', () => {
     const r = resolveBinary(manifest, fakeHost(Object.assign({ platform: 'linux', arch: 'ia32' }, MUSL)));
     assert.equal(r.kind, 'unsupportedPlatform');
     assert.equal(r.message.split('\n')[0], 'agent-facets: there is no facet binary for this platform (linux-ia32, musl).');
+  });
+  await t.test('unsupported Windows: named like the targets, fixed in PowerShell or cmd.exe', () => {
+    const r = resolveBinary(manifest, fakeHost({ platform: 'win32', arch: 'ia32' }));
+    assert.equal(r.message, ['agent-facets: there is no facet binary for this platform (windows-ia32).', supported]
+      .concat(unsupportedCause, [
+        '    Fix: $env:FACET_BIN_PATH = "C:\\path\\to\\facet.exe"',
+        '     or: set FACET_BIN_PATH=C:\\path\\to\\facet.exe',
+        '',
+      ]).join('\n'));
+  });
+});
+
+test('fallbacks to the twin build say which runs and why, in one line', async (t) => {
+  const linuxX64 = (extra) => fakeHost(Object.assign({ platform: 'linux', arch: 'x64', cpuinfo: cpuinfo(true) }, GLIBC, extra));
+  const notice = (reason) => 'agent-facets: @agent-facets/cli-linux-x64 ' + reason +
+    '; running @agent-facets/cli-linux-x64-baseline instead.\n';
+  const cases = [
+    { name: 'AVX2 build not installed', change: (i) => { delete i['@agent-facets/cli-linux-x64']; }, reason: 'is not installed' },
+    { name: 'AVX2 build without its binary', change: (i) => { i['@agent-facets/cli-linux-x64'].binary = false; }, reason: 'has no facet binary' },
+    { name: 'AVX2 build not executable', change: (i) => { i['@agent-facets/cli-linux-x64'].mode = 0o644; }, reason: 'cannot run: it is not executable (mode 644)' },
+    { name: 'AVX2 build empty', change: (i) => { i['@agent-facets/cli-linux-x64'].content = Buffer.alloc(0); }, reason: 'cannot run: it is empty (0 bytes)' },
+    { name: 'AVX2 build pinned to another version', change: (i) => { i['@agent-facets/cli-linux-x64'].version = '1.2.2'; }, reason: 'is version 1.2.2, not 1.2.3' },
+  ];
+  for (const c of cases) {
+    await t.test(c.name, () => {
+      const installed = installedLikeNpm('linux', 'x64', 'glibc');
+      c.change(installed);
+      const r = resolveBinary(manifest, linuxX64({ installed }));
+      assert.equal(r.ok, true, r.message);
+      assert.deepEqual(names(r), ['@agent-facets/cli-linux-x64-baseline']);
+      assert.deepEqual(r.notices, [notice(c.reason)]);
+    });
+  }
+  await t.test('the preferred build runs: no notice, the broken twin is no fallback', () => {
+    const installed = installedLikeNpm('linux', 'x64', 'glibc');
+    installed['@agent-facets/cli-linux-x64-baseline'].mode = 0o644;
+    const r = resolveBinary(manifest, linuxX64({ installed }));
+    assert.deepEqual(names(r), ['@agent-facets/cli-linux-x64']);
+    assert.deepEqual(r.notices, []);
+  });
+  await t.test('without AVX2 the baseline build is preferred: no notice', () => {
+    const r = resolveBinary(manifest, linuxX64({ cpuinfo: cpuinfo(false), installed: installedLikeNpm('linux', 'x64', 'glibc') }));
+    assert.deepEqual(names(r), ['@agent-facets/cli-linux-x64-baseline', '@agent-facets/cli-linux-x64']);
+    assert.deepEqual(r.notices, []);
+  });
+  await t.test('libc unknown and only the musl build installed: no notice', () => {
+    const r = resolveBinary(manifest, fakeHost({ platform: 'linux', arch: 'arm64', installed: installedLikeNpm('linux', 'arm64', 'musl') }));
+    assert.deepEqual(names(r), ['@agent-facets/cli-linux-arm64-musl']);
+    assert.deepEqual(r.notices, []);
   });
 });
