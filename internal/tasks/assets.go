@@ -5,6 +5,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/agent-facets/release/internal/githubrelease"
 	"github.com/agent-facets/release/internal/outcome"
 	"github.com/agent-facets/release/internal/releaseassets"
 	"github.com/agent-facets/release/internal/report/releasereport"
@@ -52,4 +53,42 @@ func optionalVersion(e *toolkit.Env, arg string) (string, error) {
 		return "", nil
 	}
 	return e.Version(arg)
+}
+
+// GithubRelease creates the GitHub Release of the release tag, or brings it up to date, with the archives and checksums.txt.
+//
+// The notes are the version's section of the changelog (github.changelog,
+// default CHANGELOG.md of the CLI's source package); a prerelease version
+// is marked prerelease. A new release is created as a draft, given its
+// assets, then published. A re-run never fails because the release
+// exists: it updates what differs, leaves an asset with the same bytes
+// (GitHub's sha256 digest) alone and replaces one with other bytes; each
+// upload's digest is checked. The tag must already be on GitHub.
+//
+// Auth: GITHUB_TOKEN (or GH_TOKEN), or a GitHub App: GITHUB_APP_ID (or
+// github.appId), GITHUB_APP_PRIVATE_KEY (PEM, or PEM in base64) and
+// optionally GITHUB_APP_INSTALLATION_ID (or github.installationId; looked
+// up from the repository when unset). Credentials are never printed.
+//
+// Environment: CIRCLE_TAG or GITHUB_REF_NAME, GITHUB_API_URL (unless
+// github.apiURL is set), RELEASE_CONFIG, RELEASE_REPORT, GITHUB_STEP_SUMMARY.
+//
+// Example: go tool mage githubRelease -version=1.2.3
+func GithubRelease(ctx context.Context,
+	version *string, // the release version (default: from the CI tag)
+) error {
+	return withEnv(func(e *toolkit.Env) error {
+		start := time.Now()
+		v, err := e.Version(str(version))
+		if err != nil {
+			return err
+		}
+		e.Out.Heading("GitHub Release %s%s of %s", e.Cfg.Release.TagPrefix, v, e.Cfg.GitHub.Repository)
+		_, recs, err := githubrelease.Run(ctx, e, v, githubrelease.Options{})
+		if len(recs) > 0 {
+			outcome.Summary(e.Out, recs)
+		}
+		rep := releasereport.New("githubRelease", e.Cfg.CLI.Package, v, start, time.Now(), recs, err)
+		return errors.Join(err, releasereport.Emit(rep, e.Facts.ReportPath, e.Facts.StepSummary))
+	})
 }
