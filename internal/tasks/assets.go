@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/agent-facets/release/internal/githubrelease"
+	"github.com/agent-facets/release/internal/notify"
 	"github.com/agent-facets/release/internal/outcome"
 	"github.com/agent-facets/release/internal/releaseassets"
 	"github.com/agent-facets/release/internal/report/releasereport"
@@ -90,5 +91,47 @@ func GithubRelease(ctx context.Context,
 		}
 		rep := releasereport.New("githubRelease", e.Cfg.CLI.Package, v, start, time.Now(), recs, err)
 		return errors.Join(err, releasereport.Emit(rep, e.Facts.ReportPath, e.Facts.StepSummary))
+	})
+}
+
+// Notify posts the release's notice to Slack: success (version, packages, links) or failure (what failed, the CI job, the next step).
+//
+// A success notice names the CLI package and its platform packages with a
+// link (release.packageURL, else the version on the registry) and links the
+// GitHub Release. A failure notice names what failed (-failed, default the
+// CI job: CIRCLE_JOB or GITHUB_JOB), links the CI job (CIRCLE_BUILD_URL, or
+// the GitHub Actions run) and gives the next action `status` gives.
+//
+// It posts with SLACK_BOT_TOKEN to slack.channel (chat.postMessage), or to
+// SLACK_WEBHOOK_URL. A notice that cannot be sent is reported, and the
+// target still succeeds: a notice never fails the release. Neither is
+// printed.
+//
+// Environment: SLACK_BOT_TOKEN, SLACK_WEBHOOK_URL, CIRCLE_TAG or
+// GITHUB_REF_NAME, RELEASE_CONFIG, RELEASE_REPORT.
+//
+// Example (a CI step run on failure): go tool mage notify failure
+func Notify(ctx context.Context,
+	result string, // success or failure
+	version *string, // the release version (default: from the CI tag)
+	failed *string, // what failed, for a failure notice (default: the CI job's name)
+) error {
+	return withEnv(func(e *toolkit.Env) error {
+		start := time.Now()
+		v, err := e.Version(str(version))
+		if err != nil {
+			return err
+		}
+		rec, err := notify.Run(ctx, e, notify.Options{Result: result, Version: v, Failed: str(failed)})
+		if err != nil {
+			return err
+		}
+		var notSent error
+		if rec.Action == outcome.Failed {
+			notSent = errors.New("the notice was not sent: " + rec.Error)
+		}
+		rep := releasereport.New("notify", e.Cfg.CLI.Package, v, start, time.Now(), []outcome.Record{rec}, notSent)
+		// Only a report that cannot be written is an error here.
+		return releasereport.Emit(rep, e.Facts.ReportPath, e.Facts.StepSummary)
 	})
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/agent-facets/release/internal/build"
 	"github.com/agent-facets/release/internal/config"
 	"github.com/agent-facets/release/internal/localregistry/localregistrytest"
+	"github.com/agent-facets/release/internal/localslack"
 	"github.com/agent-facets/release/internal/report/releasereport"
 	"github.com/agent-facets/release/internal/toolkit/toolkittest"
 	"github.com/agent-facets/release/platforms"
@@ -203,5 +204,36 @@ func TestPublishPlatformReports(t *testing.T) {
 		!strings.Contains(got, "**✓ publishPlatform succeeded**: 1 published in ") ||
 		!strings.Contains(got, "**✓ publishPlatform succeeded**: 1 identical in ") {
 		t.Errorf("step summary:\n%s", got)
+	}
+}
+
+// TestNotifyNeverFails: with Slack down, the notify target reports the
+// notice as not sent and still succeeds.
+func TestNotifyNeverFails(t *testing.T) {
+	notOnCI(t)
+	sl, err := localslack.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sl.Close()
+	sl.Channel("#releases")
+	sl.Down(-1)
+	writeConfig(t, toolkittest.Config(t, func(c *config.Config) {
+		c.Slack.APIURL, c.Slack.Channel = sl.APIURL(), "#releases"
+	}))
+	reportPath, _ := reportFiles(t)
+	setenv(t, "SLACK_BOT_TOKEN="+sl.BotToken(), "SLACK_WEBHOOK_URL=")
+	if err := Notify(t.Context(), "success", s("1.2.3"), nil); err != nil {
+		t.Fatalf("a Slack outage failed the target: %v", err)
+	}
+	r := readReport(t, reportPath)
+	if r.Operation != "notify" || r.Result != releasereport.Failure || !strings.Contains(r.Error, "503") || len(r.Packages) != 1 || r.Packages[0].Action != "failed" {
+		t.Errorf("report = %+v", r)
+	}
+	if err := sl.AwaitRequests(t.Context(), 2); err != nil || sl.Requests() != 2 {
+		t.Errorf("%d requests to Slack (%v), want 2", sl.Requests(), err)
+	}
+	if err := Notify(t.Context(), "finished", s("1.2.3"), nil); err == nil {
+		t.Error("an unknown result was accepted")
 	}
 }
