@@ -55,14 +55,18 @@ func withEnv(f func(e *toolkit.Env) error) error {
 	return secret.Error(f(e))
 }
 
-// Rehearse runs a whole release against a throwaway local registry: build, seed, trust, publish, install.
+// Rehearse runs a whole release against a throwaway local registry: build, seed, trust, publish, install, archives, GitHub Release, notice.
 //
 // It starts a local Verdaccio (installed from the pinned lock file on first
 // use; no uplinks, nothing leaves this machine), builds the demo CLI for
-// every target, seeds every package as a maintainer, attaches the trusted
-// publisher, publishes the platform packages concurrently with OIDC tokens
-// from a stand-in circleci, then the CLI and the adapters, installs the CLI
-// from the registry and runs it. The registry is removed at the end.
+// every target, makes the standalone archives and checksums.txt, seeds
+// every package as a maintainer, attaches the trusted publisher, publishes
+// the platform packages concurrently with OIDC tokens from a stand-in
+// circleci, then the CLI and the adapters, installs the CLI from the
+// registry and runs it. Then it creates the GitHub Release with the
+// archives on a local GitHub emulator (twice: the second run changes
+// nothing), downloads them back and posts the notice to a local Slack
+// emulator. The registry and the emulators are removed at the end.
 //
 // Environment: RELEASE_CONFIG (default: the embedded release.json),
 // RELEASE_REPORT.
@@ -75,7 +79,11 @@ func Rehearse(ctx context.Context,
 	f := facts()
 	start := time.Now()
 	res, err := rehearse.Run(ctx, rehearse.Options{Version: str(version), Keep: flag(keep), Facts: f})
-	rep := releasereport.New("rehearse", res.Tool, res.Version, start, time.Now(), res.Records, err)
+	recs := append(append(append([]outcome.Record(nil), res.Records...), res.Assets...), res.GitHub...)
+	if res.Notice.Action != "" {
+		recs = append(recs, res.Notice)
+	}
+	rep := releasereport.New("rehearse", res.Tool, res.Version, start, time.Now(), recs, err)
 	return secret.Error(errors.Join(err, releasereport.Emit(rep, f.ReportPath, f.StepSummary)))
 }
 
