@@ -111,10 +111,11 @@ func LocalRegistry(ctx context.Context,
 // Binaries land at dist.binary (default dist/<target>/facet[.exe]); each is
 // checked against its target (format, OS, architecture, libc), and the one
 // this machine runs is run with --version, which must print the version.
+// -target names one target or several, comma-separated.
 //
-// Example: go tool mage build -version=1.2.3
+// Example: go tool mage build -version=1.2.3 -target=linux-x64,linux-arm64
 func Build(ctx context.Context,
-	target *string, // build only this target, e.g. linux-x64
+	target *string, // build only this target, or these (comma-separated), e.g. linux-x64
 	version *string, // the release version (default: from the CI tag)
 ) error {
 	return withEnv(func(e *toolkit.Env) error {
@@ -123,12 +124,15 @@ func Build(ctx context.Context,
 			return err
 		}
 		ts := e.Cfg.PlatformTargets()
-		if name := str(target); name != "" {
-			t, err := e.Cfg.Target(name)
-			if err != nil {
-				return err
+		if names := str(target); names != "" {
+			ts = nil
+			for _, name := range strings.Split(names, ",") {
+				t, err := e.Cfg.Target(strings.TrimSpace(name))
+				if err != nil {
+					return err
+				}
+				ts = append(ts, t)
 			}
-			ts = []platforms.Target{t}
 		}
 		e.Out.Heading("Building %d target(s) at %s", len(ts), v)
 		_, err = build.Build(ctx, e, ts, v)
