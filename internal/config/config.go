@@ -44,6 +44,7 @@ type Config struct {
 	Assets           Assets             `json:"assets"`
 	GitHub           GitHub             `json:"github"`
 	Slack            Slack              `json:"slack"`
+	CI               CI                 `json:"ci"`
 
 	// Dir is the directory holding the configuration file; relative paths
 	// in the file are resolved against it.
@@ -166,6 +167,31 @@ type Slack struct {
 	Channel string `json:"channel"`
 	// APIURL is Slack's Web API base URL (default https://slack.com/api/).
 	APIURL string `json:"apiURL"`
+}
+
+// CI tunes the generated CircleCI pipeline (mage ci:generate).
+type CI struct {
+	// Contexts are the CircleCI contexts the jobs run in.
+	Contexts CIContexts `json:"contexts"`
+	// ResourceClasses maps a job (build, publish-platform, package-assets,
+	// publish-cli, ...) to its CircleCI resource class; the others keep
+	// theirs (medium where the job compiles, small elsewhere).
+	ResourceClasses map[string]string `json:"resourceClasses"`
+	// SerialGroup names the CircleCI serial groups of the jobs two releases
+	// must never run at once: SerialGroup + "/npm" for publishing,
+	// SerialGroup + "/github" for the GitHub Release. Default
+	// "<< pipeline.project.slug >>/release"; "none" for no serial groups.
+	SerialGroup string `json:"serialGroup"`
+}
+
+// CIContexts name the CircleCI contexts of the jobs: Publish holds what
+// trusted publishing needs (its id is in trustedPublisher.contextIds),
+// GitHub the GitHub credentials, Slack the Slack credentials. Defaults
+// bot-context, github and slack-secrets.
+type CIContexts struct {
+	Publish string `json:"publish"`
+	GitHub  string `json:"github"`
+	Slack   string `json:"slack"`
 }
 
 // Archive is one standalone archive: its target name and the configured
@@ -409,6 +435,15 @@ func (c *Config) applyDefaults() {
 	if c.GitHub.Repository == "" {
 		c.GitHub.Repository = githubRepository(c.Release.Repository)
 	}
+	ctx := &c.CI.Contexts
+	for _, f := range []struct {
+		dst *string
+		def string
+	}{{&ctx.Publish, "bot-context"}, {&ctx.GitHub, "github"}, {&ctx.Slack, "slack-secrets"}, {&c.CI.SerialGroup, "<< pipeline.project.slug >>/release"}} {
+		if *f.dst == "" {
+			*f.dst = f.def
+		}
+	}
 }
 
 // DefaultSlackAPI is the base URL of Slack's Web API.
@@ -494,6 +529,8 @@ var (
 	// appIDRE is a GitHub App's app ID (digits) or client ID.
 	appIDRE  = regexp.MustCompile(`^[A-Za-z0-9.]+$`)
 	digitsRE = regexp.MustCompile(`^[0-9]+$`)
+	// resourceClassRE is a CircleCI resource class (medium, arm.large, org/runner).
+	resourceClassRE = regexp.MustCompile(`^[a-z0-9][a-z0-9.+_/-]*$`)
 )
 
 // ValidPackageName reports whether name is a valid npm package name for a
@@ -623,6 +660,19 @@ func (c *Config) validateRelease(bad func(field, format string, args ...any) err
 	}
 	if ch := c.Slack.Channel; ch != "" && strings.ContainsAny(ch, " \t\n") {
 		return bad("slack.channel", "%q is not a channel name or ID", ch)
+	}
+	for _, f := range []struct{ field, v string }{
+		{"ci.contexts.publish", c.CI.Contexts.Publish}, {"ci.contexts.github", c.CI.Contexts.GitHub},
+		{"ci.contexts.slack", c.CI.Contexts.Slack}, {"ci.serialGroup", c.CI.SerialGroup},
+	} {
+		if strings.TrimSpace(f.v) == "" || strings.ContainsAny(f.v, "\n\r") {
+			return bad(f.field, "%q must be a non-empty single line", f.v)
+		}
+	}
+	for _, job := range slices.Sorted(maps.Keys(c.CI.ResourceClasses)) {
+		if rc := c.CI.ResourceClasses[job]; !resourceClassRE.MatchString(rc) {
+			return bad("ci.resourceClasses."+job, "%q is not a CircleCI resource class such as small, medium or large", rc)
+		}
 	}
 	return nil
 }

@@ -84,6 +84,10 @@ func TestInvalid(t *testing.T) {
 		{"installation id as a word", func(m map[string]any) { m["github"] = map[string]any{"installationId": "main"} }, []string{"github.installationId", "digits"}},
 		{"app id as a number", func(m map[string]any) { m["github"] = map[string]any{"appId": 123} }, []string{"github.appId", "must be a string"}},
 		{"unknown slack key", func(m map[string]any) { m["slack"] = map[string]any{"token": "x"} }, []string{"slack.token: unknown key", "apiURL, channel"}},
+		{"bad resource class", func(m map[string]any) {
+			m["ci"] = map[string]any{"resourceClasses": map[string]any{"build": "very large"}}
+		}, []string{"ci.resourceClasses.build", "not a CircleCI resource class"}},
+		{"blank context", func(m map[string]any) { m["ci"] = map[string]any{"contexts": map[string]any{"slack": " "}} }, []string{"ci.contexts.slack", "non-empty single line"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -160,6 +164,9 @@ func TestDefaultArchives(t *testing.T) {
 	}
 	if got := c.AssetsDir(); got != filepath.Join(c.Dir, "dist", "assets") {
 		t.Errorf("AssetsDir = %s", got)
+	}
+	if (c.CI.Contexts != CIContexts{Publish: "bot-context", GitHub: "github", Slack: "slack-secrets"}) || c.CI.SerialGroup != "<< pipeline.project.slug >>/release" {
+		t.Errorf("CI defaults: %+v", c.CI)
 	}
 	if c.Assets.Checksums != "checksums.txt" || c.GitHub.Repository != "agent-facets/facets" || c.Slack.APIURL != DefaultSlackAPI {
 		t.Errorf("defaults: checksums %q, repository %q, slack %q", c.Assets.Checksums, c.GitHub.Repository, c.Slack.APIURL)

@@ -350,7 +350,12 @@ func (Trust) Check(ctx context.Context,
 // Generate writes the CircleCI and GitHub Actions release pipelines from release.json and the platform table.
 //
 // Files go to <dir>/.circleci/config.yml and <dir>/.github/workflows/release.yml;
-// a directory named examples gets this repository's examples layout.
+// a directory named examples gets this repository's examples layout. The
+// build job compiles the toolkit once; every later job runs the binary.
+// Contexts, resource classes and serial groups come from release.json's
+// ci section; Bun's version from package.json's packageManager (or
+// .tool-versions), npm's and Node's from .tool-versions (or .nvmrc), Go's
+// from go.mod, all beside release.json.
 //
 // Example: go tool mage ci:generate
 func (CI) Generate(
