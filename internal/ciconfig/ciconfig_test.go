@@ -1128,3 +1128,33 @@ func TestCheck(t *testing.T) {
 		t.Errorf("Check of a directory = %v, want a read error", err)
 	}
 }
+
+// TestGoBuild: a CLI built with Go gets Go in the jobs that build it, and
+// no Bun.
+func TestGoBuild(t *testing.T) {
+	t.Parallel()
+	cfg := loadConfig(t)
+	c := *cfg
+	c.Build = config.Build{Command: []string{"go", "build", "-o", "{out}", "./cmd/facet"}}
+	gh, err := GitHubActions(&c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jobs := at(t, decode(t, gh), "jobs").(map[string]any)
+	for _, name := range []string{PlatformJob, AssetsJob} {
+		steps := at(t, jobs, name, "steps")
+		if len(usesAction(steps, "actions/setup-go@")) != 1 || contains(commands(t, steps), "bun install") {
+			t.Errorf("%s: Go %d times, bun %v", name, len(usesAction(steps, "actions/setup-go@")), contains(commands(t, steps), "bun install"))
+		}
+	}
+	if len(usesAction(at(t, jobs, CLIJob, "steps"), "actions/setup-go@")) != 0 {
+		t.Error("publish-cli sets up Go: it builds nothing")
+	}
+	circle, err := CircleCI(&c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(circle, []byte("bun install")) || !bytes.Contains(circle, []byte("build.command does not run bun")) {
+		t.Errorf("CircleCI installs Bun for a Go build")
+	}
+}

@@ -59,13 +59,17 @@ func GitHubActions(cfg *config.Config, opts ...Option) ([]byte, error) {
 		run("Check the toolkit compiled by the build job", "chmod +x "+tool+"\n"+tool+" -l >/dev/null\n"),
 	}
 	bun := []*yaml.Node{}
+	if len(cfg.Build.Command) > 0 && cfg.Build.Command[0] == "go" {
+		// A Go build command (a CLI written in Go) needs Go in the jobs that build.
+		bun = append(bun, uses("actions/setup-go@v5", kv{key: "go-version-file", value: str("go.mod")}))
+	}
 	if p.bunBuild {
-		bun = []*yaml.Node{
+		bun = append(bun,
 			uses("actions/cache@v4", kv{key: "path", value: str("~/.bun/install/cache")},
 				kv{key: "key", value: str("bun-v1-${{ hashFiles('" + p.tools.BunLock + "') }}")}),
 			run("Install Bun "+o.BunVersion+" (pinned in "+orWord(p.tools.BunFrom, "the options")+")", "npm install --global bun@"+o.BunVersion),
 			run("Install dependencies", "bun install --frozen-lockfile"),
-		}
+		)
 	}
 	upload := func(name, path string) *yaml.Node {
 		return uses("actions/upload-artifact@v4",
