@@ -11,6 +11,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -294,7 +295,8 @@ func Temporary(err error) bool {
 		return true
 	}
 	var er *github.ErrorResponse
-	return s == 0 && !errors.As(err, &er) && !errors.Is(err, context.Canceled)
+	var pe *fs.PathError // a local file, not GitHub
+	return s == 0 && !errors.As(err, &er) && !errors.As(err, &pe) && !errors.Is(err, context.Canceled)
 }
 
 // Explain turns an API error into one for a person: the status, GitHub's
