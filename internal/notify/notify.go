@@ -69,7 +69,7 @@ func Run(ctx context.Context, e *toolkit.Env, o Options) (outcome.Record, error)
 		return rec, nil
 	}
 	err := p.Post(ctx, msg)
-	rec.Duration, rec.Registry = time.Since(start), ""
+	rec.Duration = time.Since(start)
 	if err != nil {
 		rec.Action, rec.Error = outcome.Failed, err.Error()
 		e.Out.Line(report.Failed, "the notice was not sent through %s: %v (the release is not affected)", p.Via(), err)
