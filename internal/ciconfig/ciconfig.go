@@ -1,12 +1,18 @@
 // Package ciconfig generates the release pipelines for CircleCI and GitHub
-// Actions from the release configuration and the platform table, and checks
-// that committed pipeline files still match what would be generated.
+// Actions from the release configuration, the platform table and the tool
+// versions the repository pins, and checks that committed pipeline files
+// still match what would be generated.
 //
-// Both pipelines have the same shape: a build job that builds every target,
-// one publish job per configured target (a matrix), a CLI publish job that
-// waits for all of them, an adapters publish job, and a final status job.
-// Every job runs a Mage target of this toolkit (`go tool mage ...`), so the
-// pipelines hold no release logic of their own.
+// Both pipelines have the same job graph (see Jobs): a build job compiles
+// the toolkit once into a binary that every later job runs; one publish job
+// per configured target builds its own target and publishes its platform
+// package; beside them package-assets builds the archives' targets and makes
+// the standalone archives; the CLI job waits for every platform job and
+// receives only their integrity records; github-release follows the
+// archives and the CLI; the last job posts the success notice, and every
+// job posts a failure notice when it fails. Library tags run a workflow of
+// their own. Every job runs a Mage target of this toolkit, so the pipelines
+// hold no release logic of their own.
 package ciconfig
 
 import (
@@ -24,22 +30,22 @@ import (
 	"github.com/agent-facets/release/internal/config"
 )
 
-// Defaults for Options.
+// Defaults for Options, used when the repository pins nothing.
 const (
-	// DefaultCircleCIContext is the name of the CircleCI context the publish
-	// jobs run in. Its id must be listed in trustedPublisher.contextIds.
+	// DefaultCircleCIContext is the default name of the CircleCI context
+	// the publish jobs run in (release.json ci.contexts.publish). Its id
+	// must be listed in trustedPublisher.contextIds.
 	DefaultCircleCIContext = "bot-context"
 	// DefaultGoImage is the CircleCI convenience image with Go and Node.js
-	// (the "-node" variant of cimg/go).
+	// (the "-node" variant of cimg/go) when go.mod says no Go version.
 	DefaultGoImage = "cimg/go:1.26-node"
-	// DefaultNodeVersion is the Node.js release installed on GitHub Actions.
+	// DefaultNodeVersion is the Node.js release installed on GitHub Actions
+	// when the repository pins none.
 	DefaultNodeVersion = "24"
-	// DefaultNPMVersion is the npm release every job installs. Trusted
-	// publishing from CircleCI needs npm 11.11.0 or newer.
+	// DefaultNPMVersion is the npm release every publishing job installs
+	// when the repository pins none: the oldest that publishes with a
+	// CircleCI OIDC token.
 	DefaultNPMVersion = "11.11.0"
-	// DefaultBunVersion is the Bun release installed when the build command
-	// runs bun.
-	DefaultBunVersion = "1.4.4"
 )
 
 // minNPM is the oldest npm that publishes with a CircleCI OIDC token.
@@ -69,25 +75,29 @@ func LayoutFor(dir string) Layout {
 	return RepoLayout
 }
 
-// Options tune the generated pipelines. The zero value of a field means its default.
+// Options tune the generated pipelines. The zero value of a field means the
+// repository's pin (see ReadTools), else the default.
 type Options struct {
-	// CircleCIContext is the name of the CircleCI context the publish jobs
-	// run in (workflow "context:" takes a name, not the id in release.json).
-	// Default "bot-context".
+	// CircleCIContext overrides release.json's ci.contexts.publish: the
+	// CircleCI context the publish jobs run in (workflow "context:" takes a
+	// name, not the id in trustedPublisher.contextIds).
 	CircleCIContext string
 	// GoImage is the CircleCI Docker image: it must hold Go, Node.js, npm
-	// and sudo. Default "cimg/go:1.26-node".
+	// and sudo. Default "cimg/go:<go.mod's go>-node".
 	GoImage string
-	// NodeVersion is the Node.js version set up on GitHub Actions. Default "24".
+	// NodeVersion is the Node.js version set up on GitHub Actions.
 	NodeVersion string
-	// NPMVersion is the npm version installed in every job; at least 11.11.0.
-	// Default "11.11.0".
+	// NPMVersion is the npm version the publishing jobs install; at least
+	// 11.11.0.
 	NPMVersion string
-	// BunVersion is the Bun version installed for the build when the build
-	// command runs bun. Default "1.4.4".
+	// BunVersion is the Bun version installed when the build command runs
+	// bun. Default: the repository's pin, which it must then have.
 	BunVersion string
 	// Layout places the files for Write and Verify. Default RepoLayout.
 	Layout Layout
+	// RepoDir is the repository whose pins are read. Default the directory
+	// of the release configuration.
+	RepoDir string
 }
 
 // Option changes one or more Options.
@@ -115,6 +125,7 @@ func WithOptions(opts Options) Option {
 			{&o.NodeVersion, opts.NodeVersion},
 			{&o.NPMVersion, opts.NPMVersion},
 			{&o.BunVersion, opts.BunVersion},
+			{&o.RepoDir, opts.RepoDir},
 		} {
 			if f.src != "" {
 				*f.dst = f.src
@@ -126,38 +137,12 @@ func WithOptions(opts Options) Option {
 	}
 }
 
-func resolve(opts []Option) (Options, error) {
-	o := Options{
-		CircleCIContext: DefaultCircleCIContext,
-		GoImage:         DefaultGoImage,
-		NodeVersion:     DefaultNodeVersion,
-		NPMVersion:      DefaultNPMVersion,
-		BunVersion:      DefaultBunVersion,
-		Layout:          RepoLayout,
-	}
+func resolve(opts []Option) Options {
+	o := Options{Layout: RepoLayout}
 	for _, opt := range opts {
 		opt(&o)
 	}
-	v, err := semver.StrictNewVersion(o.NPMVersion)
-	if err != nil || v.LessThan(minNPM) {
-		return o, fmt.Errorf("ci options: npm version %q: want an exact version, 11.11.0 or newer (trusted publishing from CircleCI needs it)", o.NPMVersion)
-	}
-	if _, err := semver.StrictNewVersion(o.BunVersion); err != nil {
-		return o, fmt.Errorf("ci options: bun version %q: want an exact version such as %s", o.BunVersion, DefaultBunVersion)
-	}
-	for _, f := range []struct{ name, v string }{
-		{"CircleCI context", o.CircleCIContext},
-		{"Go image", o.GoImage},
-		{"Node.js version", o.NodeVersion},
-	} {
-		if strings.TrimSpace(f.v) == "" || strings.ContainsAny(f.v, "\n\r") {
-			return o, fmt.Errorf("ci options: %s %q must be a non-empty single line", f.name, f.v)
-		}
-	}
-	if o.Layout.CircleCI == "" || o.Layout.GitHub == "" || o.Layout.CircleCI == o.Layout.GitHub {
-		return o, fmt.Errorf("ci options: layout %+v needs two different file paths", o.Layout)
-	}
-	return o, nil
+	return o
 }
 
 // safeTagPrefix is what a tag prefix may hold so that it can go unquoted
@@ -171,44 +156,148 @@ var safeRelPath = regexp.MustCompile(`^[A-Za-z0-9._/-]+$`)
 type plan struct {
 	cfg      *config.Config
 	opts     Options
+	tools    Tools
 	source   string // the configuration file's base name, for the header
 	prefix   string // the tag prefix
 	dist     string // the dist directory, relative to the repository root
+	assets   string // the assets directory, relative to the repository root
 	targets  []string
+	sources  []string // the targets the archives are made from
 	bunBuild bool
+	jobs     []Job
 }
 
 func newPlan(cfg *config.Config, opts []Option) (*plan, error) {
 	if cfg == nil {
 		return nil, errors.New("generate CI configuration: no release configuration given")
 	}
-	o, err := resolve(opts)
-	if err != nil {
-		return nil, err
-	}
-	p := &plan{cfg: cfg, opts: o, source: config.DefaultFile, prefix: cfg.Release.TagPrefix}
+	o := resolve(opts)
+	p := &plan{cfg: cfg, source: config.DefaultFile, prefix: cfg.Release.TagPrefix}
 	if cfg.File != "" {
 		p.source = filepath.Base(cfg.File)
 	}
+	repo := o.RepoDir
+	if repo == "" {
+		repo = cfg.Dir
+	}
+	if repo != "" {
+		t, err := ReadTools(repo)
+		if err != nil {
+			return nil, fmt.Errorf("generate CI configuration: %w", err)
+		}
+		p.tools = t
+	}
+	if o.CircleCIContext == "" {
+		o.CircleCIContext = cfg.CI.Contexts.Publish
+	}
+	for _, f := range []struct {
+		dst      *string
+		pin, def string
+	}{
+		{&o.BunVersion, p.tools.Bun, ""},
+		{&o.NodeVersion, p.tools.Node, DefaultNodeVersion},
+		{&o.NPMVersion, p.tools.NPM, DefaultNPMVersion},
+		{&o.GoImage, goImage(p.tools.Go), DefaultGoImage},
+		{&o.CircleCIContext, "", DefaultCircleCIContext},
+	} {
+		if *f.dst == "" {
+			*f.dst = f.pin
+		}
+		if *f.dst == "" {
+			*f.dst = f.def
+		}
+	}
+	if p.tools.BunLock == "" {
+		p.tools.BunLock = "bun.lock"
+	}
+	p.opts = o
+	if err := p.check(); err != nil {
+		return nil, err
+	}
+	p.jobs = graph(p)
+	return p, nil
+}
+
+func goImage(v string) string {
+	if v == "" {
+		return ""
+	}
+	return "cimg/go:" + v + "-node"
+}
+
+func (p *plan) check() error {
+	o, cfg := p.opts, p.cfg
+	v, err := semver.StrictNewVersion(o.NPMVersion)
+	if err != nil || v.LessThan(minNPM) {
+		return fmt.Errorf("ci options: npm version %q: want an exact version, 11.11.0 or newer (trusted publishing from CircleCI needs it)", o.NPMVersion)
+	}
+	p.bunBuild = len(cfg.Build.Command) > 0 && cfg.Build.Command[0] == "bun"
+	if p.bunBuild && o.BunVersion == "" {
+		return fmt.Errorf("generate CI configuration from %s: build.command runs bun, but the repository pins no Bun version: set \"packageManager\": \"bun@X.Y.Z\" in its package.json, or a \"bun X.Y.Z\" line in .tool-versions", p.source)
+	}
+	if o.BunVersion != "" {
+		if _, err := semver.StrictNewVersion(o.BunVersion); err != nil {
+			return fmt.Errorf("ci options: bun version %q: want an exact version such as 1.3.5", o.BunVersion)
+		}
+	}
+	for _, f := range []struct{ name, v string }{
+		{"CircleCI context", o.CircleCIContext},
+		{"Go image", o.GoImage},
+		{"Node.js version", o.NodeVersion},
+	} {
+		if strings.TrimSpace(f.v) == "" || strings.ContainsAny(f.v, "\n\r") {
+			return fmt.Errorf("ci options: %s %q must be a non-empty single line", f.name, f.v)
+		}
+	}
+	if o.Layout.CircleCI == "" || o.Layout.GitHub == "" || o.Layout.CircleCI == o.Layout.GitHub {
+		return fmt.Errorf("ci options: layout %+v needs two different file paths", o.Layout)
+	}
 	if !safeTagPrefix.MatchString(p.prefix) {
-		return nil, fmt.Errorf("generate CI configuration from %s: release.tagPrefix %q may hold only letters, digits and @ . _ / -: change it, e.g. to %q", p.source, p.prefix, cfg.CLI.Package+"@")
+		return fmt.Errorf("generate CI configuration from %s: release.tagPrefix %q may hold only letters, digits and @ . _ / -: change it, e.g. to %q", p.source, p.prefix, cfg.CLI.Package+"@")
 	}
-	dist := filepath.ToSlash(filepath.Clean(cfg.Dist.Dir))
-	if filepath.IsAbs(cfg.Dist.Dir) || dist == "." || dist == ".." || strings.HasPrefix(dist, "../") || !safeRelPath.MatchString(dist) {
-		return nil, fmt.Errorf("generate CI configuration from %s: dist.dir %q must be a plain path inside the repository (letters, digits, . _ / -), e.g. \"dist\"", p.source, cfg.Dist.Dir)
+	var err2 error
+	if p.dist, err2 = p.relDir("dist.dir", cfg.Dist.Dir); err2 != nil {
+		return err2
 	}
-	p.dist = dist
+	assets := cfg.Assets.Dir
+	if assets == "" {
+		assets = filepath.Join(cfg.Dist.Dir, "assets")
+	}
+	if p.assets, err2 = p.relDir("assets.dir", assets); err2 != nil {
+		return err2
+	}
 	if len(cfg.Targets) == 0 {
-		return nil, fmt.Errorf("generate CI configuration from %s: no targets: list them in \"targets\"", p.source)
+		return fmt.Errorf("generate CI configuration from %s: no targets: list them in \"targets\"", p.source)
 	}
 	for _, t := range cfg.Targets {
 		if _, err := cfg.Target(t); err != nil {
-			return nil, fmt.Errorf("generate CI configuration from %s: %w", p.source, err)
+			return fmt.Errorf("generate CI configuration from %s: %w", p.source, err)
 		}
 	}
 	p.targets = append([]string(nil), cfg.Targets...)
-	p.bunBuild = len(cfg.Build.Command) > 0 && cfg.Build.Command[0] == "bun"
-	return p, nil
+	seen := map[string]bool{}
+	for _, a := range cfg.ArchiveList() {
+		if !seen[a.From.Name] {
+			seen[a.From.Name] = true
+			p.sources = append(p.sources, a.From.Name)
+		}
+	}
+	for job := range cfg.CI.ResourceClasses {
+		if !knownJob(job) {
+			return fmt.Errorf("generate CI configuration from %s: ci.resourceClasses names %q, which is not a job: use one of %s", p.source, job, strings.Join(jobNames, ", "))
+		}
+	}
+	return nil
+}
+
+// relDir checks a directory of the configuration that goes into shell
+// commands and returns it relative to the repository root.
+func (p *plan) relDir(field, dir string) (string, error) {
+	d := filepath.ToSlash(filepath.Clean(dir))
+	if filepath.IsAbs(dir) || d == "." || d == ".." || strings.HasPrefix(d, "../") || !safeRelPath.MatchString(d) {
+		return "", fmt.Errorf("generate CI configuration from %s: %s %q must be a plain path inside the repository (letters, digits, . _ / -), e.g. \"dist\"", p.source, field, dir)
+	}
+	return d, nil
 }
 
 // TagRegexp returns the regular expression, without CircleCI's surrounding
@@ -217,10 +306,22 @@ func TagRegexp(cfg *config.Config) string {
 	return `^` + regexp.QuoteMeta(cfg.Release.TagPrefix) + `\d+\.\d+\.\d+.*$`
 }
 
+// LibraryTagRegexp is the regular expression a library release's tag
+// matches: the scope, a package name, "@" and a version.
+func LibraryTagRegexp(cfg *config.Config) string {
+	// The slash is escaped: CircleCI's /regexp/ filters are delimited by slashes.
+	return `^` + regexp.QuoteMeta(cfg.Scope) + `\/[a-z0-9][a-z0-9._-]*@\d+\.\d+\.\d+.*$`
+}
+
 // tagGlob is the GitHub Actions filter pattern for a release tag. The prefix
 // holds no glob metacharacters (safeTagPrefix).
 func (p *plan) tagGlob() string {
 	return p.prefix + "[0-9]+.[0-9]+.[0-9]+*"
+}
+
+// libraryGlob is the GitHub Actions filter pattern for a library tag.
+func (p *plan) libraryGlob() string {
+	return p.cfg.Scope + "/*@[0-9]+.[0-9]+.[0-9]+*"
 }
 
 // versionScript checks the tag from the environment variable tagVar and
@@ -247,13 +348,18 @@ func (p *plan) header(system string, notes ...string) string {
 	paras := append([]string{
 		"Edit the release configuration, then run `go tool mage ci:generate`; " +
 			"`go tool mage ci:check` fails while this file and the configuration disagree.",
-		fmt.Sprintf("The %s release pipeline of %s. A tag %sX.Y.Z builds every target, "+
-			"publishes the %d platform packages %s (one job per target), then the CLI package %s "+
-			"once every platform package is published, then the adapter packages, and prints "+
-			"the release's status. Every job exports RELEASE_TAG and RELEASE_VERSION (the tag "+
-			"without %s) before it runs Mage.",
-			system, p.cfg.CLI.Package, p.prefix, len(p.targets), p.cfg.PlatformPackage("<target>"),
-			p.cfg.CLI.Package, p.prefix),
+		fmt.Sprintf("The %s release pipeline of %s. On a tag %sX.Y.Z the build job compiles this "+
+			"toolkit once into %s, which every later job runs. One job per target (%d) builds its "+
+			"target and publishes %s; beside them package-assets builds the archives' targets and "+
+			"makes the standalone archives and %s, so a packaging failure never holds up npm. "+
+			"publish-cli waits for every platform job and, receiving only their integrity records, "+
+			"publishes %s; then come the adapter packages and the release's status. github-release "+
+			"follows package-assets and publish-cli; notify posts the success notice, and a job that "+
+			"fails posts a failure notice. A tag %s<name>@X.Y.Z runs the library workflow instead. "+
+			"Every job exports RELEASE_TAG, and on a CLI tag RELEASE_VERSION (the tag without %s), "+
+			"before it runs the toolkit.",
+			system, p.cfg.CLI.Package, p.prefix, ToolkitBinary, len(p.targets), p.cfg.PlatformPackage("<target>"),
+			p.cfg.Assets.Checksums, p.cfg.CLI.Package, p.cfg.Scope+"/", p.prefix),
 	}, notes...)
 	wrapped := make([]string, len(paras))
 	for i, para := range paras {
@@ -337,10 +443,7 @@ type file struct {
 }
 
 func generate(cfg *config.Config, opts []Option) ([]file, error) {
-	o, err := resolve(opts)
-	if err != nil {
-		return nil, err
-	}
+	o := resolve(opts)
 	circle, err := CircleCI(cfg, opts...)
 	if err != nil {
 		return nil, err

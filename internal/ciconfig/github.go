@@ -2,23 +2,22 @@ package ciconfig
 
 import (
 	"fmt"
+	"strings"
 
 	"gopkg.in/yaml.v3"
 
 	"github.com/agent-facets/release/internal/config"
 )
 
-// distArchive is the tar file that carries the dist directory between
-// GitHub jobs: artifacts do not keep the executable bit, a tar file does.
-const distArchive = "dist.tar"
-
 // GitHubActions returns the GitHub Actions workflow (.github/workflows/release.yml)
-// of the release pipeline for cfg: the same jobs as CircleCI, chained with
-// needs:, for pushes of tags matching the tag prefix followed by a version.
-// The publish jobs get `permissions: id-token: write`, so npm fetches the
-// OIDC token itself; the packages' trusted publisher on the registry must
-// then name this repository and workflow file (release.json's
-// trustedPublisher describes CircleCI only).
+// of the release pipeline for cfg: the jobs of Jobs, chained with needs:,
+// for pushes of CLI tags and library tags, handing the toolkit, the
+// records and the archives on as artifacts. The publish jobs get
+// `permissions: id-token: write`, so npm fetches the OIDC token itself; the
+// packages' trusted publisher on the registry must then name this
+// repository and workflow file (release.json's trustedPublisher describes
+// CircleCI only). Jobs that must not run in two releases at once share a
+// concurrency group; a notify-failure job posts the failure notice.
 func GitHubActions(cfg *config.Config, opts ...Option) ([]byte, error) {
 	p, err := newPlan(cfg, opts)
 	if err != nil {
@@ -29,7 +28,8 @@ func GitHubActions(cfg *config.Config, opts ...Option) ([]byte, error) {
 		"npm fetches the OIDC token itself and publishes with npm trusted publishing once the "+
 		"packages' trusted publisher on the registry names this repository and workflow file. "+
 		p.source+" describes the CircleCI trusted publisher of the CircleCI pipeline; attach a "+
-		"GitHub Actions one to publish from here.")
+		"GitHub Actions one to publish from here. github-release uses the workflow's GITHUB_TOKEN "+
+		"(`contents: write`); the notices use the SLACK_BOT_TOKEN or SLACK_WEBHOOK_URL secret.")
 
 	uses := func(action string, with ...kv) *yaml.Node {
 		entries := []kv{{key: "uses", value: str(action)}}
@@ -45,98 +45,206 @@ func GitHubActions(cfg *config.Config, opts ...Option) ([]byte, error) {
 		}
 		return m(append(entries, kv{key: "run", value: str(command)})...)
 	}
-	setup := func() []*yaml.Node {
-		return []*yaml.Node{
-			uses("actions/checkout@v4"),
-			uses("actions/setup-go@v5", kv{key: "go-version-file", value: str("go.mod")}),
-			uses("actions/setup-node@v4", kv{key: "node-version", value: str(o.NodeVersion)}),
-			run("Install npm "+o.NPMVersion, "npm install --global npm@"+o.NPMVersion),
-			run("Export the release version from the tag", p.versionScript("GITHUB_REF_NAME", "GITHUB_ENV", `%s=%s\n`)),
-			run("Show tool versions", "go version\nnode --version\nnpm --version\n"),
+	tool := ToolkitBinary
+	cliVersion := run("Export the release version from the tag", p.versionScript("GITHUB_REF_NAME", "GITHUB_ENV", `%s=%s\n`))
+	node := func(npm bool) []*yaml.Node {
+		steps := []*yaml.Node{uses("actions/setup-node@v4", kv{key: "node-version", value: str(o.NodeVersion)})}
+		if npm {
+			steps = append(steps, run("Install npm "+o.NPMVersion, "npm install --global npm@"+o.NPMVersion))
 		}
+		return steps
 	}
-	unpack := func() []*yaml.Node {
-		return []*yaml.Node{
-			uses("actions/download-artifact@v4", kv{key: "name", value: str("dist")}),
-			run("Unpack the built binaries", "tar -xf "+distArchive+"\nrm "+distArchive+"\n"),
-		}
+	toolkit := []*yaml.Node{
+		uses("actions/download-artifact@v4", kv{key: "name", value: str(KindToolkit)}, kv{key: "path", value: str(dirOf(tool))}),
+		run("Check the toolkit compiled by the build job", "chmod +x "+tool+"\n"+tool+" -l >/dev/null\n"),
 	}
-	readOnly := m(kv{key: "contents", value: str("read")})
-	publishPerms := func() *yaml.Node {
-		return m(kv{key: "contents", value: str("read")}, kv{key: "id-token", value: str("write")})
+	bun := []*yaml.Node{}
+	if len(cfg.Build.Command) > 0 && cfg.Build.Command[0] == "go" {
+		// A Go build command (a CLI written in Go) needs Go in the jobs that build.
+		bun = append(bun, uses("actions/setup-go@v5", kv{key: "go-version-file", value: str("go.mod")}))
 	}
-	job := func(needs *yaml.Node, perms *yaml.Node, extra []kv, steps ...[]*yaml.Node) *yaml.Node {
-		var entries []kv
-		if len(extra) > 0 && extra[0].key == "name" {
-			entries, extra = append(entries, extra[0]), extra[1:]
-		}
-		entries = append(entries, kv{key: "runs-on", value: str("ubuntu-latest")})
-		if needs != nil {
-			entries = append(entries, kv{key: "needs", value: needs})
-		}
-		if perms != nil {
-			entries = append(entries, kv{key: "permissions", value: perms})
-		}
-		entries = append(entries, extra...)
-		var all []*yaml.Node
-		for _, s := range steps {
-			all = append(all, s...)
-		}
-		return m(append(entries, kv{key: "steps", value: seq(all...)})...)
-	}
-
-	buildSteps := []*yaml.Node{}
 	if p.bunBuild {
-		buildSteps = append(buildSteps,
-			run("Install Bun "+o.BunVersion, "npm install --global bun@"+o.BunVersion),
+		bun = append(bun,
+			uses("actions/cache@v4", kv{key: "path", value: str("~/.bun/install/cache")},
+				kv{key: "key", value: str("bun-v1-${{ hashFiles('" + p.tools.BunLock + "') }}")}),
+			run("Install Bun "+o.BunVersion+" (pinned in "+orWord(p.tools.BunFrom, "the options")+")", "npm install --global bun@"+o.BunVersion),
 			run("Install dependencies", "bun install --frozen-lockfile"),
 		)
 	}
-	buildSteps = append(buildSteps,
-		run("Build every target", "go tool mage build"),
-		run("Pack the built binaries", fmt.Sprintf("tar -cf %s %s\n", distArchive, p.dist)),
-		uses("actions/upload-artifact@v4",
-			kv{key: "name", value: str("dist")},
-			kv{key: "path", value: str(distArchive)},
+	upload := func(name, path string) *yaml.Node {
+		return uses("actions/upload-artifact@v4",
+			kv{key: "name", value: str(name)},
+			kv{key: "path", value: str(path)},
 			kv{key: "if-no-files-found", value: str("error")},
 			kv{key: "retention-days", value: integer(1)},
-		),
-	)
+		)
+	}
+	cat := func(groups ...[]*yaml.Node) *yaml.Node {
+		var all []*yaml.Node
+		for _, g := range groups {
+			all = append(all, g...)
+		}
+		return seq(all...)
+	}
+	checkout := []*yaml.Node{uses("actions/checkout@v4")}
+	readOnly := func() *yaml.Node { return m(kv{key: "contents", value: str("read")}) }
+	publishPerms := func() *yaml.Node {
+		return m(kv{key: "contents", value: str("read")}, kv{key: "id-token", value: str("write")})
+	}
+	group := func(kind string) kv {
+		return kv{key: "concurrency", value: m(
+			kv{key: "group", value: str("${{ github.workflow }}-" + kind)},
+			kv{key: "cancel-in-progress", value: boolean(false)},
+		)}
+	}
+	job := func(entries ...kv) *yaml.Node {
+		out := []kv{}
+		rest := []kv{}
+		for _, e := range entries {
+			if e.key == "name" || e.key == "if" {
+				out = append(out, e)
+			} else {
+				rest = append(rest, e)
+			}
+		}
+		out = append(out, kv{key: "runs-on", value: str("ubuntu-latest")})
+		return m(append(out, rest...)...)
+	}
+	cliOnly := kv{key: "if", value: str("startsWith(github.ref_name, '" + p.prefix + "')")}
+	slackEnv := []kv{{key: "SLACK_BOT_TOKEN", value: str("${{ secrets.SLACK_BOT_TOKEN }}")}, {key: "SLACK_WEBHOOK_URL", value: str("${{ secrets.SLACK_WEBHOOK_URL }}")}}
 
-	platform := job(strs(BuildJob), publishPerms(), []kv{
-		{key: "name", value: str(PlatformJob + "-${{ matrix.target }}")},
-		{key: "strategy", value: m(
-			kv{key: "fail-fast", value: boolean(false)},
-			kv{key: "matrix", value: m(kv{key: "target", value: strs(p.targets...)})},
+	var cliJobs []string
+	for _, d := range []string{PlatformJob, AssetsJob, CLIJob, AdaptersJob, GitHubJob, StatusJob, NotifyJob} {
+		cliJobs = append(cliJobs, d)
+	}
+	jobs := m(
+		kv{key: BuildJob, comment: "Compiles the toolkit once; every later job runs the binary.", value: job(
+			kv{key: "steps", value: cat(checkout, []*yaml.Node{
+				uses("actions/setup-go@v5", kv{key: "go-version-file", value: str("go.mod")}),
+				run("Export the release tag", p.eitherScript()),
+				run("Compile the toolkit into "+tool, "CGO_ENABLED=0 go tool mage -compile "+tool+"\n"+tool+" -l\n"),
+				upload(KindToolkit, tool),
+			})},
 		)},
-	}, setup(), unpack(), []*yaml.Node{
-		run("Publish "+cfg.PlatformPackage("${{ matrix.target }}"), `go tool mage publishPlatform "$TARGET"`,
-			kv{key: "TARGET", value: str("${{ matrix.target }}")}),
-	})
+		kv{key: PlatformJob, comment: "Builds one target and publishes its platform package, once per target.", value: job(
+			kv{key: "name", value: str(PlatformJob + "-${{ matrix.target }}")},
+			cliOnly,
+			kv{key: "needs", value: strs(BuildJob)},
+			kv{key: "permissions", value: publishPerms()},
+			kv{key: "strategy", value: m(
+				kv{key: "fail-fast", value: boolean(false)},
+				kv{key: "matrix", value: m(kv{key: "target", value: strs(p.targets...)})},
+			)},
+			kv{key: "steps", value: cat(checkout, node(true), []*yaml.Node{cliVersion}, toolkit, bun, []*yaml.Node{
+				run("Build ${{ matrix.target }}", tool+` build -target="$TARGET"`, kv{key: "TARGET", value: str("${{ matrix.target }}")}),
+				run("Publish "+cfg.PlatformPackage("${{ matrix.target }}"), tool+` publishPlatform "$TARGET"`, kv{key: "TARGET", value: str("${{ matrix.target }}")}),
+				upload(KindRecords+"-${{ matrix.target }}", p.dist+"/npm/*.json"),
+			})},
+		)},
+		kv{key: AssetsJob, comment: "Builds the archives' targets and makes the standalone archives; npm publishing never waits for it.", value: job(
+			cliOnly,
+			kv{key: "needs", value: strs(BuildJob)},
+			kv{key: "steps", value: cat(checkout, node(false), []*yaml.Node{cliVersion}, toolkit, bun, []*yaml.Node{
+				run("Build "+strings.Join(p.sources, ", "), tool+" build -target="+strings.Join(p.sources, ",")),
+				run("Make the archives and "+cfg.Assets.Checksums, tool+" releaseAssets"),
+				upload(KindArchives, p.assets),
+			})},
+		)},
+		kv{key: CLIJob, comment: "Publishes the CLI package once every platform package is on the registry with this build's bytes.", value: job(
+			kv{key: "needs", value: strs(PlatformJob)},
+			kv{key: "permissions", value: publishPerms()},
+			group("npm"),
+			kv{key: "steps", value: cat(checkout, node(true), []*yaml.Node{cliVersion}, toolkit, []*yaml.Node{
+				uses("actions/download-artifact@v4", kv{key: "pattern", value: str(KindRecords + "-*")}, kv{key: "merge-multiple", value: boolean(true)}, kv{key: "path", value: str(p.dist + "/npm")}),
+				run("Publish "+cfg.CLI.Package, tool+" publishCLI"),
+			})},
+		)},
+		kv{key: AdaptersJob, comment: "Publishes the adapter (library) packages whose version is not on the registry.", value: job(
+			kv{key: "needs", value: strs(CLIJob)},
+			kv{key: "permissions", value: publishPerms()},
+			group("npm"),
+			kv{key: "steps", value: cat(checkout, node(true), []*yaml.Node{cliVersion}, toolkit, []*yaml.Node{
+				run("Publish the adapter packages", tool+" publishAdapters"),
+			})},
+		)},
+		kv{key: GitHubJob, comment: "Creates or updates the GitHub Release of the tag with the archives.", value: job(
+			kv{key: "needs", value: strs(AssetsJob, CLIJob)},
+			kv{key: "permissions", value: m(kv{key: "contents", value: str("write")})},
+			group("github"),
+			kv{key: "steps", value: cat(checkout, []*yaml.Node{cliVersion}, toolkit, []*yaml.Node{
+				uses("actions/download-artifact@v4", kv{key: "name", value: str(KindArchives)}, kv{key: "path", value: str(p.assets)}),
+				run("Create the GitHub Release", tool+" githubRelease", kv{key: "GITHUB_TOKEN", value: str("${{ secrets.GITHUB_TOKEN }}")}),
+			})},
+		)},
+		kv{key: StatusJob, comment: "Prints what the registry now holds for this version.", value: job(
+			kv{key: "needs", value: strs(AdaptersJob)},
+			kv{key: "steps", value: cat(checkout, node(false), []*yaml.Node{cliVersion}, toolkit, []*yaml.Node{
+				run("Show the release's status", tool+` status "$RELEASE_VERSION"`),
+			})},
+		)},
+		kv{key: NotifyJob, comment: "Posts the success notice.", value: job(
+			kv{key: "needs", value: strs(GitHubJob, StatusJob)},
+			kv{key: "steps", value: cat(checkout, node(false), []*yaml.Node{cliVersion}, toolkit, []*yaml.Node{
+				run("Post the release notice to Slack", tool+" notify success", slackEnv...),
+			})},
+		)},
+		kv{key: NoticeJob, comment: "Posts the failure notice when a job of a CLI release failed.", value: job(
+			kv{key: "if", value: str("failure() && startsWith(github.ref_name, '" + p.prefix + "')")},
+			kv{key: "needs", value: strs(append([]string{BuildJob}, cliJobs...)...)},
+			kv{key: "steps", value: cat(checkout, []*yaml.Node{
+				uses("actions/setup-go@v5", kv{key: "go-version-file", value: str("go.mod")}),
+			}, node(false), []*yaml.Node{cliVersion,
+				run("Post the failure notice to Slack",
+					"failed=$(printf '%s' \"$NEEDS\" | jq -r 'to_entries | map(select(.value.result == \"failure\") | .key) | join(\", \")')\n"+
+						"go tool mage notify failure -failed=\"${failed:-a job}\"\n",
+					append([]kv{{key: "NEEDS", value: str("${{ toJSON(needs) }}")}}, slackEnv...)...),
+			})},
+		)},
+		kv{key: LibraryJob, comment: "Library tags: publishes the library packages whose version is not on the registry (publishAdapters).", value: job(
+			kv{key: "if", value: str("startsWith(github.ref_name, '" + cfg.Scope + "/')")},
+			kv{key: "needs", value: strs(BuildJob)},
+			kv{key: "permissions", value: publishPerms()},
+			group("npm"),
+			kv{key: "steps", value: cat(checkout, node(true), []*yaml.Node{
+				run("Export the library release's tag", p.libraryScript("GITHUB_REF_NAME", "GITHUB_ENV", `%s=%s\n`)),
+			}, toolkit, []*yaml.Node{
+				run("Publish the library packages", tool+" publishAdapters"),
+			})},
+		)},
+	)
 
 	root := m(
 		kv{key: "name", value: str(WorkflowName)},
-		kv{key: "on", value: m(kv{key: "push", value: m(kv{key: "tags", value: strs(p.tagGlob())})})},
-		kv{key: "permissions", value: readOnly},
+		kv{key: "on", value: m(kv{key: "push", value: m(kv{key: "tags", value: strs(p.tagGlob(), p.libraryGlob())})})},
+		kv{key: "permissions", value: readOnly()},
 		kv{key: "concurrency", value: m(
 			kv{key: "group", value: str("release-${{ github.ref_name }}")},
 			kv{key: "cancel-in-progress", value: boolean(false)},
 		)},
-		kv{key: "jobs", value: m(
-			kv{key: BuildJob, value: job(nil, nil, nil, setup(), buildSteps),
-				comment: "Builds every target and keeps the binaries for the publish jobs."},
-			kv{key: PlatformJob, value: platform,
-				comment: "Publishes one platform package per target."},
-			kv{key: CLIJob, value: job(strs(PlatformJob), publishPerms(), nil, setup(), unpack(),
-				[]*yaml.Node{run("Publish "+cfg.CLI.Package, "go tool mage publishCLI")}),
-				comment: "Publishes the CLI package once every platform package is on the registry."},
-			kv{key: AdaptersJob, value: job(strs(CLIJob), publishPerms(), nil, setup(),
-				[]*yaml.Node{run("Publish the adapter packages", "go tool mage publishAdapters")}),
-				comment: "Publishes the adapter (library) packages."},
-			kv{key: StatusJob, value: job(strs(AdaptersJob), nil, nil, setup(),
-				[]*yaml.Node{run("Show the release's status", `go tool mage status "$RELEASE_VERSION"`)}),
-				comment: "Prints what the registry now holds for this version."},
-		)},
+		kv{key: "jobs", value: jobs},
 	)
 	return encode(header, root)
+}
+
+// eitherScript exports RELEASE_TAG, and RELEASE_VERSION for a CLI tag:
+// the build job runs for both kinds of tag.
+func (p *plan) eitherScript() string {
+	return fmt.Sprintf("case \"$GITHUB_REF_NAME\" in\n  %s*)\n%s  ;;\n  *)\n%s  ;;\nesac\n",
+		p.prefix, indent(p.versionScript("GITHUB_REF_NAME", "GITHUB_ENV", `%s=%s\n`), "    "),
+		indent(p.libraryScript("GITHUB_REF_NAME", "GITHUB_ENV", `%s=%s\n`), "    "))
+}
+
+func indent(s, by string) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	for i, l := range lines {
+		lines[i] = by + l
+	}
+	return strings.Join(lines, "\n") + "\n"
+}
+
+func dirOf(path string) string {
+	if i := strings.LastIndex(path, "/"); i >= 0 {
+		return path[:i]
+	}
+	return "."
 }

@@ -4,14 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/agent-facets/release/internal/command"
 )
 
 // parserDir pins @circleci/circleci-config-parser (package.json and its lock
@@ -25,12 +25,15 @@ type parserSummary struct {
 	Version       float64 `json:"version"`
 	Jobs          []string
 	RoundTripJobs []string `json:"roundTripJobs"`
+	Commands      []string
+	Steps         map[string][]string
 	Workflows     map[string][]struct {
-		Job      string
-		Name     *string
-		Requires []string
-		Context  []string
-		Matrix   map[string][]string
+		Job         string
+		Name        *string
+		Requires    []string
+		Context     []string
+		Matrix      map[string][]string
+		SerialGroup *string `json:"serialGroup"`
 	}
 }
 
@@ -64,7 +67,7 @@ func npmEnv(t *testing.T) []string {
 // the install fails (no network), saying why.
 func installParser(t *testing.T) string {
 	t.Helper()
-	node, err := exec.LookPath("node")
+	node, err := runner.LookPath("node")
 	if err != nil {
 		t.Skip("node not found: cannot validate the CircleCI configuration with " + parserPackage)
 	}
@@ -86,18 +89,16 @@ func installParser(t *testing.T) string {
 	if strings.TrimPrefix(installed.Version, "v") == want {
 		return node
 	}
-	npm, err := exec.LookPath("npm")
-	if err != nil {
+	if _, err := runner.LookPath("npm"); err != nil {
 		t.Skip("npm not found: cannot install " + parserPackage + "@" + want)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, npm, "ci", "--ignore-scripts", "--no-audit", "--no-fund")
-	cmd.Dir = parserDir
-	cmd.Env = npmEnv(t)
-	if out, err := cmd.CombinedOutput(); err != nil {
+	var out bytes.Buffer
+	npm := &command.Runner{Environ: npmEnv(t)}
+	if _, err := npm.Output(ctx, command.Cmd{Name: "npm", Args: []string{"ci", "--ignore-scripts", "--no-audit", "--no-fund"}, Dir: parserDir, Output: &out}); err != nil {
 		t.Skipf("cannot install %s@%s with npm ci in %s (%v), so the CircleCI configuration is not validated by it:\n%s",
-			parserPackage, want, parserDir, err, lastLines(out, 10))
+			parserPackage, want, parserDir, err, lastLines(out.Bytes(), 10))
 	}
 	return node
 }
@@ -106,6 +107,8 @@ func lastLines(b []byte, n int) string {
 	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
 	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }
+
+var runner = &command.Runner{Environ: os.Environ()}
 
 // parse runs validate.js on data and returns its summary or its error text.
 func parse(t *testing.T, node string, data []byte) (*parserSummary, string, error) {
@@ -116,21 +119,22 @@ func parse(t *testing.T, node string, data []byte) (*parserSummary, string, erro
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, node, "validate.js", file)
-	cmd.Dir = parserDir
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
-		return nil, stderr.String(), err
+	stdout, err := runner.Output(ctx, command.Cmd{Name: node, Args: []string{"validate.js", file}, Dir: parserDir})
+	if err != nil {
+		if e, ok := command.AsError(err); ok {
+			return nil, e.Stderr, err
+		}
+		return nil, "", err
 	}
 	var s parserSummary
-	if err := json.Unmarshal(stdout.Bytes(), &s); err != nil {
-		t.Fatalf("validate.js printed %q: %v", stdout.String(), err)
+	if err := json.Unmarshal([]byte(stdout), &s); err != nil {
+		t.Fatalf("validate.js printed %q: %v", stdout, err)
 	}
-	return &s, stderr.String(), nil
+	return &s, "", nil
 }
 
 func TestCircleCIParserAcceptsConfig(t *testing.T) {
+	t.Parallel()
 	node := installParser(t)
 	for _, tc := range configs(t) {
 		t.Run(tc.name, func(t *testing.T) {
@@ -142,35 +146,59 @@ func TestCircleCIParserAcceptsConfig(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%s rejects the generated configuration: %v\n%s", parserPackage, err, stderr)
 			}
-			wantJobs := []string{BuildJob, PlatformJob, CLIJob, AdaptersJob, StatusJob}
-			if s.Version != 2.1 || !reflect.DeepEqual(s.Jobs, wantJobs) || !reflect.DeepEqual(s.RoundTripJobs, wantJobs) {
-				t.Errorf("parsed version %v, jobs %v, round-trip jobs %v; want 2.1 and %v", s.Version, s.Jobs, s.RoundTripJobs, wantJobs)
+			if s.Version != 2.1 || !reflect.DeepEqual(s.Jobs, jobNames) || !reflect.DeepEqual(s.RoundTripJobs, jobNames) {
+				t.Errorf("parsed version %v, jobs %v, round-trip jobs %v; want 2.1 and %v", s.Version, s.Jobs, s.RoundTripJobs, jobNames)
 			}
-			wf := s.Workflows[WorkflowName]
-			if len(wf) != len(wantJobs) {
-				t.Fatalf("workflow %s has %d jobs, want %d: %+v", WorkflowName, len(wf), len(wantJobs), wf)
+			if want := []string{"setup", "npm", "toolkit", "bun", "oidc-check", "notify-failure"}; !reflect.DeepEqual(s.Commands, want) {
+				t.Errorf("parsed commands %v, want %v", s.Commands, want)
 			}
-			plat, cli := wf[1], wf[2]
-			if plat.Job != PlatformJob || plat.Name == nil || *plat.Name != PlatformJob+"-<< matrix.target >>" {
-				t.Errorf("second workflow job = %+v, want the publish-platform matrix", plat)
+			if got := s.Steps[CLIJob]; !reflect.DeepEqual(got, []string{"setup", "npm", "toolkit", "oidc-check", "run", "notify-failure"}) {
+				t.Errorf("parsed publish-cli steps %v", got)
 			}
-			if !reflect.DeepEqual(plat.Matrix["target"], tc.cfg.Targets) {
-				t.Errorf("parsed matrix targets = %v, want %v", plat.Matrix["target"], tc.cfg.Targets)
+			if got := s.Steps[PlatformJob]; len(got) < 3 || got[2] != "toolkit" || got[3] != "bun" {
+				t.Errorf("parsed publish-platform steps %v", got)
 			}
-			if !reflect.DeepEqual(plat.Context, []string{DefaultCircleCIContext}) {
-				t.Errorf("parsed matrix context = %v", plat.Context)
-			}
-			if cli.Job != CLIJob || len(cli.Requires) != len(tc.cfg.Targets) {
-				t.Errorf("parsed publish-cli = %+v, want it to require %d jobs", cli, len(tc.cfg.Targets))
+			graph := jobsOf(t, tc.cfg)
+			for _, wf := range []string{WorkflowName, LibraryWorkflow} {
+				parsed := map[string]int{}
+				for i, e := range s.Workflows[wf] {
+					parsed[e.Job] = i
+				}
+				for _, j := range graph {
+					if j.Workflow != wf {
+						continue
+					}
+					i, ok := parsed[j.Definition]
+					if !ok {
+						t.Errorf("the parser finds no %s in workflow %s", j.Definition, wf)
+						continue
+					}
+					e := s.Workflows[wf][i]
+					sg := ""
+					if e.SerialGroup != nil {
+						sg = *e.SerialGroup
+					}
+					if !reflect.DeepEqual(e.Context, j.Contexts) || sg != j.SerialGroup {
+						t.Errorf("parsed %s/%s: context %v, serial group %q; want %v, %q", wf, j.Definition, e.Context, sg, j.Contexts, j.SerialGroup)
+					}
+					if j.Definition == PlatformJob {
+						if e.Name == nil || *e.Name != PlatformJob+"-<< matrix.target >>" || !reflect.DeepEqual(e.Matrix["target"], tc.cfg.Targets) {
+							t.Errorf("parsed matrix entry %+v", e)
+						}
+					} else if len(e.Requires) != len(j.Requires) {
+						t.Errorf("parsed %s/%s requires %v, want %v", wf, j.Definition, e.Requires, j.Requires)
+					}
+				}
 			}
 		})
 	}
 }
 
 // TestCircleCIParserRejects shows the parser is a real check: it rejects a
-// workflow that names a job the configuration does not define, and a run
-// step without a command.
+// workflow that names a job the configuration does not define, a run step
+// without a command, and a step naming a command that is not defined.
 func TestCircleCIParserRejects(t *testing.T) {
+	t.Parallel()
 	node := installParser(t)
 	good, err := CircleCI(loadConfig(t))
 	if err != nil {
@@ -179,8 +207,9 @@ func TestCircleCIParserRejects(t *testing.T) {
 	for _, tc := range []struct {
 		name, old, new, want string
 	}{
-		{"unknown job", "      - release-status:\n          requires:", "      - release-statu:\n          requires:", "Job release-statu not found"},
-		{"run without command", "          command: go tool mage publishCLI\n", "", "Failed to validate"},
+		{"unknown job", "      - release-status:\n          context:", "      - release-statu:\n          context:", "Job release-statu not found"},
+		{"run without command", "          command: " + ToolkitBinary + " publishCLI\n", "", "Failed to validate"},
+		{"unknown command", "      - oidc-check: {}\n", "      - oidc-chek: {}\n", "oidc-chek"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			bad := bytes.Replace(good, []byte(tc.old), []byte(tc.new), 1)
@@ -188,8 +217,7 @@ func TestCircleCIParserRejects(t *testing.T) {
 				t.Fatal("the edit changed nothing")
 			}
 			_, stderr, err := parse(t, node, bad)
-			var exit *exec.ExitError
-			if !errors.As(err, &exit) {
+			if _, ok := command.AsError(err); !ok {
 				t.Fatalf("parser accepted the broken configuration (err %v)", err)
 			}
 			if !strings.Contains(stderr, tc.want) {

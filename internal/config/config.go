@@ -11,10 +11,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -39,6 +41,10 @@ type Config struct {
 	Dist             Dist               `json:"dist"`
 	Build            Build              `json:"build"`
 	Release          Release            `json:"release"`
+	Assets           Assets             `json:"assets"`
+	GitHub           GitHub             `json:"github"`
+	Slack            Slack              `json:"slack"`
+	CI               CI                 `json:"ci"`
 
 	// Dir is the directory holding the configuration file; relative paths
 	// in the file are resolved against it.
@@ -104,6 +110,95 @@ type Release struct {
 	Repository    string `json:"repository"`
 	// PlaceholderVersion is the version seeding publishes for a missing package.
 	PlaceholderVersion string `json:"placeholderVersion"`
+	// PackageURL is a released package's page for people, with {package}
+	// and {version}; release notices link to it. No link when empty.
+	PackageURL string `json:"packageURL"`
+}
+
+// Assets are the standalone archives releaseAssets makes from the built
+// binaries, and their checksums file.
+type Assets struct {
+	// Dir is where the archives and the checksums file go, relative to the
+	// configuration file; releaseAssets clears it first. Default
+	// <dist.dir>/assets.
+	Dir string `json:"dir"`
+	// Archives maps each archive's target (the <target> of
+	// <binary>-<target>.tar.gz or .zip) to the configured target whose
+	// binary it holds. Default: DefaultArchives, for the configured targets.
+	// An empty object makes no archives.
+	Archives map[string]string `json:"archives"`
+	// Checksums is the checksums file's name (default checksums.txt).
+	Checksums string `json:"checksums"`
+}
+
+// GitHub says where githubRelease creates the release. Credentials never
+// live here: GITHUB_TOKEN (or GH_TOKEN), or a GitHub App's private key in
+// GITHUB_APP_PRIVATE_KEY.
+type GitHub struct {
+	// Repository is "owner/name". Default: release.repository when it is a
+	// github.com URL.
+	Repository string `json:"repository"`
+	// APIURL is the REST API's base URL; for GitHub Enterprise Server
+	// "https://HOST/api/v3/". Default: GITHUB_API_URL, else GitHub's.
+	APIURL string `json:"apiURL"`
+	// UploadURL is the base URL of asset uploads. Default: GitHub's upload
+	// host for GitHub's API, "https://HOST/api/uploads/" for an Enterprise
+	// Server's, else APIURL.
+	UploadURL string `json:"uploadURL"`
+	// Changelog is the file whose section for the version becomes the
+	// release notes, relative to the configuration file. Default:
+	// CHANGELOG.md of the CLI's source package (the workspace package named
+	// cli.package), else CHANGELOG.md beside the configuration.
+	Changelog string `json:"changelog"`
+	// AppID is a GitHub App's client ID or app ID, to authenticate as the
+	// App (with GITHUB_APP_PRIVATE_KEY); GITHUB_APP_ID overrides it.
+	AppID string `json:"appId"`
+	// InstallationID is the App's installation on the repository;
+	// GITHUB_APP_INSTALLATION_ID overrides it. Default: looked up from the
+	// repository.
+	InstallationID string `json:"installationId"`
+}
+
+// Slack says where release notices go. Credentials never live here: a bot
+// token in SLACK_BOT_TOKEN (posting to Channel), or an incoming webhook's
+// URL in SLACK_WEBHOOK_URL (posting to its own channel).
+type Slack struct {
+	// Channel is the channel (name or ID) the bot token posts to.
+	Channel string `json:"channel"`
+	// APIURL is Slack's Web API base URL (default https://slack.com/api/).
+	APIURL string `json:"apiURL"`
+}
+
+// CI tunes the generated CircleCI pipeline (mage ci:generate).
+type CI struct {
+	// Contexts are the CircleCI contexts the jobs run in.
+	Contexts CIContexts `json:"contexts"`
+	// ResourceClasses maps a job (build, publish-platform, package-assets,
+	// publish-cli, ...) to its CircleCI resource class; the others keep
+	// theirs (medium where the job compiles, small elsewhere).
+	ResourceClasses map[string]string `json:"resourceClasses"`
+	// SerialGroup names the CircleCI serial groups of the jobs two releases
+	// must never run at once: SerialGroup + "/npm" for publishing,
+	// SerialGroup + "/github" for the GitHub Release. Default
+	// "<< pipeline.project.slug >>/release"; "none" for no serial groups.
+	SerialGroup string `json:"serialGroup"`
+}
+
+// CIContexts name the CircleCI contexts of the jobs: Publish holds what
+// trusted publishing needs (its id is in trustedPublisher.contextIds),
+// GitHub the GitHub credentials, Slack the Slack credentials. Defaults
+// bot-context, github and slack-secrets.
+type CIContexts struct {
+	Publish string `json:"publish"`
+	GitHub  string `json:"github"`
+	Slack   string `json:"slack"`
+}
+
+// Archive is one standalone archive: its target name and the configured
+// target whose binary it holds.
+type Archive struct {
+	Name string
+	From platforms.Target
 }
 
 // Error is a configuration mistake, naming the file and the field.
@@ -331,6 +426,94 @@ func (c *Config) applyDefaults() {
 	if len(c.Targets) == 0 {
 		c.Targets = platforms.Names()
 	}
+	if c.Assets.Checksums == "" {
+		c.Assets.Checksums = "checksums.txt"
+	}
+	if c.Slack.APIURL == "" {
+		c.Slack.APIURL = DefaultSlackAPI
+	}
+	if c.GitHub.Repository == "" {
+		c.GitHub.Repository = githubRepository(c.Release.Repository)
+	}
+	ctx := &c.CI.Contexts
+	for _, f := range []struct {
+		dst *string
+		def string
+	}{{&ctx.Publish, "bot-context"}, {&ctx.GitHub, "github"}, {&ctx.Slack, "slack-secrets"}, {&c.CI.SerialGroup, "<< pipeline.project.slug >>/release"}} {
+		if *f.dst == "" {
+			*f.dst = f.def
+		}
+	}
+}
+
+// DefaultSlackAPI is the base URL of Slack's Web API.
+const DefaultSlackAPI = "https://slack.com/api/"
+
+// githubRepository is "owner/name" of a github.com repository URL, else "".
+func githubRepository(u string) string {
+	rest, ok := strings.CutPrefix(strings.TrimSuffix(u, ".git"), "https://github.com/")
+	if !ok {
+		return ""
+	}
+	if owner, name, ok := strings.Cut(strings.Trim(rest, "/"), "/"); ok && repoPartRE.MatchString(owner) && repoPartRE.MatchString(name) {
+		return owner + "/" + name
+	}
+	return ""
+}
+
+// DefaultArchives is the default of assets.archives, as agent-facets ships
+// today: one archive per OS, CPU and C library, every x64 archive from the
+// -baseline build so that it runs on any x64 CPU.
+func DefaultArchives() map[string]string {
+	out := map[string]string{}
+	for _, t := range platforms.Table {
+		if t.Baseline {
+			continue
+		}
+		from := t.Name
+		if t.CPU == "x64" {
+			from = baselineTwin(t).Name
+		}
+		out[t.Name] = from
+	}
+	return out
+}
+
+// baselineTwin is the -baseline build of an x64 target's OS and libc.
+func baselineTwin(t platforms.Target) platforms.Target {
+	for _, b := range platforms.Table {
+		if b.Baseline && b.OS == t.OS && b.CPU == t.CPU && b.Libc == t.Libc {
+			return b
+		}
+	}
+	return t
+}
+
+// ArchiveList returns the archives to make, sorted by name: assets.archives,
+// or by default the DefaultArchives whose binary is a configured target.
+func (c *Config) ArchiveList() []Archive {
+	m := c.Assets.Archives
+	explicit := m != nil
+	if !explicit {
+		m = DefaultArchives()
+	}
+	var out []Archive
+	for _, name := range slices.Sorted(maps.Keys(m)) {
+		if !slices.Contains(c.Targets, m[name]) {
+			continue // validated when explicit
+		}
+		from, _ := platforms.Lookup(m[name])
+		out = append(out, Archive{Name: name, From: from})
+	}
+	return out
+}
+
+// AssetsDir is where releaseAssets writes the archives and checksums.
+func (c *Config) AssetsDir() string {
+	if c.Assets.Dir != "" {
+		return c.Path(c.Assets.Dir)
+	}
+	return filepath.Join(c.Path(c.Dist.Dir), "assets")
 }
 
 var (
@@ -339,6 +522,15 @@ var (
 	binaryRE  = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
 	distTagRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9._-]*$`)
 	prefixRE  = regexp.MustCompile(`^[a-z0-9._~-]*$`)
+	// repoPartRE is a GitHub owner or repository name.
+	repoPartRE = regexp.MustCompile(`^[A-Za-z0-9_.-]+$`)
+	// fileNameRE is a plain file name.
+	fileNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
+	// appIDRE is a GitHub App's app ID (digits) or client ID.
+	appIDRE  = regexp.MustCompile(`^[A-Za-z0-9.]+$`)
+	digitsRE = regexp.MustCompile(`^[0-9]+$`)
+	// resourceClassRE is a CircleCI resource class (medium, arm.large, org/runner).
+	resourceClassRE = regexp.MustCompile(`^[a-z0-9][a-z0-9.+_/-]*$`)
 )
 
 // ValidPackageName reports whether name is a valid npm package name for a
@@ -415,6 +607,72 @@ func (c *Config) Validate() error {
 	}
 	if _, err := semver.StrictNewVersion(c.Release.PlaceholderVersion); err != nil {
 		return bad("release.placeholderVersion", "%q is not a semver version such as 0.0.1", c.Release.PlaceholderVersion)
+	}
+	if u := c.Release.PackageURL; u != "" && (!strings.HasPrefix(u, "https://") && !strings.HasPrefix(u, "http://") || !strings.Contains(u, "{package}")) {
+		return bad("release.packageURL", "%q must be an http(s) URL containing {package} (and usually {version})", u)
+	}
+	return c.validateRelease(bad)
+}
+
+// validateRelease checks the assets, github and slack sections.
+func (c *Config) validateRelease(bad func(field, format string, args ...any) error) error {
+	if d := c.Assets.Dir; d != "" {
+		abs := c.Path(d)
+		if rel, err := filepath.Rel(abs, c.Dir); err == nil && (rel == "." || !strings.HasPrefix(rel, "..")) {
+			return bad("assets.dir", "%q is the configuration's directory or holds it; releaseAssets clears this directory first: give a directory of its own, e.g. \"dist/assets\"", d)
+		}
+	}
+	if !fileNameRE.MatchString(c.Assets.Checksums) {
+		return bad("assets.checksums", "%q is not a plain file name such as checksums.txt", c.Assets.Checksums)
+	}
+	for _, name := range slices.Sorted(maps.Keys(c.Assets.Archives)) {
+		field := "assets.archives." + name
+		archive, err := platforms.Lookup(name)
+		if err != nil {
+			return bad(field, "%v", err)
+		}
+		from := c.Assets.Archives[name]
+		if !slices.Contains(c.Targets, from) {
+			return bad(field, "%q is not a configured target: name one of %s", from, strings.Join(c.Targets, ", "))
+		}
+		src, _ := platforms.Lookup(from)
+		if src.OS != archive.OS || src.CPU != archive.CPU || src.Libc != archive.Libc {
+			return bad(field, "the %s binary does not run where %s does (OS, CPU or C library differ): use a build of the same platform, e.g. %q", from, name, baselineTwin(archive).Name)
+		}
+	}
+	g := c.GitHub
+	if g.Repository != "" {
+		owner, name, ok := strings.Cut(g.Repository, "/")
+		if !ok || !repoPartRE.MatchString(owner) || !repoPartRE.MatchString(name) {
+			return bad("github.repository", "%q is not \"owner/name\"", g.Repository)
+		}
+	}
+	for _, f := range []struct{ field, v string }{{"github.apiURL", g.APIURL}, {"github.uploadURL", g.UploadURL}, {"slack.apiURL", c.Slack.APIURL}} {
+		if f.v != "" && !strings.HasPrefix(f.v, "https://") && !strings.HasPrefix(f.v, "http://") {
+			return bad(f.field, "%q is not an http(s) URL", f.v)
+		}
+	}
+	if g.AppID != "" && !appIDRE.MatchString(g.AppID) {
+		return bad("github.appId", "%q is neither a GitHub App's app ID (digits) nor its client ID", g.AppID)
+	}
+	if g.InstallationID != "" && !digitsRE.MatchString(g.InstallationID) {
+		return bad("github.installationId", "%q is not an installation ID (digits)", g.InstallationID)
+	}
+	if ch := c.Slack.Channel; ch != "" && strings.ContainsAny(ch, " \t\n") {
+		return bad("slack.channel", "%q is not a channel name or ID", ch)
+	}
+	for _, f := range []struct{ field, v string }{
+		{"ci.contexts.publish", c.CI.Contexts.Publish}, {"ci.contexts.github", c.CI.Contexts.GitHub},
+		{"ci.contexts.slack", c.CI.Contexts.Slack}, {"ci.serialGroup", c.CI.SerialGroup},
+	} {
+		if strings.TrimSpace(f.v) == "" || strings.ContainsAny(f.v, "\n\r") {
+			return bad(f.field, "%q must be a non-empty single line", f.v)
+		}
+	}
+	for _, job := range slices.Sorted(maps.Keys(c.CI.ResourceClasses)) {
+		if rc := c.CI.ResourceClasses[job]; !resourceClassRE.MatchString(rc) {
+			return bad("ci.resourceClasses."+job, "%q is not a CircleCI resource class such as small, medium or large", rc)
+		}
 	}
 	return nil
 }

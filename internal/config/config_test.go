@@ -65,6 +65,29 @@ func TestInvalid(t *testing.T) {
 		{"unsupported provider", func(m map[string]any) { m["trustedPublisher"].(map[string]any)["provider"] = "jenkins" }, []string{"trustedPublisher.provider", `"jenkins" is not supported`}},
 		{"build without out", func(m map[string]any) { m["build"].(map[string]any)["command"] = []any{"make"} }, []string{"build.command", "{out}"}},
 		{"bad placeholder version", func(m map[string]any) { m["release"].(map[string]any)["placeholderVersion"] = "1" }, []string{"release.placeholderVersion", "not a semver"}},
+		{"package URL without package", func(m map[string]any) { m["release"].(map[string]any)["packageURL"] = "https://example.test/pkg" }, []string{"release.packageURL", "{package}"}},
+		{"archive of an unknown platform", func(m map[string]any) {
+			m["assets"] = map[string]any{"archives": map[string]any{"plan9-x64": "linux-x64"}}
+		}, []string{"assets.archives.plan9-x64", `unknown target "plan9-x64"`}},
+		{"archive from another platform", func(m map[string]any) {
+			m["assets"] = map[string]any{"archives": map[string]any{"linux-x64": "linux-x64-baseline-musl"}}
+		}, []string{"assets.archives.linux-x64", "does not run where linux-x64 does", `"linux-x64-baseline"`}},
+		{"archive from an unconfigured target", func(m map[string]any) {
+			m["targets"] = []any{"linux-x64"}
+			m["assets"] = map[string]any{"archives": map[string]any{"linux-x64": "linux-x64-baseline"}}
+		}, []string{"assets.archives.linux-x64", `"linux-x64-baseline" is not a configured target`}},
+		{"assets dir holding the configuration", func(m map[string]any) { m["assets"] = map[string]any{"dir": "."} }, []string{"assets.dir", "clears this directory"}},
+		{"assets dir above the configuration", func(m map[string]any) { m["assets"] = map[string]any{"dir": ".."} }, []string{"assets.dir", "holds it"}},
+		{"checksums with a path", func(m map[string]any) { m["assets"] = map[string]any{"checksums": "../sums"} }, []string{"assets.checksums", "plain file name"}},
+		{"repository without owner", func(m map[string]any) { m["github"] = map[string]any{"repository": "facets"} }, []string{"github.repository", `"owner/name"`}},
+		{"API URL without scheme", func(m map[string]any) { m["github"] = map[string]any{"apiURL": "ghe.example.test/api/v3"} }, []string{"github.apiURL", "not an http(s) URL"}},
+		{"installation id as a word", func(m map[string]any) { m["github"] = map[string]any{"installationId": "main"} }, []string{"github.installationId", "digits"}},
+		{"app id as a number", func(m map[string]any) { m["github"] = map[string]any{"appId": 123} }, []string{"github.appId", "must be a string"}},
+		{"unknown slack key", func(m map[string]any) { m["slack"] = map[string]any{"token": "x"} }, []string{"slack.token: unknown key", "apiURL, channel"}},
+		{"bad resource class", func(m map[string]any) {
+			m["ci"] = map[string]any{"resourceClasses": map[string]any{"build": "very large"}}
+		}, []string{"ci.resourceClasses.build", "not a CircleCI resource class"}},
+		{"blank context", func(m map[string]any) { m["ci"] = map[string]any{"contexts": map[string]any{"slack": " "}} }, []string{"ci.contexts.slack", "non-empty single line"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -118,5 +141,66 @@ func TestTargetLookup(t *testing.T) {
 	}
 	if _, err := c.Target("plan9-x64"); err == nil || !strings.Contains(err.Error(), "unknown target") {
 		t.Errorf("err = %v", err)
+	}
+}
+
+func TestDefaultArchives(t *testing.T) {
+	c, err := Load(filepath.Join("..", "..", DefaultFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, a := range c.ArchiveList() {
+		got = append(got, a.Name+"<"+a.From.Name)
+	}
+	want := []string{
+		"darwin-arm64<darwin-arm64", "darwin-x64<darwin-x64-baseline",
+		"linux-arm64<linux-arm64", "linux-arm64-musl<linux-arm64-musl",
+		"linux-x64<linux-x64-baseline", "linux-x64-musl<linux-x64-baseline-musl",
+		"windows-arm64<windows-arm64", "windows-x64<windows-x64-baseline",
+	}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("default archives:\n got %v\nwant %v", got, want)
+	}
+	if got := c.AssetsDir(); got != filepath.Join(c.Dir, "dist", "assets") {
+		t.Errorf("AssetsDir = %s", got)
+	}
+	if (c.CI.Contexts != CIContexts{Publish: "bot-context", GitHub: "github", Slack: "slack-secrets"}) || c.CI.SerialGroup != "<< pipeline.project.slug >>/release" {
+		t.Errorf("CI defaults: %+v", c.CI)
+	}
+	if c.Assets.Checksums != "checksums.txt" || c.GitHub.Repository != "agent-facets/facets" || c.Slack.APIURL != DefaultSlackAPI {
+		t.Errorf("defaults: checksums %q, repository %q, slack %q", c.Assets.Checksums, c.GitHub.Repository, c.Slack.APIURL)
+	}
+
+	// A subset of targets keeps the default archives whose build is
+	// configured; it never falls back to an AVX2 build for an x64 archive.
+	c.Targets = []string{"linux-x64", "linux-arm64", "windows-x64-baseline"}
+	got = nil
+	for _, a := range c.ArchiveList() {
+		got = append(got, a.Name+"<"+a.From.Name)
+	}
+	if strings.Join(got, " ") != "linux-arm64<linux-arm64 windows-x64<windows-x64-baseline" {
+		t.Errorf("archives of a subset: %v", got)
+	}
+
+	// An explicit empty object makes none.
+	c.Assets.Archives = map[string]string{}
+	if got := c.ArchiveList(); len(got) != 0 {
+		t.Errorf("archives {} = %v, want none", got)
+	}
+}
+
+func TestGitHubRepositoryFromURL(t *testing.T) {
+	for _, tc := range []struct{ url, want string }{
+		{"https://github.com/agent-facets/facets", "agent-facets/facets"},
+		{"https://github.com/agent-facets/facets.git", "agent-facets/facets"},
+		{"https://github.com/agent-facets/facets/", "agent-facets/facets"},
+		{"https://ghe.example.test/agent-facets/facets", ""},
+		{"https://github.com/agent-facets", ""},
+		{"", ""},
+	} {
+		if got := githubRepository(tc.url); got != tc.want {
+			t.Errorf("githubRepository(%q) = %q, want %q", tc.url, got, tc.want)
+		}
 	}
 }

@@ -243,7 +243,41 @@ func licenseFile(e *toolkit.Env) string {
 	return ""
 }
 
-// Write packs c into the dist directory (see Dir).
+// Record is what the file beside a packed tarball (RecordPath) holds: the
+// package, its version and the tarball's integrity, so that a later step
+// (publishCLI in its own CI job) can compare the registry's bytes with this
+// build's without the tarball or the binary.
+type Record struct {
+	Name      string `json:"name"`
+	Version   string `json:"version"`
+	Integrity string `json:"integrity"`
+	Shasum    string `json:"shasum"`
+	Size      int64  `json:"size"`
+}
+
+// RecordPath is where the Record of name@v goes: beside its tarball, with
+// ".json" added.
+func RecordPath(e *toolkit.Env, name, v string) string {
+	return filepath.Join(Dir(e), TarballName(name, v)) + ".json"
+}
+
+// ReadRecord reads the Record of name@v.
+func ReadRecord(e *toolkit.Env, name, v string) (*Record, error) {
+	data, err := os.ReadFile(RecordPath(e, name, v))
+	if err != nil {
+		return nil, err
+	}
+	var r Record
+	if err := json.Unmarshal(data, &r); err != nil {
+		return nil, fmt.Errorf("%s: %w", RecordPath(e, name, v), err)
+	}
+	if r.Name != name || r.Version != v || r.Integrity == "" {
+		return nil, fmt.Errorf("%s describes %s@%s, not %s@%s", RecordPath(e, name, v), r.Name, r.Version, name, v)
+	}
+	return &r, nil
+}
+
+// Write packs c into the dist directory (see Dir), with its Record beside it.
 func Write(e *toolkit.Env, c *Contents) (*Package, error) {
 	m, files := c.Manifest, c.Files
 	dir := Dir(e)
@@ -253,6 +287,10 @@ func Write(e *toolkit.Env, c *Contents) (*Package, error) {
 	path := filepath.Join(dir, TarballName(m.Name, m.Version))
 	info, err := tarball.Create(path, files)
 	if err != nil {
+		return nil, fmt.Errorf("pack %s@%s: %w", m.Name, m.Version, err)
+	}
+	rec, _ := json.MarshalIndent(Record{Name: m.Name, Version: m.Version, Integrity: info.Integrity, Shasum: info.Shasum, Size: info.Size}, "", "  ")
+	if err := os.WriteFile(RecordPath(e, m.Name, m.Version), append(rec, '\n'), 0o644); err != nil {
 		return nil, fmt.Errorf("pack %s@%s: %w", m.Name, m.Version, err)
 	}
 	return &Package{Name: m.Name, Version: m.Version, Tarball: path, Info: info, Notes: c.Notes}, nil

@@ -17,6 +17,7 @@ import (
 	"github.com/agent-facets/release/internal/localregistry"
 	"github.com/agent-facets/release/internal/localregistry/localregistrytest"
 	"github.com/agent-facets/release/internal/outcome"
+	"github.com/agent-facets/release/internal/pack"
 	"github.com/agent-facets/release/internal/publish"
 	"github.com/agent-facets/release/internal/registry"
 	"github.com/agent-facets/release/internal/seed"
@@ -578,5 +579,60 @@ func TestPackageJSONFields(t *testing.T) {
 	list, _ := exec.Command("tar", "-tzvf", tgz).Output()
 	if !strings.Contains(string(list), "-rwxr-xr-x") || !strings.Contains(string(list), "package/bin/facet") {
 		t.Errorf("binary not executable in tarball:\n%s", list)
+	}
+}
+
+// TestPublishCLIFromRecords: in CI each platform job keeps its binary, and
+// the CLI job gets only the records packing left beside the tarballs; it
+// still compares the registry's bytes with this build's, and a record of
+// other bytes stops it.
+func TestPublishCLIFromRecords(t *testing.T) {
+	t.Parallel()
+	reg, e, out := release(t, nil)
+	if _, err := publish.Platforms(ctx(t), e, e.Cfg.Targets, ver, fastOpts()); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	// The CLI job's dist: the records alone.
+	cfg := *e.Cfg
+	cfg.Dist.Dir = filepath.Join(t.TempDir(), "dist")
+	ci, ciOut := toolkittest.FactsEnv(t, &cfg, e.Facts)
+	if err := os.MkdirAll(pack.Dir(ci), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range e.Cfg.PlatformPackages() {
+		data, err := os.ReadFile(pack.RecordPath(e, name, ver))
+		if err != nil {
+			t.Fatalf("no record beside %s's tarball: %v", name, err)
+		}
+		if err := os.WriteFile(pack.RecordPath(ci, name, ver), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	bad := e.Cfg.PlatformPackage("darwin-arm64")
+	rec, _ := pack.ReadRecord(ci, bad, ver)
+	good := *rec
+	rec.Integrity = "sha512-" + strings.Repeat("A", 86) + "=="
+	writeRecord(t, pack.RecordPath(ci, bad, ver), rec)
+	if _, err := publish.CLI(ctx(t), ci, ver, fastOpts()); err == nil || !strings.Contains(err.Error(), bad) {
+		t.Fatalf("a record of other bytes: %v\n%s", err, ciOut)
+	}
+	if reg.HasVersion(t, "agent-facets", ver) {
+		t.Fatal("the CLI package was published against a record of other bytes")
+	}
+	writeRecord(t, pack.RecordPath(ci, bad, ver), &good)
+	again, out2 := toolkittest.Again(t, ci)
+	if _, err := publish.CLI(ctx(t), again, ver, fastOpts()); err != nil {
+		t.Fatalf("%v\n%s", err, out2)
+	}
+	if !strings.Contains(out2.String(), "confirming 12 platform packages at 1.2.3 (12 compared with the local build or its records)") {
+		t.Errorf("output:\n%s", out2)
+	}
+}
+
+func writeRecord(t *testing.T, path string, r *pack.Record) {
+	t.Helper()
+	data, _ := json.Marshal(r)
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -84,8 +84,8 @@ func (e *MissingPlatformsError) Error() string {
 }
 
 // CLI confirms every platform package at version v (with the integrity of
-// the local build when its binary is at hand), then publishes the CLI
-// package and verifies it.
+// the local build when its binary is at hand, else of the record packing
+// left beside its tarball), then publishes the CLI package and verifies it.
 func CLI(ctx context.Context, e *toolkit.Env, v string, o Options) ([]outcome.Record, error) {
 	if _, err := version.Validate(v); err != nil {
 		return nil, err
@@ -103,10 +103,15 @@ func CLI(ctx context.Context, e *toolkit.Env, v string, o Options) ([]outcome.Re
 			}
 			x.Integrity = info.Integrity
 			local++
+		} else if rec, err := pack.ReadRecord(e, x.Name, v); err == nil {
+			// The record a publishPlatform job left beside its tarball,
+			// when the binaries stayed in that job.
+			x.Integrity = rec.Integrity
+			local++
 		}
 		xs = append(xs, x)
 	}
-	e.Out.Line(report.Wait, "confirming %d platform packages at %s (%d compared with the local build)", len(xs), v, local)
+	e.Out.Line(report.Wait, "confirming %d platform packages at %s (%d compared with the local build or its records)", len(xs), v, local)
 	c := o.Confirm
 	c.Env = e
 	if c.Deadline == 0 {

@@ -3,32 +3,50 @@
 // maintainer, trusted publishers are attached, the platform packages are
 // published concurrently with OIDC as the CI matrix would, then the CLI and
 // the adapters, and finally the CLI is installed from the registry and run.
+// Beside the publishing, the standalone archives and their checksums are
+// made; the GitHub Release is created (and created again, to show a re-run
+// changes nothing) on a local GitHub emulator and its archives downloaded
+// back, and the success notice is posted to a local Slack emulator.
 // Nothing leaves this machine: the registry is a local Verdaccio with no
-// uplinks, and npm runs with its own configuration.
+// uplinks, npm runs with its own configuration, and GitHub and Slack are
+// emulators on loopback ports.
 package rehearse
 
 import (
 	"cmp"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io"
+	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/agent-facets/release"
+	"github.com/agent-facets/release/internal/archive"
 	"github.com/agent-facets/release/internal/build"
 	"github.com/agent-facets/release/internal/command"
 	"github.com/agent-facets/release/internal/config"
 	"github.com/agent-facets/release/internal/fixtures"
+	"github.com/agent-facets/release/internal/githubrelease"
+	"github.com/agent-facets/release/internal/localgithub"
 	"github.com/agent-facets/release/internal/localregistry"
+	"github.com/agent-facets/release/internal/localslack"
+	"github.com/agent-facets/release/internal/notify"
 	"github.com/agent-facets/release/internal/outcome"
 	"github.com/agent-facets/release/internal/publish"
+	"github.com/agent-facets/release/internal/releaseassets"
 	"github.com/agent-facets/release/internal/report"
 	"github.com/agent-facets/release/internal/seed"
 	"github.com/agent-facets/release/internal/toolkit"
 	"github.com/agent-facets/release/internal/trust"
+	"github.com/agent-facets/release/internal/workspace"
+	"github.com/agent-facets/release/platforms"
 )
 
 // DefaultVersion is the version rehearsed when none is given.
@@ -57,7 +75,15 @@ type Options struct {
 type Result struct {
 	// Tool is the CLI package rehearsed and Version its version.
 	Tool, Version string
-	Records       []outcome.Record
+	// Records are the npm packages.
+	Records []outcome.Record
+	// Assets are the standalone archives and the checksums file, GitHub are
+	// the GitHub Release and its assets, Notice the Slack notice.
+	Assets, GitHub []outcome.Record
+	Notice         outcome.Record
+	// ReleaseURL is the GitHub Release's page on the emulator, and Posted
+	// the notice's text as Slack received it.
+	ReleaseURL, Posted string
 }
 
 // Run rehearses a release and returns what it released, also when it
@@ -129,6 +155,12 @@ func run(ctx context.Context, o Options, res *Result) ([]outcome.Record, error) 
 
 	out.Heading("Building the demo CLI for %d targets at %s", len(cfg.Targets), o.Version)
 	if _, err := build.Build(ctx, e, cfg.PlatformTargets(), o.Version); err != nil {
+		return nil, err
+	}
+
+	// The package-assets job, beside npm publishing.
+	out.Heading("Packaging %d standalone archives and %s (mage releaseAssets)", len(cfg.ArchiveList()), cfg.Assets.Checksums)
+	if _, res.Assets, err = releaseassets.Make(ctx, e, o.Version); err != nil {
 		return nil, err
 	}
 
@@ -206,10 +238,153 @@ func run(ctx context.Context, o Options, res *Result) ([]outcome.Record, error) 
 	}
 	out.Line(report.OK, "npm install %s@%s, then `%s --version` printed %s", cfg.CLI.Package, v, cfg.CLI.Binary, strings.TrimSpace(got))
 
+	if err := gitHubAndSlack(ctx, o, cfg, ciEnv, v, out, res); err != nil {
+		return recs, err
+	}
+
 	out.Heading("Summary")
 	outcome.Summary(out, recs)
-	out.Text("\nRehearsal complete: %d packages released to a throwaway registry, which is now removed.", len(recs))
+	outcome.Summary(out, append(append(append([]outcome.Record(nil), res.Assets...), res.GitHub...), res.Notice))
+	out.Text("\nRehearsal complete: %d packages released to a throwaway registry, %d archives on a GitHub Release and a notice posted, all on local emulators, which are now removed.", len(recs), len(res.Assets)-1)
 	return recs, nil
+}
+
+// gitHubAndSlack runs the github-release job (twice: the second run finds
+// everything in place) against a local GitHub emulator, checks the
+// archives download as the install script fetches them, and posts the
+// success notice to a local Slack emulator.
+func gitHubAndSlack(ctx context.Context, o Options, cfg *config.Config, ciEnv []string, v string, out *report.Printer, res *Result) error {
+	gh, err := localgithub.New()
+	if err != nil {
+		return err
+	}
+	defer gh.Close()
+	sl, err := localslack.New()
+	if err != nil {
+		return err
+	}
+	defer sl.Close()
+
+	tag := cfg.Release.TagPrefix + v
+	if cfg.GitHub.Repository == "" {
+		cfg.GitHub.Repository = "rehearsal/" + cfg.CLI.Package
+	}
+	gh.AddRepo(cfg.GitHub.Repository, tag)
+	cfg.GitHub.APIURL, cfg.GitHub.UploadURL = gh.APIURL(), ""
+	cfg.GitHub.AppID, cfg.GitHub.InstallationID = "", ""
+	if cfg.Slack.Channel == "" {
+		cfg.Slack.Channel = "#releases"
+	}
+	sl.Channel(cfg.Slack.Channel)
+	cfg.Slack.APIURL = sl.APIURL()
+	cfg.Release.PackageURL = "" // link the version on the local registry
+	if err := writeChangelog(cfg, v); err != nil {
+		return err
+	}
+	env := append(slices.Clone(ciEnv),
+		"GITHUB_TOKEN="+gh.Token(cfg.GitHub.Repository), "GH_TOKEN=", "GITHUB_API_URL=",
+		"GITHUB_APP_ID=", "GITHUB_APP_INSTALLATION_ID=", "GITHUB_APP_PRIVATE_KEY=",
+		"SLACK_BOT_TOKEN="+sl.BotToken(), "SLACK_WEBHOOK_URL=")
+	e := toolkit.New(cfg, toolkit.ReadFacts(command.Merge(o.Facts.Environ, env), false), o.Out)
+	e.Out = out
+
+	out.Heading("Creating the GitHub Release %s on a local GitHub emulator (mage githubRelease)", tag)
+	rel, recs, err := githubrelease.Run(ctx, e, v, githubrelease.Options{})
+	res.GitHub = recs
+	if err != nil {
+		return err
+	}
+	res.ReleaseURL = rel.URL
+	out.Heading("Running githubRelease again, as a re-run after a failure would")
+	if _, again, err := githubrelease.Run(ctx, e, v, githubrelease.Options{}); err != nil {
+		return err
+	} else if n := outcome.Count(again, outcome.Identical); n != len(again) {
+		return fmt.Errorf("the second githubRelease changed %d things; it should change none", len(again)-n)
+	}
+	uploads := gh.Count("POST", "/assets")
+	if err := downloads(ctx, e, cfg, gh.URL, tag, out); err != nil {
+		return err
+	}
+	out.Line(report.OK, "%d uploads in all: the second run uploaded nothing", uploads)
+
+	out.Heading("Posting the release notice to a local Slack emulator (mage notify success)")
+	if res.Notice, err = notify.Run(ctx, e, notify.Options{Result: notify.Success, Version: v}); err != nil {
+		return err
+	}
+	posts := sl.Posts()
+	if res.Notice.Action != outcome.Published || len(posts) != 1 {
+		return fmt.Errorf("the notice did not reach Slack: %s", res.Notice.Error)
+	}
+	res.Posted = posts[0].Text
+	return nil
+}
+
+// writeChangelog gives the demo CLI's source package a changelog entry for
+// v, where githubRelease looks for the notes.
+func writeChangelog(cfg *config.Config, v string) error {
+	pkgs, err := workspace.Discover(cfg.Adapters.Workspace)
+	if err != nil {
+		return err
+	}
+	for _, p := range pkgs {
+		if p.Name == cfg.CLI.Package {
+			text := fmt.Sprintf("# %s\n\n## %s\n\n### Patch Changes\n\n- A rehearsed release of the demo CLI.\n", p.Name, v)
+			return os.WriteFile(filepath.Join(p.Dir, "CHANGELOG.md"), []byte(text), 0o644)
+		}
+	}
+	return nil
+}
+
+// downloads fetches checksums.txt and this machine's archive from the
+// release's download URLs, as the install script and `self-update` do, and
+// checks the archive against the checksums.
+func downloads(ctx context.Context, e *toolkit.Env, cfg *config.Config, web, tag string, out *report.Printer) error {
+	base := web + cfg.GitHub.Repository + "/releases/download/" + url.PathEscape(tag) + "/"
+	get := func(name string) ([]byte, error) {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+url.PathEscape(name), nil)
+		if err != nil {
+			return nil, err
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return nil, err
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return nil, fmt.Errorf("download %s: %s", name, resp.Status)
+		}
+		return io.ReadAll(resp.Body)
+	}
+	data, err := get(cfg.Assets.Checksums)
+	if err != nil {
+		return err
+	}
+	sums, err := archive.ParseChecksums(data)
+	if err != nil {
+		return err
+	}
+	host := map[string]bool{}
+	for _, c := range platforms.DetectHost().Candidates() {
+		host[c.Name] = true
+	}
+	for _, a := range cfg.ArchiveList() {
+		if !host[a.From.Name] {
+			continue
+		}
+		name := releaseassets.Name(cfg.CLI.Binary, a.Name, archive.FormatFor(a.From))
+		body, err := get(name)
+		if err != nil {
+			return err
+		}
+		sum := sha256.Sum256(body)
+		if hex.EncodeToString(sum[:]) != sums[name] {
+			return fmt.Errorf("%s downloaded from the release does not match %s", name, cfg.Assets.Checksums)
+		}
+		out.Line(report.OK, "downloaded %s and %s from the release, as the install script does: the SHA-256 matches", cfg.Assets.Checksums, name)
+		return nil
+	}
+	out.Line(report.OK, "downloaded %s from the release (%d archives listed; none is for this machine)", cfg.Assets.Checksums, len(sums))
+	return nil
 }
 
 // rehearsedConfig is the configuration RELEASE_CONFIG names, else the

@@ -45,14 +45,31 @@ func TestRehearsal(t *testing.T) {
 		"(trusted publishing from CircleCI)",
 		"✓ registry serves all 12 platform packages at 3.1.4",
 		"npm install agent-facets@3.1.4, then `facet --version` printed 3.1.4",
-		"Rehearsal complete: 16 packages released",
+		"+ facet-linux-x64.tar.gz (facet from linux-x64-baseline,",
+		"+ facet-windows-x64.zip (facet.exe from windows-x64-baseline,",
+		"+ checksums.txt (SHA-256 of 8 archives, sha256sum format)",
+		"+ created agent-facets@3.1.4 as a draft (notes from ",
+		"~ checksums.txt already on the release, identical",
+		"the second run uploaded nothing",
+		"+ notice sent through chat.postMessage to #releases: agent-facets 3.1.4 is released",
+		"Rehearsal complete: 16 packages released to a throwaway registry, 8 archives on a GitHub Release and a notice posted",
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("output lacks %q", want)
 		}
 	}
+	if len(res.Assets) != 9 || outcome.Count(res.Assets, outcome.Published) != 9 {
+		t.Errorf("assets: %+v", res.Assets)
+	}
+	if len(res.GitHub) != 10 || res.GitHub[0].Note != "created" || outcome.Count(res.GitHub, outcome.Published) != 10 {
+		t.Errorf("GitHub records: %+v", res.GitHub)
+	}
+	if !strings.HasSuffix(res.ReleaseURL, "/agent-facets/facets/releases/tag/agent-facets@3.1.4") || res.Notice.Action != outcome.Published ||
+		!strings.HasPrefix(res.Posted, "agent-facets 3.1.4 is released") {
+		t.Errorf("release %q, notice %+v, posted %q", res.ReleaseURL, res.Notice, res.Posted)
+	}
 	// No token of any kind in the whole output.
-	if m := regexp.MustCompile(`eyJ[A-Za-z0-9_-]{8,}\.eyJ|npm_[A-Za-z0-9]{36}|_authToken=[^\[]`).FindString(text); m != "" {
+	if m := regexp.MustCompile(`eyJ[A-Za-z0-9_-]{8,}\.eyJ|npm_[A-Za-z0-9]{36}|_authToken=[^\[]|gh[ps]_[A-Za-z0-9]{20}|xoxb-[0-9]`).FindString(text); m != "" {
 		t.Errorf("a secret reached the output: %.24s…", m)
 	}
 }

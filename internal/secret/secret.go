@@ -27,6 +27,17 @@ var (
 		regexp.MustCompile(`(_authToken|_auth|_password)\s*=\s*\S+`),
 		// Bearer headers.
 		regexp.MustCompile(`(?i)(authorization:\s*bearer\s+)\S+`),
+		// GitHub tokens: personal, OAuth, App installation and user-to-server,
+		// refresh, and fine-grained personal access tokens.
+		regexp.MustCompile(`\bgh[pousr]_[A-Za-z0-9]{30,}`),
+		regexp.MustCompile(`\bgithub_pat_[A-Za-z0-9_]{30,}`),
+		// Slack tokens (bot, user, app, configuration).
+		regexp.MustCompile(`\bxox[abposre]-[A-Za-z0-9-]{10,}`),
+		regexp.MustCompile(`\bxapp-[A-Za-z0-9-]{10,}`),
+		// The secret part of a Slack incoming webhook's URL.
+		regexp.MustCompile(`/services/T[A-Z0-9]+/B[A-Z0-9]+/[A-Za-z0-9]+`),
+		// PEM private keys (a GitHub App's).
+		regexp.MustCompile(`-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----`),
 	}
 )
 

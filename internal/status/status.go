@@ -33,8 +33,9 @@ type Report struct {
 
 // Read reads the release state of version v: the CLI package and every
 // platform package. The registry's bytes are compared with the local build
-// when the dist holds the binaries, and with the CLI package as this
-// configuration makes it.
+// when the dist holds the binaries (else with the records packing left
+// beside the tarballs), and with the CLI package as this configuration
+// makes it.
 func Read(ctx context.Context, e *toolkit.Env, v string) (*Report, error) {
 	if _, err := version.Validate(v); err != nil {
 		return nil, err
@@ -70,6 +71,11 @@ func Read(ctx context.Context, e *toolkit.Env, v string) (*Report, error) {
 		if local != nil {
 			if info, err := local.Integrity(); err == nil {
 				row.Local = info.Integrity
+			}
+		} else if i < len(targets) {
+			// A CI job that has the platform jobs' records, not their binaries.
+			if rec, err := pack.ReadRecord(e, row.Package, v); err == nil {
+				row.Local = rec.Integrity
 			}
 		}
 		switch {

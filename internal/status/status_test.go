@@ -2,6 +2,7 @@ package status_test
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"github.com/agent-facets/release/internal/build"
 	"github.com/agent-facets/release/internal/localregistry/localregistrytest"
 	"github.com/agent-facets/release/internal/outcome"
+	"github.com/agent-facets/release/internal/pack"
 	"github.com/agent-facets/release/internal/publish"
 	"github.com/agent-facets/release/internal/seed"
 	"github.com/agent-facets/release/internal/status"
@@ -73,6 +75,26 @@ func TestStatusThroughARelease(t *testing.T) {
 		t.Fatal(err)
 	}
 	check(true, "nothing", map[string]outcome.Action{"agent-facets": outcome.Published})
+	// A CI job with the platform jobs' records and no binaries compares
+	// with the records; one of other bytes is different.
+	ci := *cfg
+	ci.Dist.Dir = filepath.Join(t.TempDir(), "dist")
+	ce, _ := toolkittest.FactsEnv(t, &ci, e.Facts)
+	os.MkdirAll(pack.Dir(ce), 0o755)
+	for _, name := range cfg.PlatformPackages() {
+		rec, err := pack.ReadRecord(e, name, "1.2.3")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if name == cfg.PlatformPackage("linux-arm64") {
+			rec.Integrity = "sha512-other"
+		}
+		data, _ := json.Marshal(rec)
+		os.WriteFile(pack.RecordPath(ce, name, "1.2.3"), data, 0o644)
+	}
+	if r, err := status.Read(ctx, ce, "1.2.3"); err != nil || r.Complete || !strings.Contains(r.Next, "other bytes than this build for @agent-facets/cli-linux-arm64") {
+		t.Errorf("status from records: %+v, %v", r, err)
+	}
 	// A local build that differs from what was released.
 	tg, _ := platforms.Lookup("darwin-x64")
 	f, _ := os.OpenFile(cfg.BinaryPath(tg), os.O_APPEND|os.O_WRONLY, 0)

@@ -36,6 +36,10 @@ import (
 // 1985-10-26T08:15:00Z.
 var npmMTime = time.Date(1985, time.October, 26, 8, 15, 0, 0, time.UTC)
 
+// MTime is the modification time of every entry this package writes, npm's;
+// other deterministic archives use it too.
+var MTime = npmMTime
+
 const (
 	// Prefix is the directory every entry of an npm tarball lives under.
 	Prefix = "package/"
@@ -86,7 +90,19 @@ type Info struct {
 // files must be package.json. File contents are streamed: memory use does not
 // grow with file size.
 func Write(w io.Writer, files []File) (Info, error) {
-	sorted, err := prepare(files)
+	return write(w, files, Prefix, true)
+}
+
+// WriteRoot writes a gzipped tarball of files at their own paths, with no
+// "package/" prefix and no package.json required: a standalone archive
+// (such as a release's `facet-linux-x64.tar.gz`) made by the same rules as
+// an npm tarball, so the same files give the same bytes.
+func WriteRoot(w io.Writer, files []File) (Info, error) {
+	return write(w, files, "", false)
+}
+
+func write(w io.Writer, files []File, prefix string, npmPackage bool) (Info, error) {
+	sorted, err := prepare(files, npmPackage)
 	if err != nil {
 		return Info{}, err
 	}
@@ -106,7 +122,7 @@ func Write(w io.Writer, files []File) (Info, error) {
 	buf := copyBuffers.Get().(*[]byte)
 	defer copyBuffers.Put(buf)
 	for _, f := range sorted {
-		n, err := writeEntry(zw, f, *buf)
+		n, err := writeEntry(zw, prefix, f, *buf)
 		if err != nil {
 			zw.Close()
 			return Info{}, err
@@ -171,8 +187,9 @@ type entry struct {
 	mode int64
 }
 
-// prepare validates paths, normalises modes and sorts in npm's order.
-func prepare(files []File) ([]entry, error) {
+// prepare validates paths, normalises modes and sorts in npm's order; an
+// npm package must hold a package.json.
+func prepare(files []File, npmPackage bool) ([]entry, error) {
 	out := make([]entry, 0, len(files))
 	seen := make(map[string]bool, len(files))
 	hasManifest := false
@@ -197,7 +214,7 @@ func prepare(files []File) ([]entry, error) {
 		}
 		out = append(out, entry{File: f, name: name, mode: mode})
 	}
-	if !hasManifest {
+	if npmPackage && !hasManifest {
 		return nil, fmt.Errorf("tarball: no package.json among the %d files; an npm package needs one at its root", len(files))
 	}
 	sort.Slice(out, func(i, j int) bool { return less(out[i].name, out[j].name) })
@@ -224,7 +241,7 @@ func cleanPath(p string) (string, error) {
 var copyBuffers = sync.Pool{New: func() any { b := make([]byte, 256<<10); return &b }}
 
 // writeEntry writes one header and the file's contents, padded to a block.
-func writeEntry(w io.Writer, e entry, buf []byte) (int64, error) {
+func writeEntry(w io.Writer, prefix string, e entry, buf []byte) (int64, error) {
 	var (
 		r    io.Reader
 		size int64
@@ -246,7 +263,7 @@ func writeEntry(w io.Writer, e entry, buf []byte) (int64, error) {
 	} else {
 		r, size = bytes.NewReader(e.Data), int64(len(e.Data))
 	}
-	h, err := header(Prefix+e.name, e.mode, size, npmMTime.Unix())
+	h, err := header(prefix+e.name, e.mode, size, npmMTime.Unix())
 	if err != nil {
 		return 0, fmt.Errorf("tarball: %w", err)
 	}

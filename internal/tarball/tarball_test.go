@@ -530,3 +530,35 @@ func TestWriteReportsWriterErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestWriteRoot: a standalone archive has its files at the root, needs no
+// package.json, and is written by the same rules as an npm tarball.
+func TestWriteRoot(t *testing.T) {
+	t.Parallel()
+	files := []File{{Path: "facet", Data: []byte("#!/bin/sh\necho hi\n"), Mode: 0o700}}
+	var a, b bytes.Buffer
+	infoA, err := WriteRoot(&a, files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := WriteRoot(&b, files); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(a.Bytes(), b.Bytes()) || infoA.EntryCount != 1 || infoA.Size != int64(a.Len()) {
+		t.Errorf("two writes differ, or info %+v", infoA)
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(a.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := tar.NewReader(zr).Next()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.Name != "facet" || h.Mode != 0o755 || !h.ModTime.Equal(MTime) {
+		t.Errorf("entry %q mode %o mtime %v", h.Name, h.Mode, h.ModTime)
+	}
+	if _, err := Write(io.Discard, files); err == nil {
+		t.Error("Write (an npm package) accepted files without package.json")
+	}
+}

@@ -55,14 +55,18 @@ func withEnv(f func(e *toolkit.Env) error) error {
 	return secret.Error(f(e))
 }
 
-// Rehearse runs a whole release against a throwaway local registry: build, seed, trust, publish, install.
+// Rehearse runs a whole release against a throwaway local registry: build, seed, trust, publish, install, archives, GitHub Release, notice.
 //
 // It starts a local Verdaccio (installed from the pinned lock file on first
 // use; no uplinks, nothing leaves this machine), builds the demo CLI for
-// every target, seeds every package as a maintainer, attaches the trusted
-// publisher, publishes the platform packages concurrently with OIDC tokens
-// from a stand-in circleci, then the CLI and the adapters, installs the CLI
-// from the registry and runs it. The registry is removed at the end.
+// every target, makes the standalone archives and checksums.txt, seeds
+// every package as a maintainer, attaches the trusted publisher, publishes
+// the platform packages concurrently with OIDC tokens from a stand-in
+// circleci, then the CLI and the adapters, installs the CLI from the
+// registry and runs it. Then it creates the GitHub Release with the
+// archives on a local GitHub emulator (twice: the second run changes
+// nothing), downloads them back and posts the notice to a local Slack
+// emulator. The registry and the emulators are removed at the end.
 //
 // Environment: RELEASE_CONFIG (default: the embedded release.json),
 // RELEASE_REPORT.
@@ -75,7 +79,11 @@ func Rehearse(ctx context.Context,
 	f := facts()
 	start := time.Now()
 	res, err := rehearse.Run(ctx, rehearse.Options{Version: str(version), Keep: flag(keep), Facts: f})
-	rep := releasereport.New("rehearse", res.Tool, res.Version, start, time.Now(), res.Records, err)
+	recs := append(append(append([]outcome.Record(nil), res.Records...), res.Assets...), res.GitHub...)
+	if res.Notice.Action != "" {
+		recs = append(recs, res.Notice)
+	}
+	rep := releasereport.New("rehearse", res.Tool, res.Version, start, time.Now(), recs, err)
 	return secret.Error(errors.Join(err, releasereport.Emit(rep, f.ReportPath, f.StepSummary)))
 }
 
@@ -103,10 +111,11 @@ func LocalRegistry(ctx context.Context,
 // Binaries land at dist.binary (default dist/<target>/facet[.exe]); each is
 // checked against its target (format, OS, architecture, libc), and the one
 // this machine runs is run with --version, which must print the version.
+// -target names one target or several, comma-separated.
 //
-// Example: go tool mage build -version=1.2.3
+// Example: go tool mage build -version=1.2.3 -target=linux-x64,linux-arm64
 func Build(ctx context.Context,
-	target *string, // build only this target, e.g. linux-x64
+	target *string, // build only this target, or these (comma-separated), e.g. linux-x64
 	version *string, // the release version (default: from the CI tag)
 ) error {
 	return withEnv(func(e *toolkit.Env) error {
@@ -115,12 +124,15 @@ func Build(ctx context.Context,
 			return err
 		}
 		ts := e.Cfg.PlatformTargets()
-		if name := str(target); name != "" {
-			t, err := e.Cfg.Target(name)
-			if err != nil {
-				return err
+		if names := str(target); names != "" {
+			ts = nil
+			for _, name := range strings.Split(names, ",") {
+				t, err := e.Cfg.Target(strings.TrimSpace(name))
+				if err != nil {
+					return err
+				}
+				ts = append(ts, t)
 			}
-			ts = []platforms.Target{t}
 		}
 		e.Out.Heading("Building %d target(s) at %s", len(ts), v)
 		_, err = build.Build(ctx, e, ts, v)
@@ -338,7 +350,12 @@ func (Trust) Check(ctx context.Context,
 // Generate writes the CircleCI and GitHub Actions release pipelines from release.json and the platform table.
 //
 // Files go to <dir>/.circleci/config.yml and <dir>/.github/workflows/release.yml;
-// a directory named examples gets this repository's examples layout.
+// a directory named examples gets this repository's examples layout. The
+// build job compiles the toolkit once; every later job runs the binary.
+// Contexts, resource classes and serial groups come from release.json's
+// ci section; Bun's version from package.json's packageManager (or
+// .tool-versions), npm's and Node's from .tool-versions (or .nvmrc), Go's
+// from go.mod, all beside release.json.
 //
 // Example: go tool mage ci:generate
 func (CI) Generate(

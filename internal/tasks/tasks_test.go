@@ -9,9 +9,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/agent-facets/release/internal/archive"
 	"github.com/agent-facets/release/internal/build"
 	"github.com/agent-facets/release/internal/config"
+	"github.com/agent-facets/release/internal/localgithub"
 	"github.com/agent-facets/release/internal/localregistry/localregistrytest"
+	"github.com/agent-facets/release/internal/localslack"
 	"github.com/agent-facets/release/internal/report/releasereport"
 	"github.com/agent-facets/release/internal/toolkit/toolkittest"
 	"github.com/agent-facets/release/platforms"
@@ -203,5 +206,94 @@ func TestPublishPlatformReports(t *testing.T) {
 		!strings.Contains(got, "**✓ publishPlatform succeeded**: 1 published in ") ||
 		!strings.Contains(got, "**✓ publishPlatform succeeded**: 1 identical in ") {
 		t.Errorf("step summary:\n%s", got)
+	}
+}
+
+// TestNotifyNeverFails: with Slack down, the notify target reports the
+// notice as not sent and still succeeds.
+func TestNotifyNeverFails(t *testing.T) {
+	notOnCI(t)
+	sl, err := localslack.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sl.Close()
+	sl.Channel("#releases")
+	sl.Down(-1)
+	writeConfig(t, toolkittest.Config(t, func(c *config.Config) {
+		c.Slack.APIURL, c.Slack.Channel = sl.APIURL(), "#releases"
+	}))
+	reportPath, _ := reportFiles(t)
+	setenv(t, "SLACK_BOT_TOKEN="+sl.BotToken(), "SLACK_WEBHOOK_URL=")
+	if err := Notify(t.Context(), "success", s("1.2.3"), nil); err != nil {
+		t.Fatalf("a Slack outage failed the target: %v", err)
+	}
+	r := readReport(t, reportPath)
+	if r.Operation != "notify" || r.Result != releasereport.Failure || !strings.Contains(r.Error, "503") || len(r.Packages) != 1 || r.Packages[0].Action != "failed" {
+		t.Errorf("report = %+v", r)
+	}
+	if err := sl.AwaitRequests(t.Context(), 2); err != nil || sl.Requests() != 2 {
+		t.Errorf("%d requests to Slack (%v), want 2", sl.Requests(), err)
+	}
+	if err := Notify(t.Context(), "finished", s("1.2.3"), nil); err == nil {
+		t.Error("an unknown result was accepted")
+	}
+}
+
+// TestGithubReleaseTarget runs the githubRelease target as a CI job
+// would, against the GitHub emulator: the release is made, the report says
+// so, and neither the report nor the step summary holds a credential, also
+// when GitHub refuses it.
+func TestGithubReleaseTarget(t *testing.T) {
+	notOnCI(t)
+	gh, err := localgithub.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer gh.Close()
+	gh.AddRepo("agent-facets/facets", "agent-facets@1.2.3")
+	cfg := toolkittest.Config(t, func(c *config.Config) { c.GitHub.APIURL = gh.APIURL() })
+	dir := cfg.AssetsDir()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "facet-linux-x64.tar.gz"), []byte("an archive"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, sum, _ := archive.SHA256File(filepath.Join(dir, "facet-linux-x64.tar.gz"))
+	if err := os.WriteFile(filepath.Join(dir, "checksums.txt"), archive.Checksums([]archive.Info{{Name: "facet-linux-x64.tar.gz", SHA256: sum}}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	writeConfig(t, cfg)
+	reportPath, summaryPath := reportFiles(t)
+	app, err := gh.AddApp("agent-facets/facets")
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := string(app.KeyPEM)
+	setenv(t, "CIRCLECI=true", "CIRCLE_TAG=agent-facets@1.2.3", "GITHUB_TOKEN=", "GH_TOKEN=", "GITHUB_API_URL=",
+		"GITHUB_APP_ID="+app.ClientID, "GITHUB_APP_PRIVATE_KEY="+key, "GITHUB_APP_INSTALLATION_ID=")
+	if err := GithubRelease(t.Context(), nil); err != nil {
+		t.Fatal(err)
+	}
+	r := readReport(t, reportPath)
+	if r.Operation != "githubRelease" || r.Result != releasereport.Success || r.Version != "1.2.3" || len(r.Packages) != 3 || r.Packages[0].Name != "GitHub Release agent-facets@1.2.3" {
+		t.Errorf("report = %+v", r)
+	}
+
+	bad := "ghp_" + strings.Repeat("z", 36)
+	setenv(t, "GITHUB_APP_ID=", "GITHUB_APP_PRIVATE_KEY=", "GITHUB_TOKEN="+bad)
+	err = GithubRelease(t.Context(), nil)
+	if err == nil || !strings.Contains(err.Error(), "401 Bad credentials") {
+		t.Fatalf("a bad token: %v", err)
+	}
+	report, _ := os.ReadFile(reportPath)
+	summary, _ := os.ReadFile(summaryPath)
+	for _, text := range []string{string(report), string(summary), err.Error()} {
+		for _, s := range []string{bad, "BEGIN RSA PRIVATE KEY", strings.Split(key, "\n")[1], "ghs_"} {
+			if strings.Contains(text, s) {
+				t.Errorf("a credential (%.12s…) reached a report or an error:\n%s", s, text)
+			}
+		}
 	}
 }

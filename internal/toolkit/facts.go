@@ -1,6 +1,8 @@
 package toolkit
 
 import (
+	"strings"
+
 	"github.com/agent-facets/release/internal/command"
 	"github.com/agent-facets/release/internal/config"
 	"github.com/agent-facets/release/internal/publisher"
@@ -15,6 +17,14 @@ const (
 	EnvStepSummary = "GITHUB_STEP_SUMMARY" // GitHub Actions' summary page
 	EnvOTP         = "NPM_OTP"             // a 2FA code for maintainer writes
 	EnvIDToken     = "NPM_ID_TOKEN"        // an OIDC ID token minted by the CI
+
+	EnvGitHubToken          = "GITHUB_TOKEN"               // a GitHub token (GH_TOKEN is read too)
+	EnvGitHubAppID          = "GITHUB_APP_ID"              // a GitHub App's client ID or app ID
+	EnvGitHubInstallationID = "GITHUB_APP_INSTALLATION_ID" // the App's installation on the repository
+	EnvGitHubAppKey         = "GITHUB_APP_PRIVATE_KEY"     // the App's private key (PEM, or PEM in base64)
+	EnvGitHubAPI            = "GITHUB_API_URL"             // the GitHub REST API's base URL
+	EnvSlackToken           = "SLACK_BOT_TOKEN"            // a Slack bot token (xoxb-...)
+	EnvSlackWebhook         = "SLACK_WEBHOOK_URL"          // a Slack incoming webhook's URL
 )
 
 // Facts is what the environment says about this run, read once when a
@@ -52,6 +62,22 @@ type Facts struct {
 	StepSummary string
 	// NoColor is set when output must not be coloured (NO_COLOR, TERM=dumb).
 	NoColor bool
+
+	// GitHubToken is a GitHub token (GITHUB_TOKEN, else GH_TOKEN).
+	GitHubToken string
+	// GitHubAppID, GitHubInstallationID and GitHubAppKey authenticate as a
+	// GitHub App (GITHUB_APP_ID, GITHUB_APP_INSTALLATION_ID,
+	// GITHUB_APP_PRIVATE_KEY); the ids override release.json's.
+	GitHubAppID, GitHubInstallationID, GitHubAppKey string
+	// GitHubAPIURL is the GitHub REST API's base URL (GITHUB_API_URL, which
+	// GitHub Actions sets), used unless release.json's github.apiURL is set.
+	GitHubAPIURL string
+	// SlackToken is a Slack bot token (SLACK_BOT_TOKEN) and SlackWebhook an
+	// incoming webhook's URL (SLACK_WEBHOOK_URL), for release notices.
+	SlackToken, SlackWebhook string
+	// CIJob names the CI job this runs in (CIRCLE_JOB, GITHUB_JOB) and
+	// CIJobURL is its page (CIRCLE_BUILD_URL; on GitHub Actions the run's).
+	CIJob, CIJobURL string
 }
 
 // ReadFacts reads Facts from an environment (os.Environ()) and whether
@@ -88,7 +114,23 @@ func ReadFacts(environ []string, stdinTerminal bool) Facts {
 	} else if get("GITHUB_REF_TYPE") == "tag" {
 		f.Tag, f.TagVar = get("GITHUB_REF_NAME"), "GITHUB_REF_NAME"
 	}
-	for _, s := range []string{f.IDToken, f.GitHubTokenRequest, f.OTP} {
+	f.GitHubToken = get(EnvGitHubToken)
+	if f.GitHubToken == "" {
+		f.GitHubToken = get("GH_TOKEN")
+	}
+	f.GitHubAppID, f.GitHubInstallationID, f.GitHubAppKey = get(EnvGitHubAppID), get(EnvGitHubInstallationID), get(EnvGitHubAppKey)
+	f.GitHubAPIURL = get(EnvGitHubAPI)
+	f.SlackToken, f.SlackWebhook = get(EnvSlackToken), get(EnvSlackWebhook)
+	switch f.CI {
+	case publisher.CircleCI:
+		f.CIJob, f.CIJobURL = get("CIRCLE_JOB"), get("CIRCLE_BUILD_URL")
+	case publisher.GitHub:
+		f.CIJob = get("GITHUB_JOB")
+		if server, repo, run := get("GITHUB_SERVER_URL"), get("GITHUB_REPOSITORY"), get("GITHUB_RUN_ID"); server != "" && repo != "" && run != "" {
+			f.CIJobURL = strings.TrimSuffix(server, "/") + "/" + repo + "/actions/runs/" + run
+		}
+	}
+	for _, s := range []string{f.IDToken, f.GitHubTokenRequest, f.OTP, f.GitHubToken, get("GH_TOKEN"), f.GitHubAppKey, f.SlackToken, f.SlackWebhook} {
 		secret.Register(s)
 	}
 	return f

@@ -1,6 +1,7 @@
 package toolkit
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/agent-facets/release/internal/publisher"
@@ -85,6 +86,45 @@ func TestReadFactsRegistersSecrets(t *testing.T) {
 	for _, s := range []string{tok, otp, "gha-request-token-1234"} {
 		if got := secret.Redact("value: " + s); got != "value: "+secret.Mask {
 			t.Errorf("%q is not redacted: %q", s, got)
+		}
+	}
+}
+
+func TestReadFactsReleaseCredentials(t *testing.T) {
+	const (
+		gh      = "gh-token-for-releases-0001"
+		key     = "-----BEGIN RSA PRIVATE KEY-----\nMIIEabcdefgh\n-----END RSA PRIVATE KEY-----\n"
+		slack   = "slack-bot-token-for-notices"
+		webhook = "http://127.0.0.1:1/services/T000/B000/hook-secret-part"
+	)
+	f := ReadFacts([]string{"GH_TOKEN=" + gh, "GITHUB_APP_ID=Iv23abc", "GITHUB_APP_INSTALLATION_ID=42", "GITHUB_APP_PRIVATE_KEY=" + key,
+		"SLACK_BOT_TOKEN=" + slack, "SLACK_WEBHOOK_URL=" + webhook, "GITHUB_API_URL=http://127.0.0.1:2/api/v3/"}, false)
+	if f.GitHubToken != gh || f.GitHubAppID != "Iv23abc" || f.GitHubInstallationID != "42" || f.GitHubAppKey != key ||
+		f.SlackToken != slack || f.SlackWebhook != webhook || f.GitHubAPIURL != "http://127.0.0.1:2/api/v3/" {
+		t.Fatalf("%+v", f)
+	}
+	for _, s := range []string{gh, key, slack, webhook} {
+		if got := secret.Redact("value: " + s); strings.TrimSpace(got) != "value: "+secret.Mask {
+			t.Errorf("%q is not redacted: %q", s, got)
+		}
+	}
+	if f := ReadFacts([]string{"GITHUB_TOKEN=first-token-0001", "GH_TOKEN=second-token-0002"}, false); f.GitHubToken != "first-token-0001" {
+		t.Errorf("GITHUB_TOKEN and GH_TOKEN: %q, want GITHUB_TOKEN's", f.GitHubToken)
+	}
+}
+
+func TestReadFactsCIJob(t *testing.T) {
+	for _, tc := range []struct {
+		env      []string
+		job, url string
+	}{
+		{[]string{"CIRCLECI=true", "CIRCLE_JOB=publish-cli", "CIRCLE_BUILD_URL=https://ci.example.test/jobs/42"}, "publish-cli", "https://ci.example.test/jobs/42"},
+		{[]string{"GITHUB_ACTIONS=true", "GITHUB_JOB=publish-cli", "GITHUB_SERVER_URL=https://ghe.example.test/", "GITHUB_REPOSITORY=o/r", "GITHUB_RUN_ID=7"}, "publish-cli", "https://ghe.example.test/o/r/actions/runs/7"},
+		{[]string{"CIRCLE_JOB=x", "CIRCLE_BUILD_URL=y"}, "", ""}, // not on CircleCI
+	} {
+		f := ReadFacts(tc.env, false)
+		if f.CIJob != tc.job || f.CIJobURL != tc.url {
+			t.Errorf("%v: job %q url %q, want %q %q", tc.env, f.CIJob, f.CIJobURL, tc.job, tc.url)
 		}
 	}
 }

@@ -9,7 +9,7 @@
 //	{
 //	  "schema":     2,              * integer; this shape's version
 //	  "tool":       "agent-facets", * string; the CLI package being released (release.json cli.package)
-//	  "operation":  "publishCLI",   * string; publishPlatform | publishCLI | publishAdapters | rehearse | status
+//	  "operation":  "publishCLI",   * string; publishPlatform | publishCLI | publishAdapters | rehearse | status | releaseAssets | githubRelease | notify
 //	  "version":    "1.2.3",          string; the release version (absent for publishAdapters: each adapter has its own)
 //	  "start":      "2025-01-02T03:04:05.678Z", * string; RFC 3339, UTC
 //	  "end":        "2025-01-02T03:04:09.012Z", * string; RFC 3339, UTC
@@ -23,7 +23,7 @@
 //	      "version":    "1.2.3",                       * string
 //	      "action":     "published",  * string; published | identical | staged | missing | different | skipped | failed
 //	      "tag":        "latest",       string; the dist-tag published to
-//	      "integrity":  "sha512-…",     string; the tarball's sha512 integrity
+//	      "integrity":  "sha512-…",     string; the tarball's sha512 integrity (a standalone archive's: "sha256:<hex>")
 //	      "registry":   "https://…/",   string; the registry URL, without credentials
 //	      "durationMs": 812,          * integer; time spent on this package
 //	      "error":      "…"             string; why this package failed
@@ -36,7 +36,10 @@
 // needed was not on the registry; "different" that the registry holds the
 // version with other bytes than this build. For status, "action" is the
 // state found: published, missing, different, or failed (the registry
-// could not be read, with the reason in "error").
+// could not be read, with the reason in "error"). For releaseAssets and
+// githubRelease the "packages" are files (the archives, the checksums file)
+// and the GitHub Release itself, "published" meaning written, created or
+// uploaded now; for notify, the notice ("skipped" when not sent).
 package releasereport
 
 import (
@@ -67,7 +70,7 @@ const (
 )
 
 // Operations is every value of "operation": the targets that write a report.
-var Operations = []string{"publishPlatform", "publishCLI", "publishAdapters", "rehearse", "status"}
+var Operations = []string{"publishPlatform", "publishCLI", "publishAdapters", "rehearse", "status", "releaseAssets", "githubRelease", "notify"}
 
 // Report is the JSON report of one operation.
 type Report struct {

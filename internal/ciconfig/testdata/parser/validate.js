@@ -20,7 +20,12 @@ function main() {
     jobs: config.jobs.map((j) => j.name),
     workflows: {},
     roundTripJobs: again.jobs.map((j) => j.name),
+    commands: (config.commands || []).map((c) => c.name),
+    steps: {},
   };
+  for (const j of config.jobs) {
+    summary.steps[j.name] = j.steps.map((s) => s.name);
+  }
   for (const w of config.workflows) {
     summary.workflows[w.name] = w.jobs.map((wj) => {
       const p = wj.parameters || {};
@@ -30,6 +35,7 @@ function main() {
         requires: p.requires || [],
         context: p.context || [],
         matrix: p.matrix || null,
+        serialGroup: p['serial-group'] || null,
       };
     });
   }

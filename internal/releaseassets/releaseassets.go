@@ -1,0 +1,223 @@
+// Package releaseassets makes a release's standalone archives from the
+// built binaries: one archive per configured platform (assets.archives),
+// `<binary>-<target>.tar.gz`, or `.zip` on Windows, holding the executable
+// at its root, and a checksums file in `sha256sum` format. The install
+// script and `facet self-update` download them from the GitHub Release.
+// The same binaries always give the same bytes.
+package releaseassets
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/agent-facets/release/internal/archive"
+	"github.com/agent-facets/release/internal/artifact"
+	"github.com/agent-facets/release/internal/fanout"
+	"github.com/agent-facets/release/internal/outcome"
+	"github.com/agent-facets/release/internal/report"
+	"github.com/agent-facets/release/internal/toolkit"
+)
+
+// Result is what Make wrote.
+type Result struct {
+	// Dir holds the archives and the checksums file.
+	Dir string
+	// Archives are the archives, sorted by file name.
+	Archives []archive.Info
+	// Checksums is the checksums file's path.
+	Checksums string
+}
+
+// Name is the file name of the archive of target (an assets.archives name)
+// with the given format: "facet-linux-x64.tar.gz".
+func Name(binary, target string, f archive.Format) string {
+	return binary + "-" + target + string(f)
+}
+
+// Make clears the assets directory, checks every binary the archives need
+// (all of them, before writing any), writes the archives and then the
+// checksums file. It returns one record per file, also when it fails part
+// of the way; the checksums file is written only when every archive is.
+func Make(ctx context.Context, e *toolkit.Env, v string) (*Result, []outcome.Record, error) {
+	list := e.Cfg.ArchiveList()
+	dir := e.Cfg.AssetsDir()
+	res := &Result{Dir: dir, Checksums: filepath.Join(dir, e.Cfg.Assets.Checksums)}
+	if len(list) == 0 {
+		return res, nil, fmt.Errorf("no archives to make: assets.archives in %s is empty, or none of its builds is a configured target (%s)", e.Cfg.File, strings.Join(e.Cfg.Targets, ", "))
+	}
+	if err := clear(dir); err != nil {
+		return res, nil, err
+	}
+
+	type job struct {
+		name, entry, src string
+		format           archive.Format
+		from             string
+	}
+	jobs := make([]job, len(list))
+	var errs []error
+	var recs []outcome.Record
+	for i, a := range list {
+		f := archive.FormatFor(a.From)
+		jobs[i] = job{name: Name(e.Cfg.CLI.Binary, a.Name, f), entry: a.From.BinaryName(e.Cfg.CLI.Binary), src: e.Cfg.BinaryPath(a.From), format: f, from: a.From.Name}
+		checked, err := artifact.Check(jobs[i].src, a.From, artifact.Build{Command: e.Cfg.Build.Command, Config: e.Cfg.File})
+		if err != nil {
+			err = fmt.Errorf("%s needs the %s binary: %w", jobs[i].name, a.From.Name, err)
+			errs = append(errs, err)
+			recs = append(recs, outcome.Record{Package: jobs[i].name, Version: v, Target: a.Name, Action: outcome.Failed, Error: err.Error()})
+			continue
+		}
+		for _, n := range checked.Notes {
+			e.Out.Line(report.Warn, "%s: %s", jobs[i].name, n)
+		}
+	}
+	if len(errs) > 0 {
+		for _, err := range errs {
+			e.Out.Line(report.Failed, "%v", err)
+		}
+		return res, recs, fmt.Errorf("%d of %d archives cannot be made, so none was: %w", len(errs), len(list), errors.Join(errs...))
+	}
+
+	type made struct {
+		info archive.Info
+		rec  outcome.Record
+		err  error
+	}
+	out := fanout.Each(2, jobs, func(i int, j job) made {
+		start := time.Now()
+		rec := outcome.Record{Package: j.name, Version: v, Target: list[i].Name, Note: "from " + j.from}
+		if err := ctx.Err(); err != nil {
+			rec.Action, rec.Error = outcome.Failed, err.Error()
+			return made{rec: rec, err: err}
+		}
+		info, err := archive.Create(filepath.Join(dir, j.name), j.format, j.entry, j.src)
+		rec.Duration = time.Since(start)
+		if err != nil {
+			rec.Action, rec.Error = outcome.Failed, err.Error()
+			e.Out.Line(report.Failed, "%s: %v", j.name, err)
+			return made{rec: rec, err: err}
+		}
+		rec.Action, rec.Integrity = outcome.Published, "sha256:"+info.SHA256
+		e.Out.Line(report.Added, "%s (%s from %s, %.1f MB, sha256 %s…)", j.name, j.entry, j.from, float64(info.Size)/(1<<20), info.SHA256[:12])
+		return made{info: info, rec: rec}
+	})
+	recs = recs[:0]
+	for _, m := range out {
+		recs = append(recs, m.rec)
+		if m.err != nil {
+			errs = append(errs, m.err)
+			continue
+		}
+		res.Archives = append(res.Archives, m.info)
+	}
+	if len(errs) > 0 {
+		return res, recs, fmt.Errorf("archives failed, so %s was not written: %w", e.Cfg.Assets.Checksums, errors.Join(errs...))
+	}
+	slices.SortFunc(res.Archives, func(a, b archive.Info) int { return strings.Compare(a.Name, b.Name) })
+	sums := archive.Checksums(res.Archives)
+	if err := writeFile(res.Checksums, sums); err != nil {
+		return res, recs, err
+	}
+	recs = append(recs, outcome.Record{Package: e.Cfg.Assets.Checksums, Version: v, Action: outcome.Published, Note: fmt.Sprintf("SHA-256 of %d archives", len(res.Archives))})
+	e.Out.Line(report.Added, "%s (SHA-256 of %d archives, sha256sum format)", e.Cfg.Assets.Checksums, len(res.Archives))
+	return res, recs, nil
+}
+
+// clear empties dir (creating it when missing), which may hold only files:
+// a directory or a link in it means it is not an assets directory, and
+// nothing is removed.
+func clear(dir string) error {
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return os.MkdirAll(dir, 0o755)
+	}
+	if err != nil {
+		return fmt.Errorf("assets directory: %w", err)
+	}
+	for _, en := range entries {
+		if !en.Type().IsRegular() {
+			return fmt.Errorf("assets directory %s holds %s, which is not a file releaseAssets writes: nothing was removed; give assets.dir a directory of its own", dir, en.Name())
+		}
+	}
+	for _, en := range entries {
+		if err := os.Remove(filepath.Join(dir, en.Name())); err != nil {
+			return fmt.Errorf("clear the assets directory: %w", err)
+		}
+	}
+	return nil
+}
+
+// writeFile writes data at path atomically.
+func writeFile(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Chmod(0o644); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+// Read reads the checksums file in the assets directory and checks every archive it lists
+// against its bytes: what githubRelease uploads is exactly what
+// releaseAssets wrote. It returns the archives in the file's order.
+func Read(e *toolkit.Env) ([]archive.Info, string, error) {
+	dir := e.Cfg.AssetsDir()
+	sumsPath := filepath.Join(dir, e.Cfg.Assets.Checksums)
+	data, err := os.ReadFile(sumsPath)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, sumsPath, fmt.Errorf("%s not found: make the archives first with `go tool mage releaseAssets`", sumsPath)
+	}
+	if err != nil {
+		return nil, sumsPath, err
+	}
+	sums, err := archive.ParseChecksums(data)
+	if err != nil {
+		return nil, sumsPath, fmt.Errorf("%s: %w", sumsPath, err)
+	}
+	if len(sums) == 0 {
+		return nil, sumsPath, fmt.Errorf("%s lists no archives: run `go tool mage releaseAssets` again", sumsPath)
+	}
+	var out []archive.Info
+	for _, info := range infos(sums) {
+		if info.Name != filepath.Base(info.Name) || strings.HasPrefix(info.Name, ".") || info.Name == e.Cfg.Assets.Checksums {
+			return nil, sumsPath, fmt.Errorf("%s lists %q, which is not an archive in %s: run `go tool mage releaseAssets` again", sumsPath, info.Name, dir)
+		}
+		p := filepath.Join(dir, info.Name)
+		size, sum, err := archive.SHA256File(p)
+		if err != nil {
+			return nil, sumsPath, fmt.Errorf("%s lists %s: %w; run `go tool mage releaseAssets` again", sumsPath, info.Name, err)
+		}
+		if sum != info.SHA256 {
+			return nil, sumsPath, fmt.Errorf("%s has SHA-256 %s, but %s lists %s: the archive changed after releaseAssets; run it again", p, sum, sumsPath, info.SHA256)
+		}
+		info.Path, info.Size = p, size
+		out = append(out, info)
+	}
+	return out, sumsPath, nil
+}
+
+func infos(sums map[string]string) []archive.Info {
+	out := make([]archive.Info, 0, len(sums))
+	for name, sum := range sums {
+		out = append(out, archive.Info{Name: name, SHA256: sum})
+	}
+	slices.SortFunc(out, func(a, b archive.Info) int { return strings.Compare(a.Name, b.Name) })
+	return out
+}
