@@ -29,6 +29,9 @@ func TestRepositoryConfigIsValid(t *testing.T) {
 	if c.CLI.Package != "agent-facets" || c.CLI.Binary != "facet" || len(c.Targets) != 12 {
 		t.Errorf("unexpected config: %+v", c.CLI)
 	}
+	if c.CLI.Source != "packages/cli" || len(c.Adapters.Build) != 0 || c.Adapters.Prepack {
+		t.Errorf("libraries: cli.source %q, adapters.build %v, adapters.prepack %v", c.CLI.Source, c.Adapters.Build, c.Adapters.Prepack)
+	}
 	if got := c.PlatformPackage("linux-x64-musl"); got != "@agent-facets/cli-linux-x64-musl" {
 		t.Errorf("PlatformPackage = %q", got)
 	}
@@ -65,6 +68,10 @@ func TestInvalid(t *testing.T) {
 		{"unsupported provider", func(m map[string]any) { m["trustedPublisher"].(map[string]any)["provider"] = "jenkins" }, []string{"trustedPublisher.provider", `"jenkins" is not supported`}},
 		{"build without out", func(m map[string]any) { m["build"].(map[string]any)["command"] = []any{"make"} }, []string{"build.command", "{out}"}},
 		{"bad placeholder version", func(m map[string]any) { m["release"].(map[string]any)["placeholderVersion"] = "1" }, []string{"release.placeholderVersion", "not a semver"}},
+		{"library build without a program", func(m map[string]any) { m["adapters"].(map[string]any)["build"] = []any{"", "run", "build"} }, []string{"adapters.build", "the program (the first element) is empty"}},
+		{"library build not an argv", func(m map[string]any) { m["adapters"].(map[string]any)["build"] = "bun run build" }, []string{"adapters.build", "must be an array, got a string"}},
+		{"prepack not a boolean", func(m map[string]any) { m["adapters"].(map[string]any)["prepack"] = "yes" }, []string{"adapters.prepack", "wrong type"}},
+		{"cli source outside the workspace", func(m map[string]any) { m["cli"].(map[string]any)["source"] = "../cli" }, []string{"cli.source", `"../cli" must be a directory inside the adapters workspace`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
