@@ -1,6 +1,7 @@
 package library
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"path"
@@ -135,8 +136,7 @@ func Lint(p *Packed, c LintContext) []Problem {
 				"build the package before it is packed, include the file in \"files\", or fix the path")
 			continue
 		}
-		head, err := p.Head(t, 2)
-		if err != nil || string(head) != "#!" {
+		if head, _ := p.Head(t); !bytes.HasPrefix(head, []byte("#!")) {
 			add(f, fmt.Sprintf("is %q, whose first line is not a #! line", b[cmd]),
 				"start the file with \"#!/usr/bin/env node\" (have the build keep it), or users' shells cannot run %s", cmd)
 		}
@@ -144,7 +144,10 @@ func Lint(p *Packed, c LintContext) []Problem {
 	if !p.hasContent() {
 		files := "unset"
 		if raw, ok := m.Raw("files"); ok {
-			files = string(raw)
+			var b bytes.Buffer
+			if json.Compact(&b, raw) == nil {
+				files = b.String()
+			}
 		}
 		add(`"files"`, fmt.Sprintf("(%s) leaves the tarball holding only %s: nothing to install", files, listing),
 			"check that the build ran and writes where \"files\" points (dist/, say)")

@@ -24,7 +24,7 @@ func packed(t *testing.T, ws *workspace.Workspace, name, manifest string, files 
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	out := &Packed{Package: pack.Package{Name: p.Name, Version: p.Version}, Source: p, Rewritten: rw, dir: dir, files: map[string]string{}, Files: []string{"package.json"}}
+	out := &Packed{Package: pack.Package{Name: p.Name, Version: p.Version}, Source: p, Rewritten: rw, files: map[string]string{}, heads: map[string][]byte{}, Files: []string{"package.json"}}
 	for rel, data := range files {
 		src := filepath.Join(dir, filepath.FromSlash(rel))
 		os.MkdirAll(filepath.Dir(src), 0o755)
@@ -32,6 +32,7 @@ func packed(t *testing.T, ws *workspace.Workspace, name, manifest string, files 
 			t.Fatal(err)
 		}
 		out.files[rel] = src
+		out.heads[rel], _ = readHead(src, headSize)
 		out.Files = append(out.Files, rel)
 	}
 	sort.Strings(out.Files)

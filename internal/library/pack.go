@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path"
@@ -30,10 +31,12 @@ type Packed struct {
 	Rewritten *Rewritten
 	// Files are the paths in the tarball (package.json among them), sorted.
 	Files []string
-	// dir is where the files were read from (the package's directory, or
-	// its staging copy); files maps each path to its file there.
-	dir   string
+	// files maps each packed path to the file it was read from (in the
+	// package's directory, or in its staging copy, gone after Pack);
+	// heads holds the first bytes of the bin files, read while they were
+	// there.
 	files map[string]string
+	heads map[string][]byte
 }
 
 // Has reports whether the tarball holds the file rel (slash-separated,
@@ -43,20 +46,25 @@ func (p *Packed) Has(rel string) bool {
 	return ok || rel == "package.json"
 }
 
-// Head returns the first n bytes of the packed file rel.
-func (p *Packed) Head(rel string, n int) ([]byte, error) {
-	src, ok := p.files[rel]
-	if !ok {
-		return nil, fs.ErrNotExist
-	}
-	f, err := os.Open(src)
+// headSize is how much of each bin file Pack keeps for the lint.
+const headSize = 64
+
+// Head returns the first bytes of the packed bin file rel.
+func (p *Packed) Head(rel string) ([]byte, bool) {
+	h, ok := p.heads[rel]
+	return h, ok
+}
+
+// readHead reads the first n bytes of a file.
+func readHead(path string, n int) ([]byte, error) {
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
 	buf := make([]byte, n)
-	k, err := f.Read(buf)
-	if err != nil && k == 0 {
+	k, err := io.ReadFull(f, buf)
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
 		return nil, err
 	}
 	return buf[:k], nil
@@ -106,7 +114,7 @@ func Pack(ctx context.Context, e *toolkit.Env, ws *workspace.Workspace, p worksp
 		return nil, err
 	}
 	bins := binTargets(rw.Manifest)
-	out := &Packed{Source: p, Rewritten: rw, dir: dir, files: map[string]string{}}
+	out := &Packed{Source: p, Rewritten: rw, files: map[string]string{}, heads: map[string][]byte{}}
 	files := []tarball.File{{Path: "package.json", Data: rw.JSON, Mode: 0o644}}
 	for _, rel := range list {
 		if rel == "package.json" {
@@ -123,6 +131,9 @@ func Pack(ctx context.Context, e *toolkit.Env, ws *workspace.Workspace, p worksp
 		mode := fs.FileMode(0o644)
 		if bins[rel] {
 			mode = 0o755
+			if out.heads[rel], err = readHead(src, headSize); err != nil {
+				return nil, fmt.Errorf("%s: %w", p.Name, err)
+			}
 		}
 		files = append(files, tarball.File{Path: rel, Source: src, Mode: mode})
 		out.files[rel] = src

@@ -154,20 +154,40 @@ func runScript(ctx context.Context, e *toolkit.Env, ws *workspace.Workspace, p w
 	return nil
 }
 
-// stream runs c, showing its output under the current line as it comes.
+// stream runs c, showing its output under the current line as it comes;
+// a failure ends with the last lines it printed.
 func stream(ctx context.Context, e *toolkit.Env, run *command.Runner, c command.Cmd) error {
 	w := &indented{out: e.Out}
 	c.Output = w
 	_, err := run.Output(ctx, c)
 	w.flush()
+	if err != nil && len(w.tail) > 0 {
+		return fmt.Errorf("%w; it printed last:\n    %s", err, strings.Join(w.tail, "\n    "))
+	}
 	return err
 }
 
-// indented writes whole lines to a printer, indented and redacted.
+// tailLines is how many of a script's last lines an error quotes.
+const tailLines = 15
+
+// indented writes whole lines to a printer, indented and redacted, and
+// keeps the last few.
 type indented struct {
-	mu  sync.Mutex
-	out *report.Printer
-	buf []byte
+	mu   sync.Mutex
+	out  *report.Printer
+	buf  []byte
+	tail []string
+}
+
+func (w *indented) line(s string) {
+	s = secret.Redact(strings.TrimRight(s, "\r"))
+	w.out.Text("    %s", s)
+	if strings.TrimSpace(s) == "" {
+		return
+	}
+	if w.tail = append(w.tail, s); len(w.tail) > tailLines {
+		w.tail = w.tail[1:]
+	}
 }
 
 func (w *indented) Write(p []byte) (int, error) {
@@ -179,7 +199,7 @@ func (w *indented) Write(p []byte) (int, error) {
 		if i < 0 {
 			break
 		}
-		w.out.Text("    %s", strings.TrimRight(string(w.buf[:i]), "\r"))
+		w.line(string(w.buf[:i]))
 		w.buf = w.buf[i+1:]
 	}
 	return len(p), nil
@@ -189,7 +209,7 @@ func (w *indented) flush() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if len(w.buf) > 0 {
-		w.out.Text("    %s", string(w.buf))
+		w.line(string(w.buf))
 		w.buf = nil
 	}
 }

@@ -84,6 +84,33 @@ func TestErrors(t *testing.T) {
 	}
 }
 
+func TestFixtureShape(t *testing.T) {
+	dir, err := fixtures.WriteWorkspace(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pm, err := w.Manager(); err != nil || pm != "bun" || w.PackageManager != "bun@1.4.4" {
+		t.Errorf("Manager() = %q, %v (packageManager %q)", pm, err, w.PackageManager)
+	}
+	claude, ok := w.Lookup("@agent-facets/adapter-claude")
+	if !ok || w.Rel(claude) != "packages/adapters/claude" {
+		t.Fatalf("adapter-claude: %+v (nested glob packages/adapters/*)", claude)
+	}
+	if strings.Join(claude.Deps, ",") != "@agent-facets/adapter" || strings.Join(claude.DevDeps, ",") != "@agent-facets/dev-tools" {
+		t.Errorf("adapter-claude deps %v, devDeps %v", claude.Deps, claude.DevDeps)
+	}
+	if claude.Scripts["build"] == "" || !strings.Contains(string(claude.Manifest), `"workspace:^"`) {
+		t.Errorf("adapter-claude: scripts %v, manifest %s", claude.Scripts, claude.Manifest)
+	}
+	if p, ok := w.At(filepath.Join(dir, "packages", "cli")); !ok || p.Name != "agent-facets" || !p.Private {
+		t.Errorf("At(packages/cli) = %+v, %v", p, ok)
+	}
+}
+
 func TestPnpmWorkspaceAndCatalogs(t *testing.T) {
 	dir := t.TempDir()
 	write(t, filepath.Join(dir, "package.json"), `{"name":"root","private":true,"packageManager":"pnpm@10.0.0"}`)
