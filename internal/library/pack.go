@@ -89,11 +89,13 @@ func Pack(ctx context.Context, e *toolkit.Env, ws *workspace.Workspace, p worksp
 	dir := p.Dir
 	prepack := e.Cfg.Adapters.Prepack && (p.Scripts["prepack"] != "" || p.Scripts["postpack"] != "")
 	if prepack {
-		stage := filepath.Join(pack.Dir(e), "stage", strings.NewReplacer("@", "", "/", "-").Replace(p.Name))
-		if err := stageCopy(e, p.Dir, stage); err != nil {
-			return nil, fmt.Errorf("%s: copy to the staging directory %s: %w", p.Name, stage, err)
+		root := filepath.Join(pack.Dir(e), "stage", strings.NewReplacer("@", "", "/", "-").Replace(p.Name))
+		stage, err := stageMirror(e, ws, p, root)
+		if err != nil {
+			os.RemoveAll(root)
+			return nil, fmt.Errorf("%s: make its staging copy in %s: %w", p.Name, root, err)
 		}
-		defer os.RemoveAll(stage)
+		defer os.RemoveAll(root)
 		dir = stage
 		if p.Scripts["prepack"] != "" {
 			if err := runScript(ctx, e, ws, p, run, dir, "prepack"); err != nil {
@@ -229,6 +231,44 @@ func bins(m *Object) map[string]string {
 // cleanTarget is a manifest path ("./dist/x.js") as a tarball path.
 func cleanTarget(t string) string {
 	return path.Clean(strings.TrimPrefix(filepath.ToSlash(t), "./"))
+}
+
+// stageMirror makes root a stand-in for the workspace in which p's
+// directory is a copy and everything else is a link to the real thing, so
+// that p's scripts find what they reach by relative paths (../../scripts,
+// a tsconfig to extend) and by Node's resolution (node_modules above), while
+// whatever they do to the package itself happens to the copy. It returns the
+// copy's directory.
+func stageMirror(e *toolkit.Env, ws *workspace.Workspace, p workspace.Package, root string) (string, error) {
+	if err := os.RemoveAll(root); err != nil {
+		return "", err
+	}
+	rel, err := filepath.Rel(ws.Dir, p.Dir)
+	if err != nil || rel == "." || strings.HasPrefix(rel, "..") {
+		// Outside the workspace: a copy alone.
+		dst := filepath.Join(root, "package")
+		return dst, stageCopy(e, p.Dir, dst)
+	}
+	src, dst := ws.Dir, root
+	for _, part := range strings.Split(rel, string(filepath.Separator)) {
+		if err := os.MkdirAll(dst, 0o755); err != nil {
+			return "", err
+		}
+		entries, err := os.ReadDir(src)
+		if err != nil {
+			return "", err
+		}
+		for _, en := range entries {
+			if en.Name() == part {
+				continue
+			}
+			if err := os.Symlink(filepath.Join(src, en.Name()), filepath.Join(dst, en.Name())); err != nil {
+				return "", fmt.Errorf("%w: the staging copy links the rest of the workspace in; allow symbolic links (on Windows, Developer Mode), or set adapters.prepack to false", err)
+			}
+		}
+		src, dst = filepath.Join(src, part), filepath.Join(dst, part)
+	}
+	return dst, stageCopy(e, p.Dir, dst)
 }
 
 // stageCopy makes dst a copy of the package in src, without node_modules
