@@ -3,8 +3,9 @@
 // that committed pipeline files still match what would be generated.
 //
 // Both pipelines have the same shape: a build job that builds every target,
-// one publish job per configured target (a matrix), a CLI publish job that
-// waits for all of them, an adapters publish job, and a final status job.
+// one publish job per configured target (a matrix), a library publish job,
+// a CLI publish job that waits for all of them, and a final status job; and
+// the library publish job alone for a library's own tag.
 // Every job runs a Mage target of this toolkit (`go tool mage ...`), so the
 // pipelines hold no release logic of their own.
 package ciconfig
@@ -217,6 +218,18 @@ func TagRegexp(cfg *config.Config) string {
 	return `^` + regexp.QuoteMeta(cfg.Release.TagPrefix) + `\d+\.\d+\.\d+.*$`
 }
 
+// LibraryTagRegexp returns the regular expression, without CircleCI's
+// surrounding slashes, that a library's release tag matches: the scope, a
+// package name, then a version (@agent-facets/adapter@0.19.0).
+func LibraryTagRegexp(cfg *config.Config) string {
+	return `^` + regexp.QuoteMeta(cfg.Scope) + `/[a-z0-9][a-z0-9._~-]*@\d+\.\d+\.\d+.*$`
+}
+
+// libraryTagGlob is the GitHub Actions filter pattern for a library's tag.
+func (p *plan) libraryTagGlob() string {
+	return p.cfg.Scope + "/*@[0-9]+.[0-9]+.[0-9]+*"
+}
+
 // tagGlob is the GitHub Actions filter pattern for a release tag. The prefix
 // holds no glob metacharacters (safeTagPrefix).
 func (p *plan) tagGlob() string {
@@ -248,12 +261,13 @@ func (p *plan) header(system string, notes ...string) string {
 		"Edit the release configuration, then run `go tool mage ci:generate`; " +
 			"`go tool mage ci:check` fails while this file and the configuration disagree.",
 		fmt.Sprintf("The %s release pipeline of %s. A tag %sX.Y.Z builds every target, "+
-			"publishes the %d platform packages %s (one job per target), then the CLI package %s "+
-			"once every platform package is published, then the adapter packages, and prints "+
-			"the release's status. Every job exports RELEASE_TAG and RELEASE_VERSION (the tag "+
-			"without %s) before it runs Mage.",
+			"publishes the %d platform packages %s (one job per target) and the library packages "+
+			"the CLI needs, then the CLI package %s once all of them are published, and prints "+
+			"the release's status. Every job of it exports RELEASE_TAG and RELEASE_VERSION (the "+
+			"tag without %s) before it runs Mage. A tag %s/<name>@X.Y.Z releases that library "+
+			"package alone.",
 			system, p.cfg.CLI.Package, p.prefix, len(p.targets), p.cfg.PlatformPackage("<target>"),
-			p.cfg.CLI.Package, p.prefix),
+			p.cfg.CLI.Package, p.prefix, p.cfg.Scope),
 	}, notes...)
 	wrapped := make([]string, len(paras))
 	for i, para := range paras {

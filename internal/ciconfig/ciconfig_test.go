@@ -201,14 +201,34 @@ func TestCircleCIStructure(t *testing.T) {
 			for _, tg := range targets {
 				wantRequires = append(wantRequires, "publish-platform-"+tg)
 			}
+			wantRequires = append(wantRequires, AdaptersJob)
 			if got := strList(t, at(t, wf[CLIJob], "requires")); !reflect.DeepEqual(got, wantRequires) {
-				t.Errorf("publish-cli requires %v, want every matrix job %v", got, wantRequires)
+				t.Errorf("publish-cli requires %v, want every matrix job and the libraries %v", got, wantRequires)
 			}
-			if got := strList(t, at(t, wf[AdaptersJob], "requires")); !reflect.DeepEqual(got, []string{CLIJob}) {
-				t.Errorf("publish-adapters requires %v", got)
+			if _, ok := wf[AdaptersJob]["requires"]; ok {
+				t.Errorf("publish-adapters requires %v: the libraries need no build of the CLI", wf[AdaptersJob]["requires"])
 			}
-			if got := strList(t, at(t, wf[StatusJob], "requires")); !reflect.DeepEqual(got, []string{AdaptersJob}) {
+			if got := strList(t, at(t, wf[StatusJob], "requires")); !reflect.DeepEqual(got, []string{CLIJob}) {
 				t.Errorf("release-status requires %v", got)
+			}
+
+			// A library's own tag runs the library job alone.
+			libs := at(t, doc, "workflows", LibraryWorkflow, "jobs").([]any)
+			if len(libs) != 1 {
+				t.Fatalf("the %s workflow has %d jobs, want 1", LibraryWorkflow, len(libs))
+			}
+			lib := at(t, libs[0], AdaptersJob)
+			if got := at(t, lib, "filters", "tags", "only"); got != "/"+LibraryTagRegexp(tc.cfg)+"/" {
+				t.Errorf("%s: filters.tags.only = %v", LibraryWorkflow, got)
+			}
+			if got := at(t, lib, "filters", "branches", "ignore"); got != "/.*/" {
+				t.Errorf("%s: filters.branches.ignore = %v", LibraryWorkflow, got)
+			}
+			if got := strList(t, at(t, lib, "context")); !reflect.DeepEqual(got, []string{DefaultCircleCIContext}) {
+				t.Errorf("%s: context = %v", LibraryWorkflow, got)
+			}
+			if cmds := commands(t, at(t, jobs, AdaptersJob, "steps")); contains(cmds, "RELEASE_VERSION") {
+				t.Errorf("publish-adapters exports the CLI's release version, which a library tag does not carry: %q", cmds)
 			}
 			for _, name := range []string{PlatformJob, CLIJob, AdaptersJob} {
 				if got := strList(t, at(t, wf[name], "context")); !reflect.DeepEqual(got, []string{DefaultCircleCIContext}) {
@@ -334,10 +354,30 @@ func TestTagFilter(t *testing.T) {
 		t.Fatal(err)
 	}
 	globs := strList(t, at(t, decode(t, gh), "on", "push", "tags"))
-	if len(globs) != 1 {
-		t.Fatalf("GitHub tag patterns = %v, want one", globs)
+	if len(globs) != 2 {
+		t.Fatalf("GitHub tag patterns = %v, want the CLI's and the libraries'", globs)
 	}
 	glob := githubGlob(t, globs[0])
+	libRE := regexp.MustCompile(LibraryTagRegexp(cfg))
+	libGlob := githubGlob(t, globs[1])
+	for _, tc := range []struct {
+		tag  string
+		want bool
+	}{
+		{"@agent-facets/adapter@0.19.0", true},
+		{"@agent-facets/adapter-claude@1.2.3-rc.1", true},
+		{"agent-facets@1.2.3", false},
+		{"@agent-facets/adapter@latest", false},
+		{"@other/adapter@1.2.3", false},
+		{"@agent-facets/@1.2.3", false},
+	} {
+		if got := libRE.MatchString(tc.tag); got != tc.want {
+			t.Errorf("CircleCI library filter matches %q = %v, want %v", tc.tag, got, tc.want)
+		}
+		if got := libGlob.MatchString(tc.tag); got != tc.want && tc.tag != "@agent-facets/@1.2.3" {
+			t.Errorf("GitHub pattern %s matches %q = %v, want %v", globs[1], tc.tag, got, tc.want)
+		}
+	}
 
 	for _, tc := range []struct {
 		tag  string
@@ -424,12 +464,26 @@ func TestGitHubStructure(t *testing.T) {
 			if got := at(t, jobs, PlatformJob, "strategy", "fail-fast"); got != false {
 				t.Errorf("fail-fast = %v, want false (one target failing must not cancel the others)", got)
 			}
-			for _, c := range []struct{ job, need string }{
-				{PlatformJob, BuildJob}, {CLIJob, PlatformJob}, {AdaptersJob, CLIJob}, {StatusJob, AdaptersJob},
+			for _, c := range []struct {
+				job  string
+				need []string
+			}{
+				{PlatformJob, []string{BuildJob}}, {CLIJob, []string{PlatformJob, AdaptersJob}}, {StatusJob, []string{CLIJob}},
 			} {
-				if got := strList(t, at(t, jobs, c.job, "needs")); !reflect.DeepEqual(got, []string{c.need}) {
-					t.Errorf("%s needs %v, want [%s]", c.job, got, c.need)
+				if got := strList(t, at(t, jobs, c.job, "needs")); !reflect.DeepEqual(got, c.need) {
+					t.Errorf("%s needs %v, want %v", c.job, got, c.need)
 				}
+			}
+			if _, ok := jobs[AdaptersJob].(map[string]any)["needs"]; ok {
+				t.Error("publish-adapters needs another job: it runs alone on a library's tag")
+			}
+			// A library's tag runs the library job alone: build is for the
+			// CLI's tags, and every other job follows it.
+			if got := at(t, jobs, BuildJob, "if"); got != "startsWith(github.ref_name, '"+tc.cfg.Release.TagPrefix+"')" {
+				t.Errorf("build if = %v", got)
+			}
+			if cmds := commands(t, at(t, jobs, AdaptersJob, "steps")); contains(cmds, "RELEASE_VERSION") {
+				t.Errorf("publish-adapters exports the CLI's release version: %q", cmds)
 			}
 			for _, c := range []struct{ job, cmd string }{
 				{BuildJob, "go tool mage build"},

@@ -17,6 +17,8 @@ const (
 	AdaptersJob   = "publish-adapters"
 	StatusJob     = "release-status"
 	WorkflowName  = "release"
+	// LibraryWorkflow releases one library on its own tag.
+	LibraryWorkflow = "libraries"
 	executorName  = "release"
 	circleAnyPath = "/.*/"
 )
@@ -29,10 +31,13 @@ const (
 // build runs `go tool mage build` and persists the dist directory;
 // publish-platform runs `go tool mage publishPlatform <target>` as a matrix
 // over cfg.Targets, each job named publish-platform-<target>; publish-cli
-// requires all of them and runs `go tool mage publishCLI`; publish-adapters
-// follows and runs `go tool mage publishAdapters`; release-status runs
-// `go tool mage status <version>`. Every job exports RELEASE_TAG and
-// RELEASE_VERSION (the tag without the prefix) before running Mage.
+// requires all of them and publish-adapters, which runs
+// `go tool mage publishAdapters` (on the CLI's tag: the libraries the CLI's
+// source needs), and runs `go tool mage publishCLI`; release-status runs
+// `go tool mage status <version>`. Every job of that workflow exports
+// RELEASE_TAG and RELEASE_VERSION (the tag without the prefix) before
+// running Mage. A second workflow runs publish-adapters alone for tags
+// matching LibraryTagRegexp(cfg): one library's release.
 func CircleCI(cfg *config.Config, opts ...Option) ([]byte, error) {
 	p, err := newPlan(cfg, opts)
 	if err != nil {
@@ -78,6 +83,18 @@ func CircleCI(cfg *config.Config, opts ...Option) ([]byte, error) {
 			run("Show tool versions", "go version\nnode --version\nnpm --version\n"),
 		}
 	}
+	// prepareLibrary starts the library job, which also runs on library
+	// tags: no release version to export.
+	prepareLibrary := func() []*yaml.Node {
+		p := prepare()
+		return append(p[:2:2], p[3:]...)
+	}
+	libraryFilters := func() *yaml.Node {
+		return m(
+			kv{key: "branches", value: m(kv{key: "ignore", value: str(circleAnyPath)})},
+			kv{key: "tags", value: m(kv{key: "only", value: str("/" + LibraryTagRegexp(cfg) + "/")})},
+		)
+	}
 	steps := func(groups ...[]*yaml.Node) *yaml.Node {
 		var all []*yaml.Node
 		for _, g := range groups {
@@ -86,13 +103,14 @@ func CircleCI(cfg *config.Config, opts ...Option) ([]byte, error) {
 		return seq(all...)
 	}
 
-	buildSteps := prepare()
+	var install []*yaml.Node
 	if p.bunBuild {
-		buildSteps = append(buildSteps,
+		install = []*yaml.Node{
 			run("Install Bun "+o.BunVersion, "sudo npm install --global bun@"+o.BunVersion),
 			run("Install dependencies", "bun install --frozen-lockfile"),
-		)
+		}
 	}
+	buildSteps := append(prepare(), install...)
 	buildSteps = append(buildSteps,
 		run("Build every target", "go tool mage build"),
 		m(kv{key: "persist_to_workspace", value: m(
@@ -136,8 +154,10 @@ func CircleCI(cfg *config.Config, opts ...Option) ([]byte, error) {
 			kv{key: PlatformJob, value: platformJob, comment: "Publishes one platform package; the workflow runs it once per target."},
 			kv{key: CLIJob, value: job(checkCLI, attach, run("Publish "+cfg.CLI.Package, "go tool mage publishCLI")),
 				comment: "Publishes the CLI package once every platform package is on the registry."},
-			kv{key: AdaptersJob, value: job(checkCLI, run("Publish the adapter packages", "go tool mage publishAdapters")),
-				comment: "Publishes the adapter (library) packages."},
+			kv{key: AdaptersJob, value: m(
+				kv{key: "executor", value: str(executorName)},
+				kv{key: "steps", value: steps(prepareLibrary(), install, []*yaml.Node{checkCLI, run("Build and publish the library packages", "go tool mage publishAdapters")})},
+			), comment: "Builds and publishes library packages: on a library's tag that library, on the CLI's tag the ones the CLI needs."},
 			kv{key: StatusJob, value: job(run("Show the release's status", `go tool mage status "$RELEASE_VERSION"`)),
 				comment: "Prints what the registry now holds for this version."},
 		)},
@@ -154,17 +174,21 @@ func CircleCI(cfg *config.Config, opts ...Option) ([]byte, error) {
 			)}),
 			m(kv{key: CLIJob, value: m(
 				kv{key: "context", value: context()},
-				kv{key: "requires", value: strs(platformNames...)},
+				kv{key: "requires", value: strs(append(platformNames, AdaptersJob)...)},
 				kv{key: "filters", value: filters()},
 			)}),
 			m(kv{key: AdaptersJob, value: m(
 				kv{key: "context", value: context()},
-				kv{key: "requires", value: strs(CLIJob)},
 				kv{key: "filters", value: filters()},
 			)}),
 			m(kv{key: StatusJob, value: m(
-				kv{key: "requires", value: strs(AdaptersJob)},
+				kv{key: "requires", value: strs(CLIJob)},
 				kv{key: "filters", value: filters()},
+			)}),
+		)})}, kv{key: LibraryWorkflow, value: m(kv{key: "jobs", value: seq(
+			m(kv{key: AdaptersJob, value: m(
+				kv{key: "context", value: context()},
+				kv{key: "filters", value: libraryFilters()},
 			)}),
 		)})})},
 	)

@@ -55,6 +55,11 @@ func GitHubActions(cfg *config.Config, opts ...Option) ([]byte, error) {
 			run("Show tool versions", "go version\nnode --version\nnpm --version\n"),
 		}
 	}
+	// The library job also runs on library tags: no release version to export.
+	setupLibrary := func() []*yaml.Node {
+		s := setup()
+		return append(s[:4:4], s[5:]...)
+	}
 	unpack := func() []*yaml.Node {
 		return []*yaml.Node{
 			uses("actions/download-artifact@v4", kv{key: "name", value: str("dist")}),
@@ -85,13 +90,14 @@ func GitHubActions(cfg *config.Config, opts ...Option) ([]byte, error) {
 		return m(append(entries, kv{key: "steps", value: seq(all...)})...)
 	}
 
-	buildSteps := []*yaml.Node{}
+	var install []*yaml.Node
 	if p.bunBuild {
-		buildSteps = append(buildSteps,
+		install = []*yaml.Node{
 			run("Install Bun "+o.BunVersion, "npm install --global bun@"+o.BunVersion),
 			run("Install dependencies", "bun install --frozen-lockfile"),
-		)
+		}
 	}
+	buildSteps := append([]*yaml.Node{}, install...)
 	buildSteps = append(buildSteps,
 		run("Build every target", "go tool mage build"),
 		run("Pack the built binaries", fmt.Sprintf("tar -cf %s %s\n", distArchive, p.dist)),
@@ -116,24 +122,24 @@ func GitHubActions(cfg *config.Config, opts ...Option) ([]byte, error) {
 
 	root := m(
 		kv{key: "name", value: str(WorkflowName)},
-		kv{key: "on", value: m(kv{key: "push", value: m(kv{key: "tags", value: strs(p.tagGlob())})})},
+		kv{key: "on", value: m(kv{key: "push", value: m(kv{key: "tags", value: strs(p.tagGlob(), p.libraryTagGlob())})})},
 		kv{key: "permissions", value: readOnly},
 		kv{key: "concurrency", value: m(
 			kv{key: "group", value: str("release-${{ github.ref_name }}")},
 			kv{key: "cancel-in-progress", value: boolean(false)},
 		)},
 		kv{key: "jobs", value: m(
-			kv{key: BuildJob, value: job(nil, nil, nil, setup(), buildSteps),
-				comment: "Builds every target and keeps the binaries for the publish jobs."},
+			kv{key: BuildJob, value: job(nil, nil, []kv{{key: "if", value: str("startsWith(github.ref_name, '" + p.prefix + "')")}}, setup(), buildSteps),
+				comment: "Builds every target and keeps the binaries for the publish jobs (on the CLI's tags only; the jobs after it follow)."},
 			kv{key: PlatformJob, value: platform,
 				comment: "Publishes one platform package per target."},
-			kv{key: CLIJob, value: job(strs(PlatformJob), publishPerms(), nil, setup(), unpack(),
+			kv{key: CLIJob, value: job(strs(PlatformJob, AdaptersJob), publishPerms(), nil, setup(), unpack(),
 				[]*yaml.Node{run("Publish "+cfg.CLI.Package, "go tool mage publishCLI")}),
 				comment: "Publishes the CLI package once every platform package is on the registry."},
-			kv{key: AdaptersJob, value: job(strs(CLIJob), publishPerms(), nil, setup(),
-				[]*yaml.Node{run("Publish the adapter packages", "go tool mage publishAdapters")}),
-				comment: "Publishes the adapter (library) packages."},
-			kv{key: StatusJob, value: job(strs(AdaptersJob), nil, nil, setup(),
+			kv{key: AdaptersJob, value: job(nil, publishPerms(), nil, setupLibrary(), install,
+				[]*yaml.Node{run("Build and publish the library packages", "go tool mage publishAdapters")}),
+				comment: "Builds and publishes library packages: on a library's tag that library, on the CLI's tag the ones the CLI needs."},
+			kv{key: StatusJob, value: job(strs(CLIJob), nil, nil, setup(),
 				[]*yaml.Node{run("Show the release's status", `go tool mage status "$RELEASE_VERSION"`)}),
 				comment: "Prints what the registry now holds for this version."},
 		)},

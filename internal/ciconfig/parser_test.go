@@ -160,8 +160,11 @@ func TestCircleCIParserAcceptsConfig(t *testing.T) {
 			if !reflect.DeepEqual(plat.Context, []string{DefaultCircleCIContext}) {
 				t.Errorf("parsed matrix context = %v", plat.Context)
 			}
-			if cli.Job != CLIJob || len(cli.Requires) != len(tc.cfg.Targets) {
-				t.Errorf("parsed publish-cli = %+v, want it to require %d jobs", cli, len(tc.cfg.Targets))
+			if cli.Job != CLIJob || len(cli.Requires) != len(tc.cfg.Targets)+1 || cli.Requires[len(cli.Requires)-1] != AdaptersJob {
+				t.Errorf("parsed publish-cli = %+v, want it to require %d platform jobs and %s", cli, len(tc.cfg.Targets), AdaptersJob)
+			}
+			if libs := s.Workflows[LibraryWorkflow]; len(libs) != 1 || libs[0].Job != AdaptersJob {
+				t.Errorf("parsed workflow %s = %+v, want %s alone", LibraryWorkflow, libs, AdaptersJob)
 			}
 		})
 	}
