@@ -181,10 +181,10 @@ type indented struct {
 
 func (w *indented) line(s string) {
 	s = secret.Redact(strings.TrimRight(s, "\r"))
-	w.out.Text("    %s", s)
 	if strings.TrimSpace(s) == "" {
 		return
 	}
+	w.out.Text("    %s", s)
 	if w.tail = append(w.tail, s); len(w.tail) > tailLines {
 		w.tail = w.tail[1:]
 	}

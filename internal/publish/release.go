@@ -11,6 +11,7 @@ import (
 
 	"github.com/agent-facets/release/internal/command"
 	"github.com/agent-facets/release/internal/fanout"
+	"github.com/agent-facets/release/internal/library"
 	"github.com/agent-facets/release/internal/npmcli"
 	"github.com/agent-facets/release/internal/outcome"
 	"github.com/agent-facets/release/internal/pack"
@@ -168,4 +169,31 @@ func Installable(ctx context.Context, e *toolkit.Env, name, v, bin string, args 
 		return out, fmt.Errorf("%s after installing %s@%s: %w", strings.Join(append([]string{bin}, args...), " "), name, v, err)
 	}
 	return out, nil
+}
+
+// InstallLibraries installs libs from the registry into a scratch project
+// with the real npm, as a user would, and checks them there
+// (library.VerifyInstall: versions, rewritten dependencies, no workspace:
+// range, an import() of each in Node). It returns what each exports.
+func InstallLibraries(ctx context.Context, e *toolkit.Env, libs []library.Expected) (map[string][]string, error) {
+	dir, err := os.MkdirTemp("", "install-libraries-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	if err := os.WriteFile(filepath.Join(dir, "package.json"), []byte(`{"name":"install-check","private":true,"type":"module"}`), 0o644); err != nil {
+		return nil, err
+	}
+	args := []string{"install", "--no-audit", "--no-fund", "--prefer-online"}
+	if len(libs) > 0 {
+		reg, err := e.Registry(ctx, libs[0].Name)
+		if err != nil {
+			return nil, err
+		}
+		args = append(args, "--registry", reg)
+	}
+	if _, err := e.NPM.Do(ctx, npmcli.Call{Dir: dir, Args: append(args, library.Specs(libs)...)}); err != nil {
+		return nil, fmt.Errorf("npm install %s: %w", strings.Join(library.Specs(libs), " "), err)
+	}
+	return library.VerifyInstall(ctx, e.Run, dir, libs)
 }

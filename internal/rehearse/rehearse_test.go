@@ -45,6 +45,12 @@ func TestRehearsal(t *testing.T) {
 		"(trusted publishing from CircleCI)",
 		"✓ registry serves all 12 platform packages at 3.1.4",
 		"npm install agent-facets@3.1.4, then `facet --version` printed 3.1.4",
+		"✓ the 3 libraries the CLI depends on are on the registry",
+		`dependencies["@agent-facets/adapter"]: workspace:^ → ^1.2.0`,
+		`+ @agent-facets/adapter-openai@1.0.0 published to latest`,
+		`✓ import("@agent-facets/adapter") from @agent-facets/adapter@1.2.0: exports defineAdapter, sdk`,
+		`✓ import("@agent-facets/adapter-openai") from @agent-facets/adapter-openai@1.0.0: exports adapter; resolved @agent-facets/adapter@1.2.0, @agent-facets/adapter-claude@1.1.0`,
+		"✓ no installed package.json holds a workspace: range",
 		"Rehearsal complete: 16 packages released",
 	} {
 		if !strings.Contains(text, want) {
