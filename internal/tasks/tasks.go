@@ -243,7 +243,7 @@ func publishing(operation string, needVersion bool, fl publishFlags, op func(e *
 // workspace package that is not one, saying why). Read-only: it writes
 // nothing but the report RELEASE_REPORT asks for.
 //
-// Example: go tool mage status -adapters 1.2.3
+// Example: go tool mage status 1.2.3 -adapters
 func Status(ctx context.Context,
 	version string, // the release version, e.g. 1.2.3
 	adapters *bool, // also the library packages, each at its workspace version
