@@ -64,9 +64,18 @@ func NewPlan(ctx context.Context, e *toolkit.Env, d *toolkit.Discovery, tag stri
 	if ws == nil {
 		return nil, fmt.Errorf("adapters.packages in %s lists the libraries by name, but releasing them needs their sources: set adapters.workspace to the monorepo's root instead", e.Cfg.File)
 	}
+	// The libraries, and the public workspace packages they depend on
+	// (the lint needs to know whether those are on the registry).
 	var specs []registry.Spec
+	check := map[string]bool{}
+	for _, l := range d.Packages {
+		check[l.Name] = true
+		for _, dep := range l.Deps {
+			check[dep] = true
+		}
+	}
 	for _, wp := range ws.Packages {
-		if wp.Private || wp.Version == "" {
+		if wp.Private || wp.Version == "" || !check[wp.Name] {
 			continue
 		}
 		reg, err := RegistryOf(ctx, e, wp)

@@ -537,3 +537,42 @@ fs.writeFileSync("package.json", JSON.stringify(m, null, 2));
 		t.Error("a token reached the output")
 	}
 }
+
+// TestPublishConfigIsHonoured: a library's publishConfig.registry is where
+// it is checked and published (npm's own registry here is a closed port),
+// and publishConfig.tag is its dist-tag.
+func TestPublishConfigIsHonoured(t *testing.T) {
+	t.Parallel()
+	reg, seeded, out := libraryRelease(t, nil)
+	ws := seeded.Cfg.Adapters.Workspace
+	for _, dir := range []string{"packages/adapter", "packages/adapters/claude", "packages/adapters/openai"} {
+		editJSON(t, ws, dir, func(m map[string]any) {
+			pc := m["publishConfig"].(map[string]any)
+			pc["registry"] = reg.URL
+			if dir == "packages/adapter" {
+				pc["tag"] = "next"
+			}
+		})
+	}
+	closed := "http://127.0.0.1:9/"
+	e, out2 := toolkittest.FactsEnv(t, seeded.Cfg, toolkittest.Facts(append(seeded.Facts.Environ, "NPM_CONFIG_REGISTRY="+closed, "npm_config_registry="+closed)...))
+	recs, err := publish.Adapters(ctx(t), e, fastOpts())
+	if err != nil {
+		t.Fatalf("%v\n%s\n%s", err, out, out2)
+	}
+	for _, r := range recs {
+		if r.Action != outcome.Published || r.Registry != reg.URL {
+			t.Errorf("%s: %s to %s", r, r.Action, r.Registry)
+		}
+	}
+	p, err := e.Reg.Packument(ctx(t), reg.URL, "@agent-facets/adapter", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.DistTags["next"] != "1.2.0" || p.DistTags["latest"] != "0.0.1" {
+		t.Errorf("dist-tags = %v, want next 1.2.0 (publishConfig.tag) and latest still the placeholder", p.DistTags)
+	}
+	if c, err := e.Reg.Packument(ctx(t), reg.URL, "@agent-facets/adapter-claude", true); err != nil || c.DistTags["latest"] != "1.1.0" {
+		t.Errorf("adapter-claude dist-tags = %v, %v", c, err)
+	}
+}

@@ -143,7 +143,7 @@ func One(ctx context.Context, e *toolkit.Env, p *pack.Package, o Options) (outco
 	}
 	v := o.Verify
 	v.Env = e
-	if err := v.Wait(ctx, p.String(), []Expect{{Name: p.Name, Version: p.Version, Integrity: p.Info.Integrity}}); err != nil {
+	if err := v.Wait(ctx, p.String(), []Expect{{Name: p.Name, Version: p.Version, Integrity: p.Info.Integrity, Registry: p.Registry}}); err != nil {
 		return done(outcome.Failed, fmt.Errorf("published %s, but: %w; run the same command again to keep waiting (it will not publish twice)", p, err))
 	}
 	e.Out.Line(report.Added, "%s published to %s (%s)", p, tag, outcome.Short(p.Info.Integrity))
