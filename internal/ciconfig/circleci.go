@@ -17,11 +17,13 @@ const (
 	AdaptersJob   = "publish-adapters"
 	StatusJob     = "release-status"
 	WorkflowName  = "release"
-	// LibraryWorkflow releases one library on its own tag.
-	LibraryWorkflow = "libraries"
 	executorName  = "release"
 	circleAnyPath = "/.*/"
 )
+
+// LibraryWorkflow is the CircleCI workflow that releases one library on
+// its own tag.
+const LibraryWorkflow = "libraries"
 
 // CircleCI returns the CircleCI configuration (.circleci/config.yml) of the
 // release pipeline for cfg. The publish jobs run in the CircleCI context
