@@ -1,4 +1,4 @@
-package publish_test
+package library_test
 
 import (
 	"encoding/json"
