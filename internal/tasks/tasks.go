@@ -61,8 +61,10 @@ func withEnv(f func(e *toolkit.Env) error) error {
 // use; no uplinks, nothing leaves this machine), builds the demo CLI for
 // every target, seeds every package as a maintainer, attaches the trusted
 // publisher, publishes the platform packages concurrently with OIDC tokens
-// from a stand-in circleci, then the CLI and the adapters, installs the CLI
-// from the registry and runs it. The registry is removed at the end.
+// from a stand-in circleci, then the libraries the CLI needs (built,
+// rewritten and linted from a demo monorepo shaped like agent-facets') and
+// the CLI, installs the CLI from the registry and runs it, and installs
+// every library and imports it in Node. The registry is removed at the end.
 //
 // Environment: RELEASE_CONFIG (default: the embedded release.json),
 // RELEASE_REPORT.
