@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -68,18 +70,33 @@ func (m *marker) String() string {
 }
 
 // hold is a script the fixture's build or prepack runs: when
-// RELEASE_TEST_HOLD names its stage, it says so and waits until the
-// process that ran it is gone (then it exits too: the kill leaves nothing
-// running behind).
+// RELEASE_TEST_HOLD names its stage, it says so, with its process id, and
+// waits. Killing the run does not end it (it is the build's child, in the
+// build's process group): the test ends it by that id.
 const hold = `const stage = process.argv[2];
 if (process.env.RELEASE_TEST_HOLD === stage) {
-  console.log("HOLDING IN " + stage);
-  const parent = process.ppid;
-  setInterval(() => {
-    try { process.kill(parent, 0); } catch { process.exit(0); }
-  }, 50);
+  console.log("HOLDING IN " + stage + " AS " + process.pid + ".");
+  setInterval(() => {}, 60000);
 }
 `
+
+// holder is the process id the hold script printed in out.
+func holder(t *testing.T, out string) int {
+	t.Helper()
+	m := regexp.MustCompile(`HOLDING IN \w+ AS (\d+)\.`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("no process id in the hold line:\n%s", out)
+	}
+	pid, _ := strconv.Atoi(m[1])
+	return pid
+}
+
+// end ends the hold script's process, by its id.
+func end(pid int) {
+	if p, err := os.FindProcess(pid); err == nil {
+		p.Kill()
+	}
+}
 
 // TestKilledRunLeavesTheTreeAlone kills a library release (SIGKILL to its
 // process group: no cleanup can run) while a build runs, and while a
@@ -142,7 +159,7 @@ writeFileSync("package.json", JSON.stringify(m, null, 2) + "\n");
 	// The run's environment: the maintainer's (npm login, the pinned Bun).
 	runner := &command.Runner{Environ: maintainer.Facts.Environ}
 	start := func(holdAt string) (*marker, <-chan error, context.CancelFunc) {
-		m := &marker{want: "HOLDING IN " + holdAt, seen: make(chan struct{})}
+		m := &marker{want: "HOLDING IN " + holdAt + " AS ", seen: make(chan struct{})}
 		c, cancel := context.WithCancel(ctx(t))
 		done := make(chan error, 1)
 		go func() {
@@ -158,18 +175,30 @@ writeFileSync("package.json", JSON.stringify(m, null, 2) + "\n");
 		m, done, cancel := start(stage)
 		select {
 		case <-m.seen:
+			// The run is under way: the marker's line holds the id.
 		case err := <-done:
 			cancel()
 			t.Fatalf("the run ended before its %s was held: %v\n%s", stage, err, m)
 		}
 		cancel() // SIGKILL to the run's process group
 		err := <-done
+		// The hold script lives on until ended: once here, or, should the
+		// test stop before, in its cleanup (never both: the id could be
+		// another process's by then).
+		pid, ended := holder(t, m.String()), false
+		t.Cleanup(func() {
+			if !ended {
+				end(pid)
+			}
+		})
 		if ce, ok := command.AsError(err); !ok || ce.Canceled == nil || !errors.Is(err, context.Canceled) {
 			t.Fatalf("the run was not killed during its %s: %v\n%s", stage, err, m)
 		}
 		if s := status(); s != "" {
 			t.Errorf("after a run killed during the %s, git status shows:\n%s\nrun output:\n%s", stage, s, m)
 		}
+		end(pid)
+		ended = true
 	}
 	for _, name := range []string{"@agent-facets/adapter", "@agent-facets/adapter-claude", "@agent-facets/adapter-openai"} {
 		if n := reg.PublishCount(name); n != 1 {
