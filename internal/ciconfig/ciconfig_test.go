@@ -265,7 +265,7 @@ func TestJobs(t *testing.T) {
 			for _, tg := range tc.cfg.Targets {
 				want = append(want, "records<"+PlatformJob+"-"+tg)
 			}
-			if !reflect.DeepEqual(kinds(cli.Attaches), want) || len(cli.Builds) != 0 || len(cli.Requires) != n {
+			if !reflect.DeepEqual(kinds(cli.Attaches), want) || len(cli.Builds) != 0 || len(cli.Requires) != n+1 || cli.Requires[n] != AdaptersJob {
 				t.Errorf("publish-cli receives %v, requires %v", kinds(cli.Attaches), cli.Requires)
 			}
 			assets := find(jobs, WorkflowName, AssetsJob)
@@ -364,8 +364,8 @@ func TestCircleCIStructure(t *testing.T) {
 				if attaches := slices.Contains(steps, "toolkit"); attaches != (len(j.Attaches) > 0) {
 					t.Errorf("%s: toolkit step %v, attaches %v", j.Definition, attaches, kinds(j.Attaches))
 				}
-				if builds := slices.Contains(steps, "bun"); builds != (len(j.Builds) > 0) {
-					t.Errorf("%s: bun step %v, builds %v", j.Definition, builds, j.Builds)
+				if builds := slices.Contains(steps, "bun"); builds != (len(j.Builds) > 0 || j.BuildsLibraries) {
+					t.Errorf("%s: bun step %v, builds %v, libraries %v", j.Definition, builds, j.Builds, j.BuildsLibraries)
 				}
 				if slices.Contains(steps, "oidc-check") != (j.Publishes == "npm") || slices.Contains(steps, "npm") != (j.Publishes == "npm" || j.Definition == NotifyJob) {
 					t.Errorf("%s: %v for a job that publishes %q", j.Definition, steps, j.Publishes)
@@ -626,8 +626,8 @@ func TestGitHubStructure(t *testing.T) {
 				job   string
 				needs []string
 			}{
-				{PlatformJob, []string{BuildJob}}, {AssetsJob, []string{BuildJob}}, {CLIJob, []string{PlatformJob}},
-				{AdaptersJob, []string{CLIJob}}, {GitHubJob, []string{AssetsJob, CLIJob}}, {StatusJob, []string{AdaptersJob}},
+				{PlatformJob, []string{BuildJob}}, {AssetsJob, []string{BuildJob}}, {CLIJob, []string{PlatformJob, AdaptersJob}},
+				{AdaptersJob, []string{BuildJob}}, {GitHubJob, []string{AssetsJob, CLIJob}}, {StatusJob, []string{CLIJob}},
 				{NotifyJob, []string{GitHubJob, StatusJob}}, {LibraryJob, []string{BuildJob}},
 			} {
 				if got := strList(t, at(t, jobs, c.job, "needs")); !reflect.DeepEqual(got, c.needs) {

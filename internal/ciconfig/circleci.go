@@ -179,9 +179,10 @@ func CircleCI(cfg *config.Config, opts ...Option) ([]byte, error) {
 			call("setup"), call("npm"), call("toolkit"), call("oidc-check"),
 			run("Publish "+cfg.CLI.Package, tool+" publishCLI"), call("notify-failure"),
 		)},
-		kv{key: AdaptersJob, comment: "Publishes the adapter (library) packages whose version is not on the registry.", value: jobDef(AdaptersJob, nil,
-			call("setup"), call("npm"), call("toolkit"), call("oidc-check"),
-			run("Publish the adapter packages", tool+" publishAdapters"), call("notify-failure"),
+		kv{key: AdaptersJob, comment: "Builds and publishes the library packages the CLI needs that are not on the registry yet; the CLI package waits for it.", value: jobDef(AdaptersJob, nil,
+			cat([]*yaml.Node{call("setup"), call("npm"), call("toolkit")}, withBun(call("oidc-check"),
+				run("Build and publish the library packages", tool+" publishAdapters"), call("notify-failure"),
+			))...,
 		)},
 		kv{key: GitHubJob, comment: "Creates or updates the GitHub Release of the tag with the archives.", value: jobDef(GitHubJob, nil,
 			call("setup"), call("toolkit"),
@@ -195,9 +196,10 @@ func CircleCI(cfg *config.Config, opts ...Option) ([]byte, error) {
 			call("setup"), call("npm"), call("toolkit"),
 			run("Post the release notice to Slack", tool+" notify success"),
 		)},
-		kv{key: LibraryJob, comment: "Library tags: publishes the library packages whose version is not on the registry (publishAdapters).", value: jobDef(LibraryJob, nil,
-			call("setup", kv{key: "kind", value: str("library")}), call("npm"), call("toolkit"), call("oidc-check"),
-			run("Publish the library packages", tool+" publishAdapters"),
+		kv{key: LibraryJob, comment: "Library tags: builds and publishes the tag's library package (publishAdapters reads the tag).", value: jobDef(LibraryJob, nil,
+			cat([]*yaml.Node{call("setup", kv{key: "kind", value: str("library")}), call("npm"), call("toolkit")}, withBun(call("oidc-check"),
+				run("Build and publish "+cfg.Scope+"/<name>", tool+" publishAdapters"),
+			))...,
 		)},
 	)
 
@@ -250,7 +252,7 @@ func CircleCI(cfg *config.Config, opts ...Option) ([]byte, error) {
 		kv{key: "workflows", value: m(
 			kv{key: WorkflowName, value: m(kv{key: "jobs", value: seq(release...)})},
 			kv{key: LibraryWorkflow, value: m(kv{key: "jobs", value: seq(library...)}),
-				comment: wrap("Library tags ("+cfg.Scope+"/<name>@X.Y.Z). For now it runs publishAdapters, which publishes every library whose version is not on the registry yet; a target that releases the tag's package alone can take its place.", 76)},
+				comment: wrap("Library tags ("+cfg.Scope+"/<name>@X.Y.Z): publishAdapters releases the tag's package alone, after checking that its package.json has the tag's version.", 76)},
 		)},
 	)
 	return encode(header, root)

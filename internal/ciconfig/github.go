@@ -151,7 +151,7 @@ func GitHubActions(cfg *config.Config, opts ...Option) ([]byte, error) {
 			})},
 		)},
 		kv{key: CLIJob, comment: "Publishes the CLI package once every platform package is on the registry with this build's bytes.", value: job(
-			kv{key: "needs", value: strs(PlatformJob)},
+			kv{key: "needs", value: strs(PlatformJob, AdaptersJob)},
 			kv{key: "permissions", value: publishPerms()},
 			group("npm"),
 			kv{key: "steps", value: cat(checkout, node(true), []*yaml.Node{cliVersion}, toolkit, []*yaml.Node{
@@ -159,12 +159,13 @@ func GitHubActions(cfg *config.Config, opts ...Option) ([]byte, error) {
 				run("Publish "+cfg.CLI.Package, tool+" publishCLI"),
 			})},
 		)},
-		kv{key: AdaptersJob, comment: "Publishes the adapter (library) packages whose version is not on the registry.", value: job(
-			kv{key: "needs", value: strs(CLIJob)},
+		kv{key: AdaptersJob, comment: "Builds and publishes the library packages the CLI needs that are not on the registry yet; the CLI package waits for it.", value: job(
+			cliOnly,
+			kv{key: "needs", value: strs(BuildJob)},
 			kv{key: "permissions", value: publishPerms()},
 			group("npm"),
-			kv{key: "steps", value: cat(checkout, node(true), []*yaml.Node{cliVersion}, toolkit, []*yaml.Node{
-				run("Publish the adapter packages", tool+" publishAdapters"),
+			kv{key: "steps", value: cat(checkout, node(true), []*yaml.Node{cliVersion}, toolkit, bun, []*yaml.Node{
+				run("Build and publish the library packages", tool+" publishAdapters"),
 			})},
 		)},
 		kv{key: GitHubJob, comment: "Creates or updates the GitHub Release of the tag with the archives.", value: job(
@@ -177,7 +178,7 @@ func GitHubActions(cfg *config.Config, opts ...Option) ([]byte, error) {
 			})},
 		)},
 		kv{key: StatusJob, comment: "Prints what the registry now holds for this version.", value: job(
-			kv{key: "needs", value: strs(AdaptersJob)},
+			kv{key: "needs", value: strs(CLIJob)},
 			kv{key: "steps", value: cat(checkout, node(false), []*yaml.Node{cliVersion}, toolkit, []*yaml.Node{
 				run("Show the release's status", tool+` status "$RELEASE_VERSION"`),
 			})},
@@ -200,15 +201,15 @@ func GitHubActions(cfg *config.Config, opts ...Option) ([]byte, error) {
 					append([]kv{{key: "NEEDS", value: str("${{ toJSON(needs) }}")}}, slackEnv...)...),
 			})},
 		)},
-		kv{key: LibraryJob, comment: "Library tags: publishes the library packages whose version is not on the registry (publishAdapters).", value: job(
+		kv{key: LibraryJob, comment: "Library tags: builds and publishes the tag's library package (publishAdapters reads the tag).", value: job(
 			kv{key: "if", value: str("startsWith(github.ref_name, '" + cfg.Scope + "/')")},
 			kv{key: "needs", value: strs(BuildJob)},
 			kv{key: "permissions", value: publishPerms()},
 			group("npm"),
 			kv{key: "steps", value: cat(checkout, node(true), []*yaml.Node{
 				run("Export the library release's tag", p.libraryScript("GITHUB_REF_NAME", "GITHUB_ENV", `%s=%s\n`)),
-			}, toolkit, []*yaml.Node{
-				run("Publish the library packages", tool+" publishAdapters"),
+			}, toolkit, bun, []*yaml.Node{
+				run("Build and publish "+cfg.Scope+"/<name>", tool+" publishAdapters"),
 			})},
 		)},
 	)

@@ -74,6 +74,9 @@ type Job struct {
 	CompilesToolkit bool
 	// Builds are the targets whose binaries the job builds.
 	Builds []string
+	// BuildsLibraries is set when the job builds library packages (their
+	// build scripts, with the workspace's dependencies installed).
+	BuildsLibraries bool
 	// Persists is what the job hands on; Attaches what it receives: every
 	// layer its upstream jobs persisted, as CircleCI attaches a workspace.
 	Persists, Attaches []Transfer
@@ -148,21 +151,23 @@ func graph(p *plan) []Job {
 	a := job(AssetsJob, []string{BuildJob}, slack)
 	a.Builds, a.Persists = slices.Clone(p.sources), []Transfer{archives}
 	jobs = append(jobs, a)
-	cli := job(CLIJob, platformNames, publish, slack)
+	// The libraries the CLI needs go out before the CLI package, which
+	// publishCLI checks; they need nothing of the platform jobs.
+	ad := job(AdaptersJob, []string{BuildJob}, publish, slack)
+	ad.SerialGroup, ad.Publishes, ad.BuildsLibraries = p.serialGroup("npm"), "npm", true
+	cli := job(CLIJob, append(slices.Clone(platformNames), AdaptersJob), publish, slack)
 	cli.SerialGroup, cli.Publishes = p.serialGroup("npm"), "npm"
-	ad := job(AdaptersJob, []string{CLIJob}, publish, slack)
-	ad.SerialGroup, ad.Publishes = p.serialGroup("npm"), "npm"
 	rel := job(GitHubJob, []string{AssetsJob, CLIJob}, gh, slack)
 	rel.SerialGroup, rel.Publishes = p.serialGroup("github"), "github"
-	st := job(StatusJob, []string{AdaptersJob}, slack)
+	st := job(StatusJob, []string{CLIJob}, slack)
 	n := job(NotifyJob, []string{GitHubJob, StatusJob}, slack)
 	n.Publishes = "slack"
-	jobs = append(jobs, cli, ad, rel, st, n)
+	jobs = append(jobs, ad, cli, rel, st, n)
 
 	lb := job(BuildJob, nil, slack)
 	lb.Workflow, lb.CompilesToolkit, lb.Persists = LibraryWorkflow, true, []Transfer{toolkit}
 	lib := job(LibraryJob, []string{BuildJob}, publish, slack)
-	lib.Workflow, lib.SerialGroup, lib.Publishes = LibraryWorkflow, p.serialGroup("npm"), "npm"
+	lib.Workflow, lib.SerialGroup, lib.Publishes, lib.BuildsLibraries = LibraryWorkflow, p.serialGroup("npm"), "npm", true
 	jobs = append(jobs, lb, lib)
 
 	// What each job receives: every layer persisted upstream of it.

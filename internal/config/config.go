@@ -66,6 +66,12 @@ type CLI struct {
 	Description string `json:"description"`
 	// Entry is the source entry point handed to the build command as {entry}.
 	Entry string `json:"entry"`
+	// Source is the directory of the CLI's source package in the adapters
+	// workspace, relative to the workspace root (e.g. "packages/cli"):
+	// publishCLI refuses while a public workspace package it depends on is
+	// not on the registry, and a CLI tag's library release releases those.
+	// Empty: no such check.
+	Source string `json:"source"`
 }
 
 // Adapters says where library packages come from.
@@ -79,6 +85,15 @@ type Adapters struct {
 	// Packages, when set, is the explicit list of adapter package names and
 	// replaces workspace discovery.
 	Packages []string `json:"packages"`
+	// Build is the argv that builds one library package before it is
+	// packed, run in the package's directory, with placeholders {name},
+	// {dir}, {version} and {root} (the workspace root). Empty: the
+	// package's own "build" script, run with the workspace's package
+	// manager (`bun run build`); nothing for a package without one.
+	Build []string `json:"build"`
+	// Prepack runs each library package's prepack and postpack scripts
+	// around its pack, in a staging copy of the package.
+	Prepack bool `json:"prepack"`
 }
 
 // Dist is where built binaries and staged packages live.
@@ -575,6 +590,12 @@ func (c *Config) Validate() error {
 		if !strings.HasPrefix(name, c.Scope+"/") {
 			return bad(field, "%q is outside the scope %s", name, c.Scope)
 		}
+	}
+	if len(c.Adapters.Build) > 0 && strings.TrimSpace(c.Adapters.Build[0]) == "" {
+		return bad("adapters.build", "the program (the first element) is empty: give the argv that builds one package, e.g. [\"bun\", \"run\", \"build\"]")
+	}
+	if src := filepath.ToSlash(c.CLI.Source); src != "" && (filepath.IsAbs(c.CLI.Source) || src == ".." || strings.HasPrefix(src, "../")) {
+		return bad("cli.source", "%q must be a directory inside the adapters workspace, relative to its root (e.g. \"packages/cli\")", c.CLI.Source)
 	}
 	for i, g := range c.Adapters.Exclude {
 		if _, err := filepath.Match(g, ""); err != nil {

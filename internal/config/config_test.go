@@ -29,6 +29,9 @@ func TestRepositoryConfigIsValid(t *testing.T) {
 	if c.CLI.Package != "agent-facets" || c.CLI.Binary != "facet" || len(c.Targets) != 12 {
 		t.Errorf("unexpected config: %+v", c.CLI)
 	}
+	if c.CLI.Source != "packages/cli" || len(c.Adapters.Build) != 0 || c.Adapters.Prepack {
+		t.Errorf("libraries: cli.source %q, adapters.build %v, adapters.prepack %v", c.CLI.Source, c.Adapters.Build, c.Adapters.Prepack)
+	}
 	if got := c.PlatformPackage("linux-x64-musl"); got != "@agent-facets/cli-linux-x64-musl" {
 		t.Errorf("PlatformPackage = %q", got)
 	}
@@ -88,6 +91,10 @@ func TestInvalid(t *testing.T) {
 			m["ci"] = map[string]any{"resourceClasses": map[string]any{"build": "very large"}}
 		}, []string{"ci.resourceClasses.build", "not a CircleCI resource class"}},
 		{"blank context", func(m map[string]any) { m["ci"] = map[string]any{"contexts": map[string]any{"slack": " "}} }, []string{"ci.contexts.slack", "non-empty single line"}},
+		{"library build without a program", func(m map[string]any) { m["adapters"].(map[string]any)["build"] = []any{"", "run", "build"} }, []string{"adapters.build", "the program (the first element) is empty"}},
+		{"library build not an argv", func(m map[string]any) { m["adapters"].(map[string]any)["build"] = "bun run build" }, []string{"adapters.build", "must be an array, got a string"}},
+		{"prepack not a boolean", func(m map[string]any) { m["adapters"].(map[string]any)["prepack"] = "yes" }, []string{"adapters.prepack", "wrong type"}},
+		{"cli source outside the workspace", func(m map[string]any) { m["cli"].(map[string]any)["source"] = "../cli" }, []string{"cli.source", `"../cli" must be a directory inside the adapters workspace`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -55,6 +55,10 @@ type Package struct {
 	Info    tarball.Info
 	// Notes are what the artifact check could not confirm about the binary.
 	Notes []string
+	// Access, Tag and Registry are what the package's own publishConfig
+	// asks for (a library's), "" when it says nothing: the access level, the
+	// dist-tag and the registry to publish to.
+	Access, Tag, Registry string
 }
 
 func repository(e *toolkit.Env) *Repository {

@@ -7,6 +7,7 @@
 package publish
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -48,6 +49,9 @@ type Options struct {
 	Verify Verifier
 	// Confirm tunes publishCLI's wait for the platform packages.
 	Confirm Verifier
+	// Release is the tag a library release acts on (<scope>/<name>@X.Y.Z,
+	// or the CLI's tag); empty means the CI tag of the run, if any.
+	Release string
 }
 
 // DifferentBytesError: the version is on the registry with other contents.
@@ -85,9 +89,12 @@ func One(ctx context.Context, e *toolkit.Env, p *pack.Package, o Options) (outco
 		}
 		return rec, err
 	}
-	reg, err := e.Registry(ctx, p.Name)
-	if err != nil {
-		return done(outcome.Failed, err)
+	reg := p.Registry
+	if reg == "" {
+		var err error
+		if reg, err = e.Registry(ctx, p.Name); err != nil {
+			return done(outcome.Failed, err)
+		}
 	}
 	rec.Registry = reg
 	st := e.Reg.Check(ctx, reg, registry.Spec{Name: p.Name, Version: p.Version}, true)
@@ -109,7 +116,7 @@ func One(ctx context.Context, e *toolkit.Env, p *pack.Package, o Options) (outco
 	if _, isOIDC := auth.(*OIDC); isOIDC && st.State == registry.PackageMissing {
 		return done(outcome.Failed, fmt.Errorf("%s does not exist on the registry, and trusted publishing cannot create a package: seed it first (mage seedCLI / mage seedAdapters), attach its trusted publisher (mage trust:attach), then run this again", p.Name))
 	}
-	tag := Tag(e, p.Version, o.Tag)
+	tag := Tag(e, p.Version, cmp.Or(o.Tag, p.Tag))
 	rec.Tag = tag
 	if tag == "latest" && st.Latest != "" && version.Less(p.Version, st.Latest) {
 		return done(outcome.Failed, fmt.Errorf("%s: latest is %s, newer than %s: publishing to latest would move it backwards; publish with another tag (-tag=...) if this is a backport", p.Name, st.Latest, p.Version))
@@ -119,7 +126,7 @@ func One(ctx context.Context, e *toolkit.Env, p *pack.Package, o Options) (outco
 		return done(outcome.Failed, err)
 	}
 	e.Out.Line(report.Wait, "publishing %s to %s with tag %s (%s)", p, reg, tag, auth)
-	err = e.NPM.Publish(ctx, npmcli.PublishOptions{Path: p.Tarball, Registry: reg, Tag: tag, Access: "public", Env: env})
+	err = e.NPM.Publish(ctx, npmcli.PublishOptions{Path: p.Tarball, Registry: reg, Tag: tag, Access: cmp.Or(p.Access, "public"), Env: env})
 	if err != nil {
 		// The write may have landed even though npm failed (a lost answer,
 		// a retried PUT): the registry, not npm's exit code, decides.
@@ -136,7 +143,7 @@ func One(ctx context.Context, e *toolkit.Env, p *pack.Package, o Options) (outco
 	}
 	v := o.Verify
 	v.Env = e
-	if err := v.Wait(ctx, p.String(), []Expect{{Name: p.Name, Version: p.Version, Integrity: p.Info.Integrity}}); err != nil {
+	if err := v.Wait(ctx, p.String(), []Expect{{Name: p.Name, Version: p.Version, Integrity: p.Info.Integrity, Registry: p.Registry}}); err != nil {
 		return done(outcome.Failed, fmt.Errorf("published %s, but: %w; run the same command again to keep waiting (it will not publish twice)", p, err))
 	}
 	e.Out.Line(report.Added, "%s published to %s (%s)", p, tag, outcome.Short(p.Info.Integrity))

@@ -499,49 +499,6 @@ func TestInterruptedPublishThenRerun(t *testing.T) {
 	}
 }
 
-func TestPublishAdapters(t *testing.T) {
-	t.Parallel()
-	reg, e, out := release(t, nil)
-	if _, err := seed.Seed(ctx(t), e, []string{"@agent-facets/adapter", "@agent-facets/adapter-claude", "@agent-facets/adapter-openai"}, seed.Options{}); err != nil {
-		t.Fatal(err)
-	}
-	recs, err := publish.Adapters(ctx(t), e, fastOpts())
-	if err != nil {
-		t.Fatalf("%v\n%s", err, out)
-	}
-	var order []string
-	for _, r := range recs {
-		order = append(order, r.Package)
-		if r.Action != outcome.Published || r.Version != "1.0.0" {
-			t.Errorf("%+v", r)
-		}
-	}
-	if strings.Join(order, ",") != "@agent-facets/adapter,@agent-facets/adapter-claude,@agent-facets/adapter-openai" {
-		t.Errorf("order = %v", order)
-	}
-	recs, err = publish.Adapters(ctx(t), e, fastOpts())
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, r := range recs {
-		if r.Action != outcome.Identical {
-			t.Errorf("re-run %s: %s", r.Package, r.Action)
-		}
-		if reg.PublishCount(r.Package) != 2 {
-			t.Errorf("%s published %d times", r.Package, reg.PublishCount(r.Package))
-		}
-	}
-	// A changed adapter at the same version is refused.
-	ws := e.Cfg.Adapters.Workspace
-	if err := os.WriteFile(filepath.Join(ws, "packages/adapter/index.js"), []byte("module.exports = 2;\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	_, err = publish.Adapters(ctx(t), e, fastOpts())
-	if err == nil || !strings.Contains(err.Error(), "@agent-facets/adapter@1.0.0 is already on the registry with different contents") {
-		t.Fatalf("err = %v", err)
-	}
-}
-
 func TestPackageJSONFields(t *testing.T) {
 	t.Parallel()
 	_, e, _ := release(t, nil)

@@ -2,7 +2,6 @@ package publish
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -10,10 +9,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/bitfield/script"
-
 	"github.com/agent-facets/release/internal/command"
 	"github.com/agent-facets/release/internal/fanout"
+	"github.com/agent-facets/release/internal/library"
 	"github.com/agent-facets/release/internal/npmcli"
 	"github.com/agent-facets/release/internal/outcome"
 	"github.com/agent-facets/release/internal/pack"
@@ -21,7 +19,6 @@ import (
 	"github.com/agent-facets/release/internal/tarball"
 	"github.com/agent-facets/release/internal/toolkit"
 	"github.com/agent-facets/release/internal/version"
-	"github.com/agent-facets/release/internal/workspace"
 )
 
 // Platform checks, packs and publishes the platform package of one target.
@@ -90,6 +87,9 @@ func CLI(ctx context.Context, e *toolkit.Env, v string, o Options) ([]outcome.Re
 	if _, err := version.Validate(v); err != nil {
 		return nil, err
 	}
+	if err := LibrariesReady(ctx, e); err != nil {
+		return nil, err
+	}
 	var xs []Expect
 	local := 0
 	for _, t := range e.Cfg.PlatformTargets() {
@@ -150,64 +150,6 @@ func platformIntegrity(e *toolkit.Env, target, v string) (tarball.Info, error) {
 	return p.Info, nil
 }
 
-// Adapters publishes every adapter package of the workspace whose version
-// is not on the registry, in dependency order. Adapters are packed with
-// `npm pack` (npm's own file rules: "files", .npmignore).
-func Adapters(ctx context.Context, e *toolkit.Env, o Options) ([]outcome.Record, error) {
-	pkgs, err := e.Adapters()
-	if err != nil {
-		return nil, err
-	}
-	var recs []outcome.Record
-	for _, wp := range pkgs {
-		if wp.Dir == "" {
-			err := fmt.Errorf("%s: adapters listed by name in %s cannot be published by this target (it needs their sources): use adapters.workspace", wp.Name, e.Cfg.File)
-			return recs, err
-		}
-		p, err := npmPack(ctx, e, wp)
-		if err != nil {
-			recs = append(recs, outcome.Fail(wp.Name, wp.Version, err))
-			return recs, err
-		}
-		rec, err := One(ctx, e, p, o)
-		recs = append(recs, rec)
-		if err != nil {
-			// Later adapters may depend on this one: stop here.
-			return recs, fmt.Errorf("%w; adapters after it were not published", err)
-		}
-	}
-	return recs, nil
-}
-
-// npmPack packs a workspace package with npm into the dist directory.
-func npmPack(ctx context.Context, e *toolkit.Env, wp workspace.Package) (*pack.Package, error) {
-	if _, err := version.Validate(wp.Version); err != nil {
-		return nil, fmt.Errorf("%s (%s): %w", wp.Name, wp.Dir, err)
-	}
-	dest := filepath.Join(pack.Dir(e), "adapters")
-	if err := os.MkdirAll(dest, 0o755); err != nil {
-		return nil, err
-	}
-	out, err := e.NPM.Run(ctx, nil, "pack", wp.Dir, "--json", "--ignore-scripts", "--pack-destination", dest)
-	if err != nil {
-		return nil, fmt.Errorf("pack %s: %w", wp.Name, err)
-	}
-	filename, err := script.Echo(out).JQ(".[0].filename // empty").String()
-	var name string
-	if err == nil {
-		err = json.Unmarshal([]byte(filename), &name)
-	}
-	if err != nil || name == "" {
-		return nil, fmt.Errorf("pack %s: npm pack --json printed no result", wp.Name)
-	}
-	path := filepath.Join(dest, name)
-	info, err := tarball.Integrity(path)
-	if err != nil {
-		return nil, err
-	}
-	return &pack.Package{Name: wp.Name, Version: wp.Version, Tarball: path, Info: info}, nil
-}
-
 // Installable checks, by installing it into a scratch project with the
 // real npm, that name@v installs from the registry and its command runs.
 // It returns the command's output.
@@ -232,4 +174,31 @@ func Installable(ctx context.Context, e *toolkit.Env, name, v, bin string, args 
 		return out, fmt.Errorf("%s after installing %s@%s: %w", strings.Join(append([]string{bin}, args...), " "), name, v, err)
 	}
 	return out, nil
+}
+
+// InstallLibraries installs libs from the registry into a scratch project
+// with the real npm, as a user would, and checks them there
+// (library.VerifyInstall: versions, rewritten dependencies, no workspace:
+// range, an import() of each in Node). It returns what each exports.
+func InstallLibraries(ctx context.Context, e *toolkit.Env, libs []library.Expected) (map[string][]string, error) {
+	dir, err := os.MkdirTemp("", "install-libraries-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	if err := os.WriteFile(filepath.Join(dir, "package.json"), []byte(`{"name":"install-check","private":true,"type":"module"}`), 0o644); err != nil {
+		return nil, err
+	}
+	args := []string{"install", "--no-audit", "--no-fund", "--prefer-online"}
+	if len(libs) > 0 {
+		reg, err := e.Registry(ctx, libs[0].Name)
+		if err != nil {
+			return nil, err
+		}
+		args = append(args, "--registry", reg)
+	}
+	if _, err := e.NPM.Do(ctx, npmcli.Call{Dir: dir, Args: append(args, library.Specs(libs)...)}); err != nil {
+		return nil, fmt.Errorf("npm install %s: %w", strings.Join(library.Specs(libs), " "), err)
+	}
+	return library.VerifyInstall(ctx, e.Run, dir, libs)
 }

@@ -19,6 +19,9 @@ import (
 // have (empty: any).
 type Expect struct {
 	Name, Version, Integrity string
+	// Registry is where to look (a library's publishConfig.registry);
+	// empty means npm's registry for the name.
+	Registry string
 }
 
 func (x Expect) String() string { return x.Name + "@" + x.Version }
@@ -88,14 +91,20 @@ func (v *Verifier) Wait(ctx context.Context, what string, xs []Expect) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, deadline)
 	defer cancel()
-	names := make([]string, len(xs))
-	for i, x := range xs {
-		names[i] = x.Name
+	var names []string
+	own := map[string]string{}
+	for _, x := range xs {
+		if x.Registry != "" {
+			own[x.Name] = x.Registry
+		} else {
+			names = append(names, x.Name)
+		}
 	}
-	regFor, err := e.RegistryFor(ctx, names)
+	npmFor, err := e.RegistryFor(ctx, names)
 	if err != nil {
 		return err
 	}
+	regFor := func(n string) string { return cmp.Or(own[n], npmFor(n)) }
 	sched := NewProportional(cmp.Or(v.Min, 500*time.Millisecond), cmp.Or(v.Max, 15*time.Second))
 	start := time.Now()
 	lastProgress := start

@@ -1,8 +1,10 @@
 // Package rehearse runs a whole release against a throwaway local registry:
 // the demo binaries are built for every target, every package is seeded by a
 // maintainer, trusted publishers are attached, the platform packages are
-// published concurrently with OIDC as the CI matrix would, then the CLI and
-// the adapters, and finally the CLI is installed from the registry and run.
+// published concurrently with OIDC as the CI matrix would, then the
+// libraries the CLI needs (built, rewritten and linted from a monorepo
+// shaped like agent-facets') and the CLI; then the CLI is installed from the
+// registry and run, and every library installed and imported in Node.
 // Beside the publishing, the standalone archives and their checksums are
 // made; the GitHub Release is created (and created again, to show a re-run
 // changes nothing) on a local GitHub emulator and its archives downloaded
@@ -19,6 +21,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"os"
@@ -34,6 +37,7 @@ import (
 	"github.com/agent-facets/release/internal/config"
 	"github.com/agent-facets/release/internal/fixtures"
 	"github.com/agent-facets/release/internal/githubrelease"
+	"github.com/agent-facets/release/internal/library"
 	"github.com/agent-facets/release/internal/localgithub"
 	"github.com/agent-facets/release/internal/localregistry"
 	"github.com/agent-facets/release/internal/localslack"
@@ -148,6 +152,12 @@ func run(ctx context.Context, o Options, res *Result) ([]outcome.Record, error) 
 		return nil, err
 	}
 	cfg.Adapters.Packages = nil
+	// The demo monorepo's packageManager is bun, as agent-facets' is; where
+	// Bun is not installed its libraries build with npm instead.
+	if _, err := (&command.Runner{Environ: o.Facts.Environ}).LookPath("bun"); err != nil && len(cfg.Adapters.Build) == 0 {
+		cfg.Adapters.Build = []string{"npm", "run", "build"}
+		out.Line(report.Info, "bun is not on PATH: the demo libraries build with `npm run build` (adapters.build)")
+	}
 	// A maintainer at their machine: npm's own login, nobody at the
 	// terminal to answer prompts.
 	e := toolkit.New(cfg, toolkit.ReadFacts(command.Merge(o.Facts.Environ, maintainerEnv), false), o.Out)
@@ -214,14 +224,17 @@ func run(ctx context.Context, o Options, res *Result) ([]outcome.Record, error) 
 		outcome.Summary(out, recs)
 		return recs, err
 	}
-	cli, err := publish.CLI(ctx, ci, v, opts)
-	recs = append(recs, cli...)
+	// On the CLI's tag, the library job releases what the CLI's source
+	// needs; publishCLI refuses until it has.
+	out.Heading("Releasing the libraries the CLI needs (mage publishAdapters on %s%s)", cfg.Release.TagPrefix, v)
+	ad, err := publish.Adapters(ctx, ci, opts)
+	recs = append(recs, ad...)
 	if err != nil {
 		outcome.Summary(out, recs)
 		return recs, err
 	}
-	ad, err := publish.Adapters(ctx, ci, opts)
-	recs = append(recs, ad...)
+	cli, err := publish.CLI(ctx, ci, v, opts)
+	recs = append(recs, cli...)
 	if err != nil {
 		outcome.Summary(out, recs)
 		return recs, err
@@ -237,6 +250,29 @@ func run(ctx context.Context, o Options, res *Result) ([]outcome.Record, error) 
 		return recs, fmt.Errorf("installed %s prints %q, want %s", cfg.CLI.Binary, strings.TrimSpace(got), v)
 	}
 	out.Line(report.OK, "npm install %s@%s, then `%s --version` printed %s", cfg.CLI.Package, v, cfg.CLI.Binary, strings.TrimSpace(got))
+
+	d, err := ci.Libraries()
+	if err != nil {
+		return recs, err
+	}
+	libs := library.Expect(d.Workspace, d.Packages)
+	out.Heading("Installing the %d libraries from the registry and importing them in Node", len(libs))
+	exports, err := publish.InstallLibraries(ctx, ci, libs)
+	if err != nil {
+		return recs, err
+	}
+	for _, l := range libs {
+		var deps []string
+		for _, n := range slices.Sorted(maps.Keys(l.Deps)) {
+			deps = append(deps, n+"@"+l.Deps[n])
+		}
+		resolved := ""
+		if len(deps) > 0 {
+			resolved = "; resolved " + strings.Join(deps, ", ")
+		}
+		out.Line(report.OK, "import(%q) from %s@%s: exports %s%s", l.Name, l.Name, l.Version, strings.Join(exports[l.Name], ", "), resolved)
+	}
+	out.Line(report.OK, "no installed package.json holds a workspace: range")
 
 	if err := gitHubAndSlack(ctx, o, cfg, ciEnv, v, out, res); err != nil {
 		return recs, err

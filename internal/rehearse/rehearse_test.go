@@ -53,6 +53,12 @@ func TestRehearsal(t *testing.T) {
 		"the second run uploaded nothing",
 		"+ notice sent through chat.postMessage to #releases: agent-facets 3.1.4 is released",
 		"Rehearsal complete: 16 packages released to a throwaway registry, 8 archives on a GitHub Release and a notice posted",
+		"✓ the 3 libraries the CLI depends on are on the registry",
+		`dependencies["@agent-facets/adapter"]: workspace:^ → ^1.2.0`,
+		`+ @agent-facets/adapter-openai@1.0.0 published to latest`,
+		`✓ import("@agent-facets/adapter") from @agent-facets/adapter@1.2.0: exports defineAdapter, sdk`,
+		`✓ import("@agent-facets/adapter-openai") from @agent-facets/adapter-openai@1.0.0: exports adapter; resolved @agent-facets/adapter@1.2.0, @agent-facets/adapter-claude@1.1.0`,
+		"✓ no installed package.json holds a workspace: range",
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("output lacks %q", want)

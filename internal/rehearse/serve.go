@@ -78,9 +78,9 @@ func Serve(ctx context.Context, o ServeOptions, out *report.Printer) error {
 	out.Line(report.OK, "local registry at %s (Verdaccio %s, no uplinks), files in %s", reg.URL, localregistry.VerdaccioVersion(), o.Dir)
 	out.Heading("A maintainer logged in to it (seedCLI, trust:attach, status):")
 	printEnv(out, maintainer)
-	out.Heading("A CircleCI job publishing to it with trusted publishing (publishPlatform, publishCLI):")
+	out.Heading("A CircleCI job publishing to it with trusted publishing (publishPlatform, publishAdapters, publishCLI):")
 	printEnv(out, ci)
-	out.Text("\nAdd CIRCLE_TAG=%s<version> for a release job. Stop with Ctrl-C: the registry and its storage are removed.", e.Cfg.Release.TagPrefix)
+	out.Text("\nAdd CIRCLE_TAG=%s<version> for a release job, or CIRCLE_TAG=%s/<name>@<version> for a library's. Stop with Ctrl-C: the registry and its storage are removed.", e.Cfg.Release.TagPrefix, e.Cfg.Scope)
 	if o.Ready != nil {
 		o.Ready(maintainer, ci)
 	}

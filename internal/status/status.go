@@ -11,6 +11,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/agent-facets/release/internal/library"
 	"github.com/agent-facets/release/internal/outcome"
 	"github.com/agent-facets/release/internal/pack"
 	"github.com/agent-facets/release/internal/registry"
@@ -151,3 +152,94 @@ func Print(out *report.Printer, r *Report) {
 // ErrIncomplete is returned by the status target when the release is not
 // complete, so its exit code tells.
 var ErrIncomplete = fmt.Errorf("the release is not complete")
+
+// LibraryReport is the state of the library packages, each at its
+// workspace version.
+type LibraryReport struct {
+	// Packages are the libraries in dependency order: published, missing
+	// (the seeded placeholder alone counts as missing) or failed (the
+	// registry could not be read).
+	Packages []outcome.Record
+	// Skipped are the workspace packages that are not libraries, and why.
+	Skipped  []toolkit.Skip
+	Complete bool
+	Next     string
+}
+
+// Libraries reads the state of every library package (the set
+// publishAdapters releases) at its workspace version.
+func Libraries(ctx context.Context, e *toolkit.Env) (*LibraryReport, error) {
+	d, err := e.Libraries()
+	if err != nil {
+		return nil, err
+	}
+	if d.Workspace == nil {
+		return nil, fmt.Errorf("status -adapters reads each library's version from the workspace, but %s lists adapters.packages by name: set adapters.workspace", e.Cfg.File)
+	}
+	r := &LibraryReport{Skipped: d.Skipped}
+	regs := map[string]string{}
+	specs := make([]registry.Spec, len(d.Packages))
+	for i, p := range d.Packages {
+		if regs[p.Name], err = library.RegistryOf(ctx, e, p); err != nil {
+			return nil, err
+		}
+		specs[i] = registry.Spec{Name: p.Name, Version: p.Version}
+	}
+	results, _ := e.Reg.CheckAll(ctx, func(n string) string { return regs[n] }, specs, true)
+	var missing, unknown []string
+	for _, res := range results {
+		row := outcome.Record{Package: res.Spec.Name, Version: res.Spec.Version, Integrity: res.Integrity, Latest: res.Latest, Registry: regs[res.Spec.Name]}
+		switch {
+		case res.Err != nil:
+			row.Action, row.Error = outcome.Failed, "the registry could not be read: "+res.Err.Error()
+			unknown = append(unknown, row.Package)
+		case res.State == registry.Published && res.Spec.Version == e.Cfg.Release.PlaceholderVersion:
+			row.Action, row.Note = outcome.Missing, "only the seeded placeholder"
+			missing = append(missing, row.String())
+		case res.State != registry.Published:
+			row.Action = outcome.Missing
+			missing = append(missing, row.String())
+		default:
+			row.Action = outcome.Published
+		}
+		r.Packages = append(r.Packages, row)
+	}
+	switch {
+	case len(unknown) > 0:
+		r.Next = "the registry could not be read for " + strings.Join(unknown, ", ") + " (see above); fix that and run status again"
+	case len(missing) > 0:
+		r.Next = "publishAdapters (or push the tag of each: " + strings.Join(missing, ", ") + ")"
+	default:
+		r.Complete = true
+		r.Next = "nothing: every library is published at its version"
+	}
+	return r, nil
+}
+
+// PrintLibraries writes a library report: a line per workspace package
+// that is not a library, a table, and the next action.
+func PrintLibraries(out *report.Printer, r *LibraryReport) {
+	out.Heading("Libraries")
+	for _, s := range r.Skipped {
+		out.Line(report.Skipped, "%s skipped: %s", s.Package.Name, s.Reason)
+	}
+	rows := make([][]string, len(r.Packages))
+	for i, row := range r.Packages {
+		state := string(row.Action)
+		if row.Note != "" {
+			state += " (" + row.Note + ")"
+		}
+		rows[i] = []string{row.Package, row.Version, state, outcome.Short(row.Integrity), row.Latest}
+	}
+	out.Table([]string{"package", "version", "state", "integrity", "latest"}, rows)
+	for _, row := range r.Packages {
+		if row.Error != "" {
+			out.Line(report.Failed, "%s: %s", row.Package, row.Error)
+		}
+	}
+	if r.Complete {
+		out.Line(report.OK, "every library is published at its version")
+	} else {
+		out.Line(report.Warn, "libraries incomplete; next: %s", r.Next)
+	}
+}

@@ -179,3 +179,65 @@ func TestStatusUnreadable(t *testing.T) {
 		t.Errorf("the cause is not printed:\n%s", out)
 	}
 }
+
+// TestStatusLibraries: status -adapters reads the libraries publishAdapters
+// releases, each at its workspace version; the seeded placeholder is not a
+// release, and the packages that are not libraries are listed with why.
+func TestStatusLibraries(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	t.Parallel()
+	reg := localregistrytest.Start(t)
+	cfg := toolkittest.Config(t, nil)
+	e, out := toolkittest.Env(t, cfg, append(reg.NpmEnv(t, reg.AddUser(t, "maintainer")), toolkittest.WithBun(t), "CIRCLE_TAG=", "GITHUB_REF_TYPE=")...)
+	libs := []string{"@agent-facets/adapter", "@agent-facets/adapter-claude", "@agent-facets/adapter-openai"}
+	if _, err := seed.Seed(ctx, e, libs, seed.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	r, err := status.Libraries(ctx, e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, row := range r.Packages {
+		names = append(names, row.String())
+		if row.Action != outcome.Missing {
+			t.Errorf("%s: %s before any release", row, row.Action)
+		}
+	}
+	if got := strings.Join(names, " "); got != "@agent-facets/adapter@1.2.0 @agent-facets/adapter-claude@1.1.0 @agent-facets/adapter-openai@1.0.0" {
+		t.Errorf("rows %s", got)
+	}
+	if r.Complete || !strings.Contains(r.Next, "publishAdapters (or push the tag of each: @agent-facets/adapter@1.2.0, ") {
+		t.Errorf("complete=%v next=%q", r.Complete, r.Next)
+	}
+	status.PrintLibraries(e.Out, r)
+	for _, want := range []string{
+		`~ @agent-facets/dev-tools skipped: private ("private": true in its package.json): never published`,
+		"~ @agent-facets/cli-linux-x64 skipped: matches adapters.exclude [cli-*]: not a library",
+		"! libraries incomplete; next: publishAdapters",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+
+	if _, err := publish.Adapters(ctx, e, publish.Options{Verify: publish.Verifier{Min: 100 * time.Millisecond}}); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if r, err = status.Libraries(ctx, e); err != nil || !r.Complete {
+		t.Fatalf("after the release: %+v, %v", r, err)
+	}
+
+	// A library at the placeholder version has only the placeholder.
+	pj := filepath.Join(cfg.Adapters.Workspace, "packages", "adapters", "openai", "package.json")
+	data, _ := os.ReadFile(pj)
+	os.WriteFile(pj, []byte(strings.Replace(string(data), `"version": "1.0.0"`, `"version": "0.0.1"`, 1)), 0o644)
+	r, err = status.Libraries(ctx, e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if last := r.Packages[len(r.Packages)-1]; last.Action != outcome.Missing || last.Note != "only the seeded placeholder" || r.Complete {
+		t.Errorf("placeholder: %+v, complete %v", last, r.Complete)
+	}
+}

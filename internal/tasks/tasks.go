@@ -62,11 +62,13 @@ func withEnv(f func(e *toolkit.Env) error) error {
 // every target, makes the standalone archives and checksums.txt, seeds
 // every package as a maintainer, attaches the trusted publisher, publishes
 // the platform packages concurrently with OIDC tokens from a stand-in
-// circleci, then the CLI and the adapters, installs the CLI from the
-// registry and runs it. Then it creates the GitHub Release with the
-// archives on a local GitHub emulator (twice: the second run changes
-// nothing), downloads them back and posts the notice to a local Slack
-// emulator. The registry and the emulators are removed at the end.
+// circleci, then the libraries the CLI needs (built, rewritten and linted
+// from a demo monorepo shaped like agent-facets') and the CLI, installs the
+// CLI from the registry and runs it, and installs every library and imports
+// it in Node. Then it creates the GitHub Release with the archives on a
+// local GitHub emulator (twice: the second run changes nothing), downloads
+// them back and posts the notice to a local Slack emulator. The registry
+// and the emulators are removed at the end.
 //
 // Environment: RELEASE_CONFIG (default: the embedded release.json),
 // RELEASE_REPORT.
@@ -184,18 +186,32 @@ func PublishCLI(ctx context.Context,
 		})
 }
 
-// PublishAdapters publishes, in dependency order, each adapter package whose version is not on the registry.
+// PublishAdapters builds, packs, lints and publishes the library (adapter) packages a tag or the registry calls for.
 //
-// Versions come from each package's package.json. An identical version is
-// skipped; a different one stops the run.
+// Which: on a library tag <scope>/<name>@X.Y.Z (-release, or CIRCLE_TAG /
+// GITHUB_REF_NAME), that one package, whose package.json version must be
+// the tag's; on the CLI's tag, the libraries cli.source depends on that are
+// not on the registry; without a tag, every library whose version is not on
+// the registry (the seeded placeholder never counts). Each is built in
+// dependency order (adapters.build, or its own build script with the
+// workspace's package manager), packed as pnpm or bun would publish it
+// (workspace: and catalog: ranges resolved, publishConfig applied) and
+// linted, all before the first write; then published, in order, and
+// verified. An identical version is skipped; a different one stops the run.
+// The working tree is never rewritten.
 //
-// Example: go tool mage publishAdapters
+// Environment: CIRCLE_TAG or GITHUB_REF_NAME, NPM_ID_TOKEN, RELEASE_CONFIG,
+// RELEASE_REPORT, GITHUB_STEP_SUMMARY.
+//
+// Example: go tool mage publishAdapters -release=@agent-facets/adapter@0.19.0
 func PublishAdapters(ctx context.Context,
+	release *string, // the tag to release: <scope>/<name>@X.Y.Z, or the CLI's tag (default: the CI tag)
 	tag *string, // publish under this dist-tag instead of latest
 	auth *string, // oidc (trusted publishing) or npm (npm's own login); default oidc on CI
 ) error {
 	return publishing("publishAdapters", false, publishFlags{"", str(tag), str(auth)},
 		func(e *toolkit.Env, _ string, o publish.Options) ([]outcome.Record, error) {
+			o.Release = str(release)
 			return publish.Adapters(ctx, e, o)
 		})
 }
@@ -236,12 +252,15 @@ func publishing(operation string, needVersion bool, fl publishFlags, op func(e *
 //
 // For the CLI package and every platform package: published, missing or
 // different bytes (compared with the local build when dist holds it), the
-// integrity, the latest tag, and the next action. Read-only: it writes
+// integrity, the latest tag, and the next action. With -adapters, also
+// every library package at its workspace version (and a line for each
+// workspace package that is not one, saying why). Read-only: it writes
 // nothing but the report RELEASE_REPORT asks for.
 //
-// Example: go tool mage status 1.2.3
+// Example: go tool mage status 1.2.3 -adapters
 func Status(ctx context.Context,
 	version string, // the release version, e.g. 1.2.3
+	adapters *bool, // also the library packages, each at its workspace version
 ) error {
 	return withEnv(func(e *toolkit.Env) error {
 		v, err := e.Version(version)
@@ -254,12 +273,27 @@ func Status(ctx context.Context,
 			return err
 		}
 		status.Print(e.Out, r)
-		var incomplete error
-		if !r.Complete {
-			incomplete = fmt.Errorf("%w: next, %s", status.ErrIncomplete, r.Next)
+		complete, next, rows := r.Complete, r.Next, r.Packages
+		if flag(adapters) {
+			lr, err := status.Libraries(ctx, e)
+			if err != nil {
+				return err
+			}
+			status.PrintLibraries(e.Out, lr)
+			rows = append(rows, lr.Packages...)
+			switch {
+			case !lr.Complete && complete:
+				complete, next = false, lr.Next
+			case !lr.Complete:
+				next += "; libraries: " + lr.Next
+			}
 		}
-		rep := releasereport.New("status", e.Cfg.CLI.Package, v, start, time.Now(), r.Packages, incomplete)
-		rep.Next = r.Next
+		var incomplete error
+		if !complete {
+			incomplete = fmt.Errorf("%w: next, %s", status.ErrIncomplete, next)
+		}
+		rep := releasereport.New("status", e.Cfg.CLI.Package, v, start, time.Now(), rows, incomplete)
+		rep.Next = next
 		return errors.Join(incomplete, releasereport.Emit(rep, e.Facts.ReportPath, e.Facts.StepSummary))
 	})
 }
@@ -290,18 +324,22 @@ func SeedCLI(ctx context.Context,
 //
 // Adapters are adapters.packages from the configuration, or else the public
 // packages of the scope found through the workspaces globs of
-// adapters.workspace, minus adapters.exclude. Otherwise it works as seedCLI.
+// adapters.workspace (or its pnpm-workspace.yaml), minus adapters.exclude:
+// the set publishAdapters releases. Every other workspace package gets a
+// line saying why it is skipped. Otherwise it works as seedCLI.
 //
 // Example: go tool mage seedAdapters
 func SeedAdapters(ctx context.Context,
 	trust *bool, // also attach the configured trusted publisher (as trust:attach does)
 ) error {
 	return withEnv(func(e *toolkit.Env) error {
-		pkgs, err := e.Packages("adapters")
+		d, err := e.Libraries()
 		if err != nil {
 			return err
 		}
+		pkgs := toolkit.Names(d.Packages)
 		e.Out.Heading("Seeding %d adapter packages", len(pkgs))
+		d.PrintSkipped(e.Out)
 		_, err = seed.Seed(ctx, e, pkgs, seed.Options{Trust: flag(trust)})
 		return err
 	})
@@ -324,6 +362,9 @@ func (Trust) Attach(ctx context.Context,
 			return err
 		}
 		e.Out.Heading("Attaching the trusted publisher to %d packages", len(pkgs))
+		if err := printSkipped(e, str(packages)); err != nil {
+			return err
+		}
 		_, err = (&trust.Attacher{Env: e}).Attach(ctx, pkgs)
 		return err
 	})
@@ -341,6 +382,9 @@ func (Trust) Check(ctx context.Context,
 	return withEnv(func(e *toolkit.Env) error {
 		pkgs, err := e.Packages(str(packages))
 		if err != nil {
+			return err
+		}
+		if err := printSkipped(e, str(packages)); err != nil {
 			return err
 		}
 		return trust.Report(ctx, e, pkgs)
@@ -390,6 +434,20 @@ func (CI) Check(
 // Platforms prints the platform table every package, CI matrix and launcher is generated from.
 func Platforms() error {
 	report.Plain(os.Stdout).Table(platforms.Columns, platforms.Rows())
+	return nil
+}
+
+// printSkipped prints why each workspace package that is not a library is
+// left out, when the package set includes the libraries.
+func printSkipped(e *toolkit.Env, which string) error {
+	if which == "cli" {
+		return nil
+	}
+	d, err := e.Libraries()
+	if err != nil {
+		return err
+	}
+	d.PrintSkipped(e.Out)
 	return nil
 }
 

@@ -297,3 +297,59 @@ func TestGithubReleaseTarget(t *testing.T) {
 		}
 	}
 }
+
+// TestLibraryTargets: publishAdapters takes its tag from -release over the
+// CI tag, and status -adapters reports the libraries, through the targets.
+func TestLibraryTargets(t *testing.T) {
+	notOnCI(t)
+	reg := localregistrytest.Start(t)
+	setenv(t, reg.NpmEnv(t, reg.AddUser(t, "maintainer"))...)
+	setenv(t, toolkittest.WithBun(t))
+	writeConfig(t, toolkittest.Config(t, nil))
+	if err := SeedAdapters(t.Context(), nil); err != nil {
+		t.Fatal(err)
+	}
+	reportPath, _ := reportFiles(t)
+
+	// -release wins over the CI tag, and is checked against package.json.
+	t.Setenv("CIRCLE_TAG", "@agent-facets/adapter-openai@1.0.0")
+	err := PublishAdapters(t.Context(), s("@agent-facets/adapter@9.9.9"), nil, s("npm"))
+	if err == nil || !strings.Contains(err.Error(), "tag @agent-facets/adapter@9.9.9 asks for @agent-facets/adapter 9.9.9, but packages/adapter/package.json has version 1.2.0") {
+		t.Fatalf("err = %v", err)
+	}
+	if r := readReport(t, reportPath); r.Operation != "publishAdapters" || r.Result != releasereport.Failure {
+		t.Errorf("report = %+v", r)
+	}
+	if err := PublishAdapters(t.Context(), s("@agent-facets/adapter@1.2.0"), nil, s("npm")); err != nil {
+		t.Fatal(err)
+	}
+	r := readReport(t, reportPath)
+	got := map[string]string{}
+	for _, p := range r.Packages {
+		got[p.Name+"@"+p.Version] = p.Action
+	}
+	if got["@agent-facets/adapter@1.2.0"] != "published" || got["@agent-facets/adapter-openai@1.0.0"] != "skipped" {
+		t.Errorf("report packages = %v", got)
+	}
+	if !reg.HasVersion(t, "@agent-facets/adapter", "1.2.0") || reg.HasVersion(t, "@agent-facets/adapter-openai", "1.0.0") {
+		t.Error("the -release tag did not release exactly its package")
+	}
+
+	// status -adapters: the libraries in the report, incomplete while two
+	// are missing.
+	t.Setenv("CIRCLE_TAG", "")
+	err = Status(t.Context(), "1.2.3", b(true))
+	if err == nil {
+		t.Fatal("status reports a complete release")
+	}
+	r = readReport(t, reportPath)
+	got = map[string]string{}
+	for _, p := range r.Packages {
+		got[p.Name+"@"+p.Version] = p.Action
+	}
+	if got["@agent-facets/adapter@1.2.0"] != "published" || got["@agent-facets/adapter-claude@1.1.0"] != "missing" || len(r.Packages) != 16 {
+		t.Errorf("status report packages = %v", got)
+	}
+}
+
+func b(v bool) *bool { return &v }

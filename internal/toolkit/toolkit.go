@@ -111,33 +111,108 @@ func (e *Env) Packages(which string) ([]string, error) {
 // configuration, or the public packages in the scope found in the
 // workspace, minus the excluded ones, in dependency order.
 func (e *Env) Adapters() ([]workspace.Package, error) {
+	d, err := e.Libraries()
+	if err != nil {
+		return nil, err
+	}
+	return d.Packages, nil
+}
+
+// Discovery is the library (adapter) packages of the workspace, and the
+// workspace packages that are not libraries, each with why.
+type Discovery struct {
+	// Workspace is the monorepo (nil with an explicit adapters.packages list).
+	Workspace *workspace.Workspace
+	// Packages are the libraries, in dependency order (names only, no
+	// Dir, for an explicit list).
+	Packages []workspace.Package
+	// Skipped are the other workspace packages.
+	Skipped []Skip
+}
+
+// Skip is a workspace package that is not a library, and why.
+type Skip struct {
+	Package workspace.Package
+	Reason  string
+}
+
+// Libraries discovers the library packages as every library target sees
+// them (publishAdapters, seedAdapters, trust:*, status -adapters): the
+// explicit adapters.packages list, or else the public packages in the scope
+// among the workspace's packages (workspaces globs, nested ones included,
+// in either form, or pnpm-workspace.yaml), minus adapters.exclude.
+func (e *Env) Libraries() (*Discovery, error) {
 	a := e.Cfg.Adapters
 	if len(a.Packages) > 0 {
-		var out []workspace.Package
+		d := &Discovery{}
 		for _, n := range a.Packages {
-			out = append(out, workspace.Package{Name: n})
+			d.Packages = append(d.Packages, workspace.Package{Name: n})
 		}
-		return out, nil
+		return d, nil
 	}
 	if a.Workspace == "" {
 		return nil, fmt.Errorf("%s: adapters: neither \"workspace\" nor \"packages\" is set: say where the adapter packages come from", e.Cfg.File)
 	}
-	all, err := workspace.Discover(e.Cfg.Path(a.Workspace))
+	ws, err := workspace.Load(e.Cfg.Path(a.Workspace))
 	if err != nil {
 		return nil, err
 	}
-	var out []workspace.Package
-	for _, p := range all {
-		unscoped, inScope := strings.CutPrefix(p.Name, e.Cfg.Scope+"/")
-		if p.Private || !inScope || unscoped == "" || excluded(unscoped, a.Exclude) {
+	d := &Discovery{Workspace: ws}
+	var libs []workspace.Package
+	for _, p := range ws.Packages {
+		if why := e.notLibrary(ws, p); why != "" {
+			d.Skipped = append(d.Skipped, Skip{Package: p, Reason: why})
 			continue
 		}
-		out = append(out, p)
+		libs = append(libs, p)
 	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("no adapter packages found in the workspace %s (public %s/* packages, excluding %v): check adapters.workspace in %s", e.Cfg.Path(a.Workspace), e.Cfg.Scope, a.Exclude, e.Cfg.File)
+	if len(libs) == 0 {
+		return nil, fmt.Errorf("no adapter packages found in the workspace %s (public %s/* packages, excluding %v): check adapters.workspace in %s", ws.Dir, e.Cfg.Scope, a.Exclude, e.Cfg.File)
 	}
-	return workspace.Order(out)
+	if d.Packages, err = workspace.Order(libs); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// notLibrary says why the workspace package p is not a library ("" when
+// it is one).
+func (e *Env) notLibrary(ws *workspace.Workspace, p workspace.Package) string {
+	unscoped, inScope := strings.CutPrefix(p.Name, e.Cfg.Scope+"/")
+	isSource := e.Cfg.CLI.Source != "" && filepath.Clean(p.Dir) == filepath.Clean(filepath.Join(ws.Dir, filepath.FromSlash(e.Cfg.CLI.Source)))
+	switch {
+	case isSource && p.Private:
+		return fmt.Sprintf("private: the CLI's source (cli.source); publishCLI publishes %s", e.Cfg.CLI.Package)
+	case p.Private:
+		return "private (\"private\": true in its package.json): never published"
+	case !inScope || unscoped == "":
+		return fmt.Sprintf("outside the scope %s: not a library of this release", e.Cfg.Scope)
+	case excluded(unscoped, e.Cfg.Adapters.Exclude):
+		return fmt.Sprintf("matches adapters.exclude %v: not a library", e.Cfg.Adapters.Exclude)
+	}
+	return ""
+}
+
+// PrintSkipped prints a line for every workspace package that is not a
+// library, saying why.
+func (d *Discovery) PrintSkipped(out *report.Printer) {
+	for _, s := range d.Skipped {
+		where := ""
+		if d.Workspace != nil {
+			where = " (" + d.Workspace.Rel(s.Package) + ")"
+		}
+		out.Line(report.Skipped, "%s%s skipped: %s", s.Package.Name, where, s.Reason)
+	}
+}
+
+// Lookup returns the library named name.
+func (d *Discovery) Lookup(name string) (workspace.Package, bool) {
+	for _, p := range d.Packages {
+		if p.Name == name {
+			return p, true
+		}
+	}
+	return workspace.Package{}, false
 }
 
 func excluded(unscoped string, globs []string) bool {

@@ -1,5 +1,7 @@
-// Package workspace finds the packages of an npm workspace checkout through
-// its root package.json "workspaces" globs, and orders them by their
+// Package workspace finds the packages of an npm, pnpm, yarn or bun
+// workspace checkout through its root package.json "workspaces" globs (or
+// pnpm-workspace.yaml's "packages"), reads what publishing them needs (the
+// package manager, catalogs, each manifest), and orders them by their
 // dependencies on each other.
 package workspace
 
@@ -10,8 +12,11 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
+
+	"gopkg.in/yaml.v3"
 )
 
 // Package is one workspace package.
@@ -21,19 +26,36 @@ type Package struct {
 	Private bool
 	// Dir is the package's directory.
 	Dir string
-	// Deps are the names this package depends on (dependencies,
-	// optionalDependencies and peerDependencies).
+	// Deps are the names this package depends on in the fields its users
+	// install (dependencies, optionalDependencies and peerDependencies).
 	Deps []string
+	// DevDeps are the names in devDependencies.
+	DevDeps []string
+	// Scripts are the package's scripts by name.
+	Scripts map[string]string
+	// Manifest is the package.json as it is on disk.
+	Manifest []byte
 }
+
+// String is "name@version".
+func (p Package) String() string { return p.Name + "@" + p.Version }
 
 type manifest struct {
 	Name                 string            `json:"name"`
 	Version              string            `json:"version"`
 	Private              bool              `json:"private"`
+	PackageManager       string            `json:"packageManager"`
 	Workspaces           json.RawMessage   `json:"workspaces"`
 	Dependencies         map[string]string `json:"dependencies"`
 	OptionalDependencies map[string]string `json:"optionalDependencies"`
 	PeerDependencies     map[string]string `json:"peerDependencies"`
+	DevDependencies      map[string]string `json:"devDependencies"`
+	Scripts              map[string]string `json:"scripts"`
+	// Catalogs, as bun and pnpm read them from the root package.json.
+	Catalog  map[string]string            `json:"catalog"`
+	Catalogs map[string]map[string]string `json:"catalogs"`
+
+	raw []byte
 }
 
 func readManifest(path string) (*manifest, error) {
@@ -45,11 +67,13 @@ func readManifest(path string) (*manifest, error) {
 	if err := json.Unmarshal(data, &m); err != nil {
 		return nil, fmt.Errorf("%s: invalid JSON: %v", path, err)
 	}
+	m.raw = data
 	return &m, nil
 }
 
-// Globs returns the workspaces globs of the root package.json in dir. Both
-// the array form and the {"packages": [...]} form are understood.
+// Globs returns the workspace globs of the monorepo rooted at dir: the root
+// package.json "workspaces" field (the array form and the {"packages": [...]}
+// form of npm, yarn and bun), else pnpm-workspace.yaml's "packages".
 func Globs(dir string) ([]string, error) {
 	root := filepath.Join(dir, "package.json")
 	m, err := readManifest(root)
@@ -60,19 +84,171 @@ func Globs(dir string) ([]string, error) {
 		return nil, err
 	}
 	if len(m.Workspaces) == 0 {
-		return nil, fmt.Errorf("%s has no \"workspaces\" field: point adapters.workspace at the monorepo's root, or list adapters.packages explicitly", root)
+		pw, err := readPnpmWorkspace(dir)
+		if err != nil {
+			return nil, err
+		}
+		if pw != nil {
+			return pw.Packages, nil
+		}
+		return nil, fmt.Errorf("%s has no \"workspaces\" field (and there is no pnpm-workspace.yaml): point adapters.workspace at the monorepo's root, or list adapters.packages explicitly", root)
 	}
+	ws, err := parseWorkspaces(root, m.Workspaces)
+	if err != nil {
+		return nil, err
+	}
+	return ws.Packages, nil
+}
+
+// workspaces is the root package.json's "workspaces" field in its object
+// form (bun keeps its catalogs there too).
+type workspaces struct {
+	Packages []string                     `json:"packages"`
+	Catalog  map[string]string            `json:"catalog"`
+	Catalogs map[string]map[string]string `json:"catalogs"`
+}
+
+func parseWorkspaces(root string, raw json.RawMessage) (*workspaces, error) {
 	var globs []string
-	if err := json.Unmarshal(m.Workspaces, &globs); err != nil {
-		var obj struct {
-			Packages []string `json:"packages"`
-		}
-		if err2 := json.Unmarshal(m.Workspaces, &obj); err2 != nil {
-			return nil, fmt.Errorf("%s: \"workspaces\" must be an array of globs or {\"packages\": [...]}", root)
-		}
-		globs = obj.Packages
+	if err := json.Unmarshal(raw, &globs); err == nil {
+		return &workspaces{Packages: globs}, nil
 	}
-	return globs, nil
+	var obj workspaces
+	if err := json.Unmarshal(raw, &obj); err != nil {
+		return nil, fmt.Errorf("%s: \"workspaces\" must be an array of globs or {\"packages\": [...]}", root)
+	}
+	return &obj, nil
+}
+
+// pnpmWorkspace is pnpm-workspace.yaml.
+type pnpmWorkspace struct {
+	Packages []string                     `yaml:"packages"`
+	Catalog  map[string]string            `yaml:"catalog"`
+	Catalogs map[string]map[string]string `yaml:"catalogs"`
+}
+
+// readPnpmWorkspace reads dir/pnpm-workspace.yaml; nil when there is none.
+func readPnpmWorkspace(dir string) (*pnpmWorkspace, error) {
+	path := filepath.Join(dir, "pnpm-workspace.yaml")
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var pw pnpmWorkspace
+	if err := yaml.Unmarshal(data, &pw); err != nil {
+		return nil, fmt.Errorf("%s: %v", path, err)
+	}
+	return &pw, nil
+}
+
+// Workspace is a monorepo checkout.
+type Workspace struct {
+	// Dir is the root directory.
+	Dir string
+	// PackageManager is the root package.json's "packageManager" field
+	// (e.g. "bun@1.4.4"); empty when it has none.
+	PackageManager string
+	// Catalogs are the dependency catalogs of bun and pnpm ("catalog:"
+	// ranges), by catalog name; "default" is the unnamed one.
+	Catalogs map[string]map[string]string
+	// Packages are every workspace package, sorted by name.
+	Packages []Package
+}
+
+// Load reads the workspace rooted at dir.
+func Load(dir string) (*Workspace, error) {
+	pkgs, err := Discover(dir)
+	if err != nil {
+		return nil, err
+	}
+	root, err := readManifest(filepath.Join(dir, "package.json"))
+	if err != nil {
+		return nil, err
+	}
+	w := &Workspace{Dir: dir, PackageManager: root.PackageManager, Packages: pkgs, Catalogs: map[string]map[string]string{}}
+	add := func(def map[string]string, named map[string]map[string]string) {
+		if len(def) > 0 {
+			w.Catalogs["default"] = merge(w.Catalogs["default"], def)
+		}
+		for n, c := range named {
+			w.Catalogs[n] = merge(w.Catalogs[n], c)
+		}
+	}
+	add(root.Catalog, root.Catalogs)
+	if len(root.Workspaces) > 0 {
+		if ws, err := parseWorkspaces(filepath.Join(dir, "package.json"), root.Workspaces); err == nil {
+			add(ws.Catalog, ws.Catalogs)
+		}
+	}
+	pw, err := readPnpmWorkspace(dir)
+	if err != nil {
+		return nil, err
+	}
+	if pw != nil {
+		add(pw.Catalog, pw.Catalogs)
+	}
+	return w, nil
+}
+
+func merge(dst, src map[string]string) map[string]string {
+	if dst == nil {
+		dst = map[string]string{}
+	}
+	for k, v := range src {
+		dst[k] = v
+	}
+	return dst
+}
+
+// Lookup returns the workspace package named name.
+func (w *Workspace) Lookup(name string) (Package, bool) {
+	for _, p := range w.Packages {
+		if p.Name == name {
+			return p, true
+		}
+	}
+	return Package{}, false
+}
+
+// At returns the workspace package in directory dir.
+func (w *Workspace) At(dir string) (Package, bool) {
+	want := filepath.Clean(dir)
+	for _, p := range w.Packages {
+		if filepath.Clean(p.Dir) == want {
+			return p, true
+		}
+	}
+	return Package{}, false
+}
+
+// Rel is p's directory relative to the workspace root, slash-separated
+// ("packages/adapter"), for messages.
+func (w *Workspace) Rel(p Package) string {
+	if r, err := filepath.Rel(w.Dir, p.Dir); err == nil {
+		return filepath.ToSlash(r)
+	}
+	return p.Dir
+}
+
+// Managers are the package managers a workspace may name.
+var Managers = []string{"npm", "pnpm", "yarn", "bun"}
+
+// Manager is the workspace's package manager: the name in the root
+// package.json's "packageManager" field, npm when there is none.
+func (w *Workspace) Manager() (string, error) {
+	if w.PackageManager == "" {
+		return "npm", nil
+	}
+	name, _, _ := strings.Cut(w.PackageManager, "@")
+	for _, m := range Managers {
+		if name == m {
+			return m, nil
+		}
+	}
+	return "", fmt.Errorf("%s: \"packageManager\" is %q, which names none of %s: fix it (e.g. \"bun@1.4.4\"), or set adapters.build in the release configuration", filepath.Join(w.Dir, "package.json"), w.PackageManager, strings.Join(Managers, ", "))
 }
 
 // Discover lists the packages of the workspace rooted at dir, sorted by name.
@@ -113,13 +289,19 @@ func Discover(dir string) ([]Package, error) {
 			return nil, fmt.Errorf("two workspace packages are named %s: %s and %s", m.Name, prev, d)
 		}
 		seen[m.Name] = d
-		p := Package{Name: m.Name, Version: m.Version, Private: m.Private, Dir: d}
+		p := Package{Name: m.Name, Version: m.Version, Private: m.Private, Dir: d, Scripts: m.Scripts, Manifest: m.raw}
 		for _, deps := range []map[string]string{m.Dependencies, m.OptionalDependencies, m.PeerDependencies} {
 			for n := range deps {
-				p.Deps = append(p.Deps, n)
+				if !slices.Contains(p.Deps, n) {
+					p.Deps = append(p.Deps, n)
+				}
 			}
 		}
+		for n := range m.DevDependencies {
+			p.DevDeps = append(p.DevDeps, n)
+		}
 		sort.Strings(p.Deps)
+		sort.Strings(p.DevDeps)
 		out = append(out, p)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
@@ -175,7 +357,8 @@ func dirsOnly(paths []string) []string {
 }
 
 // Order sorts pkgs so that each comes after the packages of pkgs it depends
-// on. A dependency cycle is an error naming the packages in it.
+// on, in any dependency field (a build may need what a devDependency
+// builds). A dependency cycle is an error naming the packages in it.
 func Order(pkgs []Package) ([]Package, error) {
 	byName := map[string]Package{}
 	for _, p := range pkgs {
@@ -203,7 +386,8 @@ func Order(pkgs []Package) ([]Package, error) {
 		}
 		state[name] = visiting
 		stack = append(stack, name)
-		for _, d := range byName[name].Deps {
+		p := byName[name]
+		for _, d := range append(append([]string(nil), p.Deps...), p.DevDeps...) {
 			if _, ok := byName[d]; ok {
 				if err := visit(d); err != nil {
 					return err

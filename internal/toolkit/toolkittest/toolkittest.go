@@ -45,6 +45,9 @@ func (b *Buffer) String() string {
 
 // Config loads the repository's release.json, with the adapters workspace
 // replaced by a fresh copy of the demo workspace, then applies mutate.
+// cli.source is cleared: the demo CLI's source depends on the demo
+// libraries, and most tests release the CLI without them; a test of
+// "libraries before the CLI" sets it back (SourceDir).
 func Config(t testing.TB, mutate func(*config.Config)) *config.Config {
 	t.Helper()
 	cfg, err := config.Load(filepath.Join(RepoRoot(), config.DefaultFile))
@@ -56,6 +59,7 @@ func Config(t testing.TB, mutate func(*config.Config)) *config.Config {
 		t.Fatal(err)
 	}
 	cfg.Adapters.Workspace = ws
+	cfg.CLI.Source = ""
 	cfg.Dist.Dir = filepath.Join(t.TempDir(), "dist")
 	if mutate != nil {
 		mutate(cfg)
@@ -163,6 +167,26 @@ func CleanupDemoBuilds() {
 		os.RemoveAll(d)
 	}
 	demoBuilds.dirs = nil
+}
+
+// SourceDir is the demo workspace's CLI source package (cli.source in the
+// repository's release.json).
+const SourceDir = "packages/cli"
+
+// WithBun returns a PATH entry for Env that puts the pinned Bun
+// (internal/build/testdata/bun, which .ci/run installs) first, for the demo
+// workspace's packageManager (bun): its libraries build with `bun run build`.
+func WithBun(t testing.TB) string {
+	t.Helper()
+	bin := filepath.Join(RepoRoot(), "internal", "build", "testdata", "bun", "node_modules", ".bin")
+	name := "bun"
+	if runtime.GOOS == "windows" {
+		name = "bun.exe"
+	}
+	if _, err := os.Stat(filepath.Join(bin, name)); err != nil {
+		t.Fatalf("the pinned Bun is not installed (%v): run `npm ci` in internal/build/testdata/bun, as .ci/run does", err)
+	}
+	return "PATH=" + bin + string(os.PathListSeparator) + os.Getenv("PATH")
 }
 
 // Again returns a new Env with e's configuration and facts and output of
