@@ -104,6 +104,9 @@ type Release struct {
 	Repository    string `json:"repository"`
 	// PlaceholderVersion is the version seeding publishes for a missing package.
 	PlaceholderVersion string `json:"placeholderVersion"`
+	// Mode is how CI releases: "direct" (publish) or "stage" (stage for a
+	// maintainer's approval); see ModeDirect and ModeStage.
+	Mode string `json:"mode"`
 }
 
 // Error is a configuration mistake, naming the file and the field.
@@ -322,6 +325,9 @@ func (c *Config) applyDefaults() {
 	if c.Release.TagPrefix == "" {
 		c.Release.TagPrefix = c.CLI.Package + "@"
 	}
+	if c.Release.Mode == "" {
+		c.Release.Mode = ModeDirect
+	}
 	if c.TrustedPublisher.Provider == "" {
 		c.TrustedPublisher.Provider = publisher.CircleCI
 	}
@@ -389,9 +395,6 @@ func (c *Config) Validate() error {
 			return bad(fmt.Sprintf("adapters.exclude[%d]", i), "%q is not a valid glob: %v", g, err)
 		}
 	}
-	if c.TrustedPublisher.Provider != publisher.CircleCI {
-		return bad("trustedPublisher.provider", "%q is not supported: use %q", c.TrustedPublisher.Provider, publisher.CircleCI)
-	}
 	if err := c.TrustedPublisher.Validate(); err != nil {
 		var fe *publisher.FieldError
 		if errors.As(err, &fe) {
@@ -415,6 +418,9 @@ func (c *Config) Validate() error {
 	}
 	if _, err := semver.StrictNewVersion(c.Release.PlaceholderVersion); err != nil {
 		return bad("release.placeholderVersion", "%q is not a semver version such as 0.0.1", c.Release.PlaceholderVersion)
+	}
+	if err := CheckMode(c.Release.Mode); err != nil {
+		return bad("release.mode", "%v", err)
 	}
 	return nil
 }
