@@ -122,6 +122,12 @@ func TestCheck(t *testing.T) {
 		{name: "GitHub environment mismatch", claims: github(set("environment", "staging")), want: ghWant, claim: "environment",
 			errs: []string{`claim environment is "staging"`, "environment: npm"}},
 		{name: "CircleCI token for a GitHub publisher", claims: circle(nil), want: ghWant, errs: []string{"not by GitHub Actions"}},
+		{name: "GitHub ref is the release tag", claims: github(nil), want: withRef(ghWant, "refs/tags/v1.0.0")},
+		{name: "GitHub ref is another tag", claims: github(set("ref", "refs/tags/v0.9.0")), want: withRef(ghWant, "refs/tags/v1.0.0"), claim: "ref",
+			errs: []string{`claim ref is "refs/tags/v0.9.0" but the trusted publisher configured in release.json expects "refs/tags/v1.0.0" (the release tag)`}},
+		{name: "GitHub ref is a branch", claims: github(set("ref", "refs/heads/main")), want: withRef(ghWant, "refs/tags/v1.0.0"), claim: "ref",
+			errs: []string{`claim ref is "refs/heads/main"`, "on: push: tags"}},
+		{name: "ref is not checked for CircleCI", claims: circle(nil), want: withRef(circleWant, "refs/tags/v1.0.0")},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -154,6 +160,11 @@ func TestCheck(t *testing.T) {
 			}
 		})
 	}
+}
+
+func withRef(e Expectation, ref string) Expectation {
+	e.Ref = ref
+	return e
 }
 
 func TestCheckMalformed(t *testing.T) {
