@@ -35,6 +35,8 @@ type emulatorState struct {
 	stageOrder []string
 	// stageOTP is the code stage approve/reject accept when otp is unset.
 	stageOTP        string
+	otpUses         int // approvals and rejections left before otp becomes otpNext
+	otpNext         string
 	refuseAnonStage bool
 	publishLog      []Publish
 }

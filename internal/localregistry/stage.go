@@ -149,7 +149,27 @@ func (r *Registry) OTP() string {
 // checkStageOTP answers 401 and returns false unless the npm-otp header
 // holds the code OTP returns.
 func (r *Registry) checkStageOTP(w http.ResponseWriter, req *http.Request) bool {
-	return r.checkCode(w, req, r.OTP())
+	if !r.checkCode(w, req, r.OTP()) {
+		return false
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.state.otpUses > 0 {
+		if r.state.otpUses--; r.state.otpUses == 0 {
+			r.state.otp = r.state.otpNext
+		}
+	}
+	return true
+}
+
+// ExpireOTPAfter lets the current one-time password (OTP) serve uses more
+// approvals or rejections; after them only next is accepted, as after
+// RequireOTP(next): a code that expires part of the way through a release,
+// at a point the test chooses.
+func (r *Registry) ExpireOTPAfter(uses int, next string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.state.otpUses, r.state.otpNext = uses, next
 }
 
 // Publish is one version the registry made public: a publish Verdaccio

@@ -215,6 +215,13 @@ func TestApproveAlwaysNeedsOTP(t *testing.T) {
 	}
 	mustNpm(t, dir, env, "stage", "approve", c, "--otp=222222")
 	got := reg.Publishes()
+	d, f := stage("1.4.0"), stage("1.5.0")
+	reg.ExpireOTPAfter(1, "333333")
+	mustNpm(t, dir, env, "stage", "approve", d, "--otp=222222")
+	if res := runNpm(t, dir, env, "stage", "approve", f, "--otp=222222"); res.err == nil || !strings.Contains(res.stderr, "EOTP") {
+		t.Fatalf("approve after the code expired: err=%v\n%s", res.err, res.stderr)
+	}
+	mustNpm(t, dir, env, "stage", "approve", f, "--otp=333333")
 	if len(got) != 3 || got[1].Version != "1.1.0" || !got[1].Staged || got[2].Version != "1.3.0" || !got[2].Staged || got[0].Staged {
 		t.Errorf("Publishes() = %+v", got)
 	}
