@@ -65,7 +65,9 @@ type Record struct {
 	// Local the local build's, when it was compared.
 	Integrity, Local string
 	// Latest is the registry's latest dist-tag.
-	Latest   string
+	Latest string
+	// StageID is the registry's id of a staged publish (Staged).
+	StageID  string
 	Registry string
 	Duration time.Duration
 	// Note says more about the Action ("placeholder", "drift", why skipped).

@@ -48,6 +48,12 @@ type Options struct {
 	Verify Verifier
 	// Confirm tunes publishCLI's wait for the platform packages.
 	Confirm Verifier
+	// Mode is the release mode, config.ModeDirect or config.ModeStage;
+	// empty means release.mode.
+	Mode string
+	// Staged reads the staging area in stage mode; nil means a reader of
+	// its own with Auth's credentials.
+	Staged *StagedReader
 }
 
 // DifferentBytesError: the version is on the registry with other contents.
@@ -101,6 +107,9 @@ func One(ctx context.Context, e *toolkit.Env, p *pack.Package, o Options) (outco
 		}
 		rec.Integrity = st.Integrity
 		return done(outcome.Different, &DifferentBytesError{Name: p.Name, Version: p.Version, Local: p.Info.Integrity, Registry: st.Integrity})
+	}
+	if Staging(e, o) {
+		return stageOne(ctx, e, p, o, st, &rec, done)
 	}
 	auth := o.Auth
 	if auth == nil {

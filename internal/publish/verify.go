@@ -16,9 +16,11 @@ import (
 )
 
 // Expect is a version the registry must serve, with the integrity it must
-// have (empty: any).
+// have (empty: any). Shasum, when known, is the same tarball's SHA-1, which
+// a registry's staging area lists.
 type Expect struct {
 	Name, Version, Integrity string
+	Shasum                   string
 }
 
 func (x Expect) String() string { return x.Name + "@" + x.Version }
