@@ -21,6 +21,7 @@ import (
 
 	"github.com/agent-facets/release/internal/build"
 	"github.com/agent-facets/release/internal/ciconfig"
+	"github.com/agent-facets/release/internal/config"
 	"github.com/agent-facets/release/internal/outcome"
 	"github.com/agent-facets/release/internal/publish"
 	"github.com/agent-facets/release/internal/rehearse"
@@ -71,10 +72,11 @@ func withEnv(f func(e *toolkit.Env) error) error {
 func Rehearse(ctx context.Context,
 	version *string, // the rehearsed version (default 1.0.0)
 	keep *bool, // keep the work directory (dist, tarballs)
+	stage *bool, // rehearse a staged release: CI stages, a maintainer approves
 ) error {
 	f := facts()
 	start := time.Now()
-	res, err := rehearse.Run(ctx, rehearse.Options{Version: str(version), Keep: flag(keep), Facts: f})
+	res, err := rehearse.Run(ctx, rehearse.Options{Version: str(version), Keep: flag(keep), Stage: flag(stage), Facts: f})
 	rep := releasereport.New("rehearse", res.Tool, res.Version, start, time.Now(), res.Records, err)
 	return secret.Error(errors.Join(err, releasereport.Emit(rep, f.ReportPath, f.StepSummary)))
 }
@@ -139,14 +141,19 @@ func Build(ctx context.Context,
 // Environment: CIRCLE_TAG or GITHUB_REF_NAME (the release tag), NPM_ID_TOKEN,
 // RELEASE_CONFIG, RELEASE_REPORT, GITHUB_STEP_SUMMARY.
 //
+// In stage mode (release.mode "stage", or -mode=stage) it stages instead
+// (npm stage publish): a staged version with the same bytes is already
+// staged and needs no token; nothing is public until release:approve.
+//
 // Example (one CircleCI matrix job): go tool mage publishPlatform linux-x64-musl
 func PublishPlatform(ctx context.Context,
 	target string, // the platform target, e.g. linux-x64-musl
 	version *string, // the release version (default: from the CI tag)
 	tag *string, // publish under this dist-tag instead of latest
 	auth *string, // oidc (trusted publishing) or npm (npm's own login); default oidc on CI
+	mode *string, // direct (publish) or stage (stage for a maintainer's approval); default release.mode
 ) error {
-	return publishing("publishPlatform", true, publishFlags{str(version), str(tag), str(auth)},
+	return publishing("publishPlatform", true, publishFlags{str(version), str(tag), str(auth), str(mode)},
 		func(e *toolkit.Env, v string, o publish.Options) ([]outcome.Record, error) {
 			rec, err := publish.Platform(ctx, e, target, v, o)
 			return []outcome.Record{rec}, err
@@ -158,15 +165,17 @@ func PublishPlatform(ctx context.Context,
 // It waits (up to 5 minutes, the registry CDN's usual lag) until the
 // registry serves all platform packages at the version, with the bytes of
 // the local build when the dist is at hand. If any is missing it publishes
-// nothing and names them.
+// nothing and names them. In stage mode every platform package must be
+// staged or published at the version, and the CLI package is staged.
 //
 // Example: go tool mage publishCLI
 func PublishCLI(ctx context.Context,
 	version *string, // the release version (default: from the CI tag)
 	tag *string, // publish under this dist-tag instead of latest
 	auth *string, // oidc (trusted publishing) or npm (npm's own login); default oidc on CI
+	mode *string, // direct (publish) or stage (stage for a maintainer's approval); default release.mode
 ) error {
-	return publishing("publishCLI", true, publishFlags{str(version), str(tag), str(auth)},
+	return publishing("publishCLI", true, publishFlags{str(version), str(tag), str(auth), str(mode)},
 		func(e *toolkit.Env, v string, o publish.Options) ([]outcome.Record, error) {
 			return publish.CLI(ctx, e, v, o)
 		})
@@ -175,20 +184,21 @@ func PublishCLI(ctx context.Context,
 // PublishAdapters publishes, in dependency order, each adapter package whose version is not on the registry.
 //
 // Versions come from each package's package.json. An identical version is
-// skipped; a different one stops the run.
+// skipped; a different one stops the run. In stage mode they are staged.
 //
 // Example: go tool mage publishAdapters
 func PublishAdapters(ctx context.Context,
 	tag *string, // publish under this dist-tag instead of latest
 	auth *string, // oidc (trusted publishing) or npm (npm's own login); default oidc on CI
+	mode *string, // direct (publish) or stage (stage for a maintainer's approval); default release.mode
 ) error {
-	return publishing("publishAdapters", false, publishFlags{"", str(tag), str(auth)},
+	return publishing("publishAdapters", false, publishFlags{"", str(tag), str(auth), str(mode)},
 		func(e *toolkit.Env, _ string, o publish.Options) ([]outcome.Record, error) {
 			return publish.Adapters(ctx, e, o)
 		})
 }
 
-type publishFlags struct{ version, tag, auth string }
+type publishFlags struct{ version, tag, auth, mode string }
 
 // publishing runs one publishing operation: it resolves the version (when
 // the operation takes one) and the credentials, runs op, prints the summary
@@ -206,11 +216,16 @@ func publishing(operation string, needVersion bool, fl publishFlags, op func(e *
 					return nil, err
 				}
 			}
+			if fl.mode != "" {
+				if err := config.CheckMode(fl.mode); err != nil {
+					return nil, fmt.Errorf("-mode: %w", err)
+				}
+			}
 			auth, err := publish.ChooseAuth(e, fl.auth)
 			if err != nil {
 				return nil, err
 			}
-			return op(e, v, publish.Options{Auth: auth, Tag: fl.tag})
+			return op(e, v, publish.Options{Auth: auth, Tag: fl.tag, Mode: fl.mode})
 		}()
 		if len(recs) > 0 {
 			outcome.Summary(e.Out, recs)
@@ -224,12 +239,15 @@ func publishing(operation string, needVersion bool, fl publishFlags, op func(e *
 //
 // For the CLI package and every platform package: published, missing or
 // different bytes (compared with the local build when dist holds it), the
-// integrity, the latest tag, and the next action. Read-only: it writes
-// nothing but the report RELEASE_REPORT asks for.
+// integrity, the latest tag, and the next action. Staged versions show as
+// staged; in stage mode a release whose every package is staged or
+// published succeeds, with release:approve as the next step. Read-only: it
+// writes nothing but the report RELEASE_REPORT asks for.
 //
 // Example: go tool mage status 1.2.3
 func Status(ctx context.Context,
 	version string, // the release version, e.g. 1.2.3
+	mode *string, // direct or stage: in stage mode a fully staged release is not an error; default release.mode
 ) error {
 	return withEnv(func(e *toolkit.Env) error {
 		v, err := e.Version(version)
@@ -242,8 +260,15 @@ func Status(ctx context.Context,
 			return err
 		}
 		status.Print(e.Out, r)
+		staged := e.Cfg.Staged()
+		if m := str(mode); m != "" {
+			if err := config.CheckMode(m); err != nil {
+				return fmt.Errorf("-mode: %w", err)
+			}
+			staged = m == config.ModeStage
+		}
 		var incomplete error
-		if !r.Complete {
+		if !r.Complete && !(staged && r.AwaitingApproval) {
 			incomplete = fmt.Errorf("%w: next, %s", status.ErrIncomplete, r.Next)
 		}
 		rep := releasereport.New("status", e.Cfg.CLI.Package, v, start, time.Now(), r.Packages, incomplete)
@@ -297,8 +322,9 @@ func SeedAdapters(ctx context.Context,
 
 // Attach attaches the configured trusted publisher to every package that has none.
 //
-// It runs `npm trust circleci <pkg> ... --allow-publish --yes` per package,
-// pausing between calls as npm asks for bulk changes. A matching
+// It runs `npm trust circleci|github <pkg> ... --allow-publish --yes` per
+// package (--allow-stage-publish in stage mode), pausing between calls as
+// npm asks for bulk changes. A matching
 // configuration is left alone; a different one is reported as drift with the
 // commands that would replace it, and never revoked by this target.
 //
@@ -319,8 +345,10 @@ func (Trust) Attach(ctx context.Context,
 
 // Check prints every package's trusted-publisher state and fails if any is not ready.
 //
-// States: missing (seed it), no publisher, matches, drift (with the fix). It
-// changes nothing. Exit code 0 means every package is ready.
+// States: missing (seed it), no publisher, matches, drift (with the fix):
+// another identity, or a permission that does not fit release.mode
+// (publish in direct mode, stage publish only in stage mode). It changes
+// nothing. Exit code 0 means every package is ready.
 //
 // Example: go tool mage trust:check
 func (Trust) Check(ctx context.Context,

@@ -78,7 +78,7 @@ func s(v string) *string { return &v }
 func TestConfigErrorsReachTheUser(t *testing.T) {
 	notOnCI(t)
 	t.Setenv("RELEASE_CONFIG", filepath.Join(t.TempDir(), "missing.json"))
-	err := PublishCLI(t.Context(), s("1.2.3"), nil, nil)
+	err := PublishCLI(t.Context(), s("1.2.3"), nil, nil, nil)
 	if err == nil || !strings.Contains(err.Error(), "missing.json not found: create it") {
 		t.Errorf("err = %v", err)
 	}
@@ -100,14 +100,14 @@ func TestFailedTargetsWriteReports(t *testing.T) {
 	}{
 		{
 			name:      "unknown target",
-			run:       func() error { return PublishPlatform(t.Context(), "plan9-mips", s("1.2.3"), nil, nil) },
+			run:       func() error { return PublishPlatform(t.Context(), "plan9-mips", s("1.2.3"), nil, nil, nil) },
 			operation: "publishPlatform", version: "1.2.3",
 			packages: []releasereport.Package{{Name: "plan9-mips", Action: "failed"}},
 			errWant:  "plan9-mips",
 		},
 		{
 			name:      "no version",
-			run:       func() error { return PublishCLI(t.Context(), nil, nil, nil) },
+			run:       func() error { return PublishCLI(t.Context(), nil, nil, nil, nil) },
 			operation: "publishCLI",
 			errWant:   "version",
 		},
@@ -174,7 +174,7 @@ func TestPublishPlatformReports(t *testing.T) {
 	name := cfg.PlatformPackage(cur.Name)
 
 	for _, want := range []string{"published", "identical"} {
-		if err := PublishPlatform(ctx, cur.Name, nil, nil, s("npm")); err != nil {
+		if err := PublishPlatform(ctx, cur.Name, nil, nil, s("npm"), nil); err != nil {
 			t.Fatal(err)
 		}
 		r := readReport(t, reportPath)
