@@ -254,12 +254,6 @@ func Status(ctx context.Context,
 		if err != nil {
 			return err
 		}
-		start := time.Now()
-		r, err := status.Read(ctx, e, v)
-		if err != nil {
-			return err
-		}
-		status.Print(e.Out, r)
 		staged := e.Cfg.Staged()
 		if m := str(mode); m != "" {
 			if err := config.CheckMode(m); err != nil {
@@ -267,6 +261,12 @@ func Status(ctx context.Context,
 			}
 			staged = m == config.ModeStage
 		}
+		start := time.Now()
+		r, err := status.Read(ctx, e, v)
+		if err != nil {
+			return err
+		}
+		status.Print(e.Out, r)
 		var incomplete error
 		if !r.Complete && !(staged && r.AwaitingApproval) {
 			incomplete = fmt.Errorf("%w: next, %s", status.ErrIncomplete, r.Next)
