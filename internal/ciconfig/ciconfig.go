@@ -176,6 +176,7 @@ type plan struct {
 	dist     string // the dist directory, relative to the repository root
 	targets  []string
 	bunBuild bool
+	staged   bool // release.mode stage
 }
 
 func newPlan(cfg *config.Config, opts []Option) (*plan, error) {
@@ -208,6 +209,9 @@ func newPlan(cfg *config.Config, opts []Option) (*plan, error) {
 	}
 	p.targets = append([]string(nil), cfg.Targets...)
 	p.bunBuild = len(cfg.Build.Command) > 0 && cfg.Build.Command[0] == "bun"
+	if err := p.stageMode(); err != nil {
+		return nil, err
+	}
 	return p, nil
 }
 

@@ -43,10 +43,14 @@ func CircleCI(cfg *config.Config, opts ...Option) ([]byte, error) {
 	if ids := cfg.TrustedPublisher.ContextIDs; len(ids) > 0 {
 		ctxIDs = "id " + strings.Join(ids, ", ")
 	}
-	header := p.header("CircleCI", fmt.Sprintf("The publish jobs publish with npm trusted "+
+	notes := []string{fmt.Sprintf("The publish jobs publish with npm trusted "+
 		"publishing: Mage mints an OIDC token with `circleci run oidc get`. They run in the "+
 		"context %q (%s), which the packages' trusted publisher on the registry names along "+
-		"with the organization, project and pipeline definition in %s.", o.CircleCIContext, ctxIDs, p.source))
+		"with the organization, project and pipeline definition in %s.", o.CircleCIContext, ctxIDs, p.source)}
+	if p.staged {
+		notes = append(notes, p.stageNote())
+	}
+	header := p.header("CircleCI", notes...)
 
 	filters := func() *yaml.Node {
 		return m(
@@ -62,6 +66,25 @@ func CircleCI(cfg *config.Config, opts ...Option) ([]byte, error) {
 		)})
 	}
 	attach := m(kv{key: "attach_workspace", value: m(kv{key: "at", value: str(".")})})
+	// publish is the step that runs a publishing target; in stage mode it
+	// stages, and its report is kept as an artifact for release:approve.
+	verb := "Publish"
+	if p.staged {
+		verb = "Stage"
+	}
+	publish := func(what, command, report string) []*yaml.Node {
+		if !p.staged {
+			return []*yaml.Node{run(verb+" "+what, command)}
+		}
+		return []*yaml.Node{
+			m(kv{key: "run", value: m(
+				kv{key: "name", value: str(verb + " " + what)},
+				kv{key: "environment", value: m(kv{key: "RELEASE_REPORT", value: str(ReportsDir + "/" + report + ".json")})},
+				kv{key: "command", value: str(command + p.modeArg())},
+			)}),
+			m(kv{key: "store_artifacts", value: m(kv{key: "path", value: str(ReportsDir)}, kv{key: "destination", value: str(ReportsDir)})}),
+		}
+	}
 	checkCLI := run("Check that the CircleCI CLI is available (it mints the OIDC token)",
 		"if ! command -v circleci >/dev/null; then\n"+
 			"  echo \"the circleci CLI is not on PATH: trusted publishing mints its OIDC token with 'circleci run oidc get'\" >&2\n"+
@@ -114,11 +137,8 @@ func CircleCI(cfg *config.Config, opts ...Option) ([]byte, error) {
 			kv{key: "description", value: str("The platform target whose package this job publishes.")},
 		)})},
 		kv{key: "executor", value: str(executorName)},
-		kv{key: "steps", value: steps(prepare(), []*yaml.Node{
-			checkCLI,
-			attach,
-			run("Publish "+cfg.PlatformPackage("<< parameters.target >>"), "go tool mage publishPlatform << parameters.target >>"),
-		})},
+		kv{key: "steps", value: steps(prepare(), []*yaml.Node{checkCLI, attach},
+			publish(cfg.PlatformPackage("<< parameters.target >>"), "go tool mage publishPlatform << parameters.target >>", PlatformJob+"-<< parameters.target >>"))},
 	)
 
 	platformNames := make([]string, len(p.targets))
@@ -134,11 +154,11 @@ func CircleCI(cfg *config.Config, opts ...Option) ([]byte, error) {
 		kv{key: "jobs", value: m(
 			kv{key: BuildJob, value: m(kv{key: "executor", value: str(executorName)}, kv{key: "steps", value: seq(buildSteps...)}), comment: "Builds every target and keeps the binaries for the publish jobs."},
 			kv{key: PlatformJob, value: platformJob, comment: "Publishes one platform package; the workflow runs it once per target."},
-			kv{key: CLIJob, value: job(checkCLI, attach, run("Publish "+cfg.CLI.Package, "go tool mage publishCLI")),
+			kv{key: CLIJob, value: job(append([]*yaml.Node{checkCLI, attach}, publish(cfg.CLI.Package, "go tool mage publishCLI", CLIJob)...)...),
 				comment: "Publishes the CLI package once every platform package is on the registry."},
-			kv{key: AdaptersJob, value: job(checkCLI, run("Publish the adapter packages", "go tool mage publishAdapters")),
+			kv{key: AdaptersJob, value: job(append([]*yaml.Node{checkCLI}, publish("the adapter packages", "go tool mage publishAdapters", AdaptersJob)...)...),
 				comment: "Publishes the adapter (library) packages."},
-			kv{key: StatusJob, value: job(run("Show the release's status", `go tool mage status "$RELEASE_VERSION"`)),
+			kv{key: StatusJob, value: job(run("Show the release's status", `go tool mage status "$RELEASE_VERSION"`+p.modeArg())),
 				comment: "Prints what the registry now holds for this version."},
 		)},
 		kv{key: "workflows", value: m(kv{key: WorkflowName, value: m(kv{key: "jobs", value: seq(

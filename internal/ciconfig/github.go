@@ -6,6 +6,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/agent-facets/release/internal/config"
+	"github.com/agent-facets/release/internal/publisher"
 )
 
 // distArchive is the tar file that carries the dist directory between
@@ -25,11 +26,25 @@ func GitHubActions(cfg *config.Config, opts ...Option) ([]byte, error) {
 		return nil, err
 	}
 	o := p.opts
-	header := p.header("GitHub Actions", "The publish jobs have `permissions: id-token: write`: "+
-		"npm fetches the OIDC token itself and publishes with npm trusted publishing once the "+
-		"packages' trusted publisher on the registry names this repository and workflow file. "+
-		p.source+" describes the CircleCI trusted publisher of the CircleCI pipeline; attach a "+
-		"GitHub Actions one to publish from here.")
+	note := "The publish jobs have `permissions: id-token: write`: " +
+		"npm fetches the OIDC token itself and publishes with npm trusted publishing once the " +
+		"packages' trusted publisher on the registry names this repository and workflow file. " +
+		p.source + " describes the CircleCI trusted publisher of the CircleCI pipeline; attach a " +
+		"GitHub Actions one to publish from here."
+	if tp := cfg.TrustedPublisher; tp.Provider == publisher.GitHub {
+		note = fmt.Sprintf("The publish jobs have `permissions: id-token: write`: Mage and npm fetch the "+
+			"OIDC token from GitHub and publish with npm trusted publishing as the trusted publisher "+
+			"in %s: the repository %s, this workflow file (%s)", p.source, tp.Repository, tp.Workflow)
+		if env := p.githubEnvironment(); env != "" {
+			note += fmt.Sprintf(", in the environment %q (`environment:` on the publish jobs)", env)
+		}
+		note += "."
+	}
+	notes := []string{note}
+	if p.staged {
+		notes = append(notes, p.stageNote())
+	}
+	header := p.header("GitHub Actions", notes...)
 
 	uses := func(action string, with ...kv) *yaml.Node {
 		entries := []kv{{key: "uses", value: str(action)}}
@@ -76,6 +91,10 @@ func GitHubActions(cfg *config.Config, opts ...Option) ([]byte, error) {
 		}
 		if perms != nil {
 			entries = append(entries, kv{key: "permissions", value: perms})
+			// The publishing jobs run in the trusted publisher's environment.
+			if env := p.githubEnvironment(); env != "" {
+				entries = append(entries, kv{key: "environment", value: str(env)})
+			}
 		}
 		entries = append(entries, extra...)
 		var all []*yaml.Node
@@ -103,16 +122,39 @@ func GitHubActions(cfg *config.Config, opts ...Option) ([]byte, error) {
 		),
 	)
 
+	// publish is the step that runs a publishing target; in stage mode it
+	// stages, and its report is kept as an artifact for release:approve.
+	verb := "Publish"
+	if p.staged {
+		verb = "Stage"
+	}
+	publish := func(what, command, report string, env ...kv) []*yaml.Node {
+		if !p.staged {
+			return []*yaml.Node{run(verb+" "+what, command, env...)}
+		}
+		env = append(env, kv{key: "RELEASE_REPORT", value: str(ReportsDir + "/" + report + ".json")})
+		return []*yaml.Node{
+			run(verb+" "+what, command+p.modeArg(), env...),
+			m(
+				kv{key: "if", value: str("always()")},
+				kv{key: "uses", value: str("actions/upload-artifact@v4")},
+				kv{key: "with", value: m(
+					kv{key: "name", value: str("release-report-" + report)},
+					kv{key: "path", value: str(ReportsDir + "/")},
+					kv{key: "if-no-files-found", value: str("warn")},
+				)},
+			),
+		}
+	}
+
 	platform := job(strs(BuildJob), publishPerms(), []kv{
 		{key: "name", value: str(PlatformJob + "-${{ matrix.target }}")},
 		{key: "strategy", value: m(
 			kv{key: "fail-fast", value: boolean(false)},
 			kv{key: "matrix", value: m(kv{key: "target", value: strs(p.targets...)})},
 		)},
-	}, setup(), unpack(), []*yaml.Node{
-		run("Publish "+cfg.PlatformPackage("${{ matrix.target }}"), `go tool mage publishPlatform "$TARGET"`,
-			kv{key: "TARGET", value: str("${{ matrix.target }}")}),
-	})
+	}, setup(), unpack(), publish(cfg.PlatformPackage("${{ matrix.target }}"), `go tool mage publishPlatform "$TARGET"`, PlatformJob+"-${{ matrix.target }}",
+		kv{key: "TARGET", value: str("${{ matrix.target }}")}))
 
 	root := m(
 		kv{key: "name", value: str(WorkflowName)},
@@ -128,13 +170,13 @@ func GitHubActions(cfg *config.Config, opts ...Option) ([]byte, error) {
 			kv{key: PlatformJob, value: platform,
 				comment: "Publishes one platform package per target."},
 			kv{key: CLIJob, value: job(strs(PlatformJob), publishPerms(), nil, setup(), unpack(),
-				[]*yaml.Node{run("Publish "+cfg.CLI.Package, "go tool mage publishCLI")}),
+				publish(cfg.CLI.Package, "go tool mage publishCLI", CLIJob)),
 				comment: "Publishes the CLI package once every platform package is on the registry."},
 			kv{key: AdaptersJob, value: job(strs(CLIJob), publishPerms(), nil, setup(),
-				[]*yaml.Node{run("Publish the adapter packages", "go tool mage publishAdapters")}),
+				publish("the adapter packages", "go tool mage publishAdapters", AdaptersJob)),
 				comment: "Publishes the adapter (library) packages."},
 			kv{key: StatusJob, value: job(strs(AdaptersJob), nil, nil, setup(),
-				[]*yaml.Node{run("Show the release's status", `go tool mage status "$RELEASE_VERSION"`)}),
+				[]*yaml.Node{run("Show the release's status", `go tool mage status "$RELEASE_VERSION"`+p.modeArg())}),
 				comment: "Prints what the registry now holds for this version."},
 		)},
 	)
