@@ -13,6 +13,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/agent-facets/release/internal/fanout"
 	"github.com/agent-facets/release/internal/npmcli"
@@ -330,6 +331,7 @@ func approveWave(ctx context.Context, e *toolkit.Env, v string, all, wave []*ite
 			continue
 		}
 		e.Out.Line(report.Wait, "approving %s (id %s)", it, it.Staged.ID)
+		start := time.Now()
 		err := c.with(ctx, "approve the staged release "+v, func(code string) error {
 			return e.NPM.StageApprove(ctx, it.Staged.ID, it.Registry, code, false)
 		})
@@ -343,6 +345,7 @@ func approveWave(ctx context.Context, e *toolkit.Env, v string, all, wave []*ite
 		}
 		it.Published = true
 		it.Rec.Action, it.Rec.Note, it.Rec.Error = outcome.Published, "approved", ""
+		it.Rec.Duration = time.Since(start)
 		e.Out.Line(report.Added, "%s approved", it)
 	}
 	var xs []publish.Expect
@@ -354,7 +357,7 @@ func approveWave(ctx context.Context, e *toolkit.Env, v string, all, wave []*ite
 	}
 	w := o.Verify
 	w.Env = e
-	what := fmt.Sprintf("%d package(s) at %s", len(xs), v)
+	what := fmt.Sprintf("the %d package(s) approved before %s", len(xs), last(all))
 	if len(xs) == 1 {
 		what = xs[0].String()
 	}
@@ -363,6 +366,9 @@ func approveWave(ctx context.Context, e *toolkit.Env, v string, all, wave []*ite
 	}
 	return nil
 }
+
+// last is the package approved last: the CLI package.
+func last(all []*item) string { return all[len(all)-1].String() }
 
 // landed reports whether it is published with the staged bytes: an
 // approval whose answer was lost may have happened.

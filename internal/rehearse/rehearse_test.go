@@ -127,7 +127,7 @@ func TestStagedRehearsalFromGitHubActions(t *testing.T) {
 		"trusted publisher attached (GitHub Actions workflow agent-facets/facets/.github/workflows/release.yml, stage publish only)",
 		"(trusted publishing from GitHub Actions)",
 		"staged 16 packages in ",
-		"✓ registry serves 15 package(s) at 3.1.5",
+		"✓ registry serves the 15 package(s) approved before agent-facets@3.1.5",
 		"+ agent-facets@3.1.5 approved",
 		"npm install agent-facets@3.1.5, then `facet --version` printed 3.1.5",
 	} {
