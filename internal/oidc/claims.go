@@ -250,7 +250,9 @@ func (c *Claims) checkGitHub(p *publisher.Identity) []error {
 		errs = append(errs, &ClaimError{Claim: "workflow_ref", Got: fmt.Sprintf("%q", c.WorkflowRef), Want: fmt.Sprintf("workflow file %q of %s", p.Workflow, p.Repository),
 			Fix: "publish from the configured workflow file or fix the trusted publisher"})
 	}
-	if p.Environment != "" && !strings.EqualFold(c.Environment, p.Environment) {
+	// npm matches every field exactly, case included ("All fields are
+	// case-sensitive and must be exact", npm's trusted-publishing docs).
+	if p.Environment != "" && c.Environment != p.Environment {
 		errs = append(errs, &ClaimError{Claim: "environment", Got: fmt.Sprintf("%q", c.Environment), Want: fmt.Sprintf("%q", p.Environment),
 			Fix: "set `environment: " + p.Environment + "` on the publishing job or fix the trusted publisher"})
 	}

@@ -114,7 +114,8 @@ func TestCheck(t *testing.T) {
 		{name: "GitHub token for a CircleCI publisher", claims: github(nil), want: circleWant, errs: []string{`issued by "https://token.actions.githubusercontent.com", not by CircleCI`}},
 
 		{name: "GitHub valid", claims: github(nil), want: ghWant},
-		{name: "GitHub environment case-insensitive", claims: github(set("environment", "NPM")), want: ghWant},
+		{name: "GitHub environment is case-sensitive, as npm matches it", claims: github(set("environment", "NPM")), want: ghWant, claim: "environment",
+			errs: []string{`claim environment is "NPM"`}},
 		{name: "GitHub repository mismatch", claims: github(set("repository", "someone/fork")), want: ghWant, claim: "repository",
 			errs: []string{`claim repository is "someone/fork" but the trusted publisher configured in release.json expects "agent-facets/facets"`}},
 		{name: "GitHub workflow mismatch", claims: github(set("workflow_ref", "agent-facets/facets/.github/workflows/other.yml@refs/heads/main")), want: ghWant, claim: "workflow_ref",
