@@ -164,6 +164,7 @@ type plan struct {
 	targets  []string
 	sources  []string // the targets the archives are made from
 	bunBuild bool
+	staged   bool // release.mode stage
 	jobs     []Job
 }
 
@@ -211,6 +212,9 @@ func newPlan(cfg *config.Config, opts []Option) (*plan, error) {
 		p.tools.BunLock = "bun.lock"
 	}
 	p.opts = o
+	if err := p.stageMode(); err != nil {
+		return nil, err
+	}
 	if err := p.check(); err != nil {
 		return nil, err
 	}
@@ -506,6 +510,9 @@ type kv struct {
 func m(entries ...kv) *yaml.Node {
 	n := &yaml.Node{Kind: yaml.MappingNode}
 	for _, e := range entries {
+		if e.value == nil {
+			continue // an entry that does not apply (kv{})
+		}
 		k := str(e.key)
 		k.HeadComment = e.comment
 		n.Content = append(n.Content, k, e.value)

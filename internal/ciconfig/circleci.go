@@ -38,7 +38,7 @@ func CircleCI(cfg *config.Config, opts ...Option) ([]byte, error) {
 	if p.serialGroup("npm") == "" {
 		serial = "No serial groups (ci.serialGroup is \"none\"): two releases may run at once."
 	}
-	header := p.header("CircleCI",
+	notes := []string{
 		fmt.Sprintf("The publish jobs publish with npm trusted publishing: the toolkit mints an OIDC "+
 			"token with `circleci run oidc get`. They run in the context %q (%s), which the packages' "+
 			"trusted publisher on the registry names along with the organization, project and "+
@@ -48,7 +48,12 @@ func CircleCI(cfg *config.Config, opts ...Option) ([]byte, error) {
 			o.CircleCIContext, ctxIDs, p.source, c.GitHub, c.Slack, serial),
 		fmt.Sprintf("Tool versions come from the repository: Go's image from %s, Bun %s from %s, npm %s "+
 			"from %s.", orWord(p.tools.GoFrom, "the default"), orWord(o.BunVersion, "(none)"), orWord(p.tools.BunFrom, "the options"),
-			o.NPMVersion, orWord(p.tools.NPMFrom, "the trusted-publishing minimum")))
+			o.NPMVersion, orWord(p.tools.NPMFrom, "the trusted-publishing minimum")),
+	}
+	if p.staged {
+		notes = append(notes, p.stageNote())
+	}
+	header := p.header("CircleCI", notes...)
 
 	run := func(name, command string, extra ...kv) *yaml.Node {
 		return m(kv{key: "run", value: m(append([]kv{{key: "name", value: str(name)}, {key: "command", value: str(command)}}, extra...)...)})
@@ -65,6 +70,18 @@ func CircleCI(cfg *config.Config, opts ...Option) ([]byte, error) {
 		return m(kv{key: command, value: v})
 	}
 	tool := ToolkitBinary
+	// publish runs a publishing target; in stage mode it stages, and its
+	// report is kept as an artifact for release:approve.
+	publish := func(verb, what, command, report string) []*yaml.Node {
+		if !p.staged {
+			return []*yaml.Node{run(verb+" "+what, command)}
+		}
+		return []*yaml.Node{
+			run(stageVerb(verb)+" "+what, command+p.modeArg(),
+				kv{key: "environment", value: m(kv{key: "RELEASE_REPORT", value: str(ReportsDir + "/" + report + ".json")})}),
+			m(kv{key: "store_artifacts", value: m(kv{key: "path", value: str(ReportsDir)}, kv{key: "destination", value: str(ReportsDir)})}),
+		}
+	}
 
 	bunSteps := []*yaml.Node{}
 	if p.bunBuild {
@@ -162,10 +179,10 @@ func CircleCI(cfg *config.Config, opts ...Option) ([]byte, error) {
 			cat([]*yaml.Node{call("setup"), call("npm"), call("toolkit")}, withBun(
 				run("Build << parameters.target >>", tool+" build -target=<< parameters.target >>"),
 				call("oidc-check"),
-				run("Publish "+cfg.PlatformPackage("<< parameters.target >>"), tool+" publishPlatform << parameters.target >>"),
+			), publish("Publish", cfg.PlatformPackage("<< parameters.target >>"), tool+" publishPlatform << parameters.target >>", PlatformJob+"-<< parameters.target >>"), []*yaml.Node{
 				persist(def(PlatformJob).Persists[0]),
 				call("notify-failure"),
-			))...,
+			})...,
 		)},
 		kv{key: AssetsJob, comment: "Builds the archives' targets and makes the standalone archives; npm publishing never waits for it.", value: jobDef(AssetsJob, nil,
 			cat([]*yaml.Node{call("setup"), call("toolkit")}, withBun(
@@ -176,13 +193,12 @@ func CircleCI(cfg *config.Config, opts ...Option) ([]byte, error) {
 			))...,
 		)},
 		kv{key: CLIJob, comment: "Publishes the CLI package once every platform package is on the registry with this build's bytes.", value: jobDef(CLIJob, nil,
-			call("setup"), call("npm"), call("toolkit"), call("oidc-check"),
-			run("Publish "+cfg.CLI.Package, tool+" publishCLI"), call("notify-failure"),
+			cat([]*yaml.Node{call("setup"), call("npm"), call("toolkit"), call("oidc-check")},
+				publish("Publish", cfg.CLI.Package, tool+" publishCLI", CLIJob), []*yaml.Node{call("notify-failure")})...,
 		)},
 		kv{key: AdaptersJob, comment: "Builds and publishes the library packages the CLI needs that are not on the registry yet; the CLI package waits for it.", value: jobDef(AdaptersJob, nil,
-			cat([]*yaml.Node{call("setup"), call("npm"), call("toolkit")}, withBun(call("oidc-check"),
-				run("Build and publish the library packages", tool+" publishAdapters"), call("notify-failure"),
-			))...,
+			cat([]*yaml.Node{call("setup"), call("npm"), call("toolkit")}, withBun(call("oidc-check")),
+				publish("Build and publish", "the library packages", tool+" publishAdapters", AdaptersJob), []*yaml.Node{call("notify-failure")})...,
 		)},
 		kv{key: GitHubJob, comment: "Creates or updates the GitHub Release of the tag with the archives.", value: jobDef(GitHubJob, nil,
 			call("setup"), call("toolkit"),
@@ -190,16 +206,15 @@ func CircleCI(cfg *config.Config, opts ...Option) ([]byte, error) {
 		)},
 		kv{key: StatusJob, comment: "Prints what the registry now holds for this version.", value: jobDef(StatusJob, nil,
 			call("setup"), call("toolkit"),
-			run("Show the release's status", tool+` status "$RELEASE_VERSION"`), call("notify-failure"),
+			run("Show the release's status", tool+` status "$RELEASE_VERSION"`+p.modeArg()), call("notify-failure"),
 		)},
 		kv{key: NotifyJob, comment: "Posts the success notice.", value: jobDef(NotifyJob, nil,
 			call("setup"), call("npm"), call("toolkit"),
 			run("Post the release notice to Slack", tool+" notify success"),
 		)},
 		kv{key: LibraryJob, comment: "Library tags: builds and publishes the tag's library package (publishAdapters reads the tag).", value: jobDef(LibraryJob, nil,
-			cat([]*yaml.Node{call("setup", kv{key: "kind", value: str("library")}), call("npm"), call("toolkit")}, withBun(call("oidc-check"),
-				run("Build and publish "+cfg.Scope+"/<name>", tool+" publishAdapters"),
-			))...,
+			cat([]*yaml.Node{call("setup", kv{key: "kind", value: str("library")}), call("npm"), call("toolkit")}, withBun(call("oidc-check")),
+				publish("Build and publish", cfg.Scope+"/<name>", tool+" publishAdapters", LibraryJob))...,
 		)},
 	)
 

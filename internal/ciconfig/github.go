@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/agent-facets/release/internal/publisher"
+
 	"gopkg.in/yaml.v3"
 
 	"github.com/agent-facets/release/internal/config"
@@ -24,12 +26,26 @@ func GitHubActions(cfg *config.Config, opts ...Option) ([]byte, error) {
 		return nil, err
 	}
 	o := p.opts
-	header := p.header("GitHub Actions", "The publish jobs have `permissions: id-token: write`: "+
-		"npm fetches the OIDC token itself and publishes with npm trusted publishing once the "+
-		"packages' trusted publisher on the registry names this repository and workflow file. "+
-		p.source+" describes the CircleCI trusted publisher of the CircleCI pipeline; attach a "+
-		"GitHub Actions one to publish from here. github-release uses the workflow's GITHUB_TOKEN "+
-		"(`contents: write`); the notices use the SLACK_BOT_TOKEN or SLACK_WEBHOOK_URL secret.")
+	note := "The publish jobs have `permissions: id-token: write`: " +
+		"npm fetches the OIDC token itself and publishes with npm trusted publishing once the " +
+		"packages' trusted publisher on the registry names this repository and workflow file. " +
+		p.source + " describes the CircleCI trusted publisher of the CircleCI pipeline; attach a " +
+		"GitHub Actions one to publish from here."
+	if tp := cfg.TrustedPublisher; tp.Provider == publisher.GitHub {
+		note = fmt.Sprintf("The publish jobs have `permissions: id-token: write`: the toolkit and npm fetch the "+
+			"OIDC token from GitHub and publish with npm trusted publishing as the trusted publisher "+
+			"in %s: the repository %s, this workflow file (%s)", p.source, tp.Repository, tp.Workflow)
+		if env := p.githubEnvironment(); env != "" {
+			note += fmt.Sprintf(", in the environment %q (`environment:` on the publish jobs)", env)
+		}
+		note += "."
+	}
+	notes := []string{note + " github-release uses the workflow's GITHUB_TOKEN " +
+		"(`contents: write`); the notices use the SLACK_BOT_TOKEN or SLACK_WEBHOOK_URL secret."}
+	if p.staged {
+		notes = append(notes, p.stageNote())
+	}
+	header := p.header("GitHub Actions", notes...)
 
 	uses := func(action string, with ...kv) *yaml.Node {
 		entries := []kv{{key: "uses", value: str(action)}}
@@ -91,6 +107,32 @@ func GitHubActions(cfg *config.Config, opts ...Option) ([]byte, error) {
 	publishPerms := func() *yaml.Node {
 		return m(kv{key: "contents", value: str("read")}, kv{key: "id-token", value: str("write")})
 	}
+	// The publishing jobs run in the trusted publisher's environment, if it
+	// names one.
+	publishEnv := kv{}
+	if env := p.githubEnvironment(); env != "" {
+		publishEnv = kv{key: "environment", value: str(env)}
+	}
+	// publish runs a publishing target; in stage mode it stages, and its
+	// report is kept as an artifact for release:approve.
+	publish := func(verb, what, command, report string, env ...kv) []*yaml.Node {
+		if !p.staged {
+			return []*yaml.Node{run(verb+" "+what, command, env...)}
+		}
+		env = append(env, kv{key: "RELEASE_REPORT", value: str(ReportsDir + "/" + report + ".json")})
+		return []*yaml.Node{
+			run(stageVerb(verb)+" "+what, command+p.modeArg(), env...),
+			m(
+				kv{key: "if", value: str("always()")},
+				kv{key: "uses", value: str("actions/upload-artifact@v4")},
+				kv{key: "with", value: m(
+					kv{key: "name", value: str("release-report-" + report)},
+					kv{key: "path", value: str(ReportsDir + "/")},
+					kv{key: "if-no-files-found", value: str("warn")},
+				)},
+			),
+		}
+	}
 	group := func(kind string) kv {
 		return kv{key: "concurrency", value: m(
 			kv{key: "group", value: str("${{ github.workflow }}-" + kind)},
@@ -131,13 +173,14 @@ func GitHubActions(cfg *config.Config, opts ...Option) ([]byte, error) {
 			cliOnly,
 			kv{key: "needs", value: strs(BuildJob)},
 			kv{key: "permissions", value: publishPerms()},
+			publishEnv,
 			kv{key: "strategy", value: m(
 				kv{key: "fail-fast", value: boolean(false)},
 				kv{key: "matrix", value: m(kv{key: "target", value: strs(p.targets...)})},
 			)},
 			kv{key: "steps", value: cat(checkout, node(true), []*yaml.Node{cliVersion}, toolkit, bun, []*yaml.Node{
 				run("Build ${{ matrix.target }}", tool+` build -target="$TARGET"`, kv{key: "TARGET", value: str("${{ matrix.target }}")}),
-				run("Publish "+cfg.PlatformPackage("${{ matrix.target }}"), tool+` publishPlatform "$TARGET"`, kv{key: "TARGET", value: str("${{ matrix.target }}")}),
+			}, publish("Publish", cfg.PlatformPackage("${{ matrix.target }}"), tool+` publishPlatform "$TARGET"`, PlatformJob+"-${{ matrix.target }}", kv{key: "TARGET", value: str("${{ matrix.target }}")}), []*yaml.Node{
 				upload(KindRecords+"-${{ matrix.target }}", p.dist+"/npm/*.json"),
 			})},
 		)},
@@ -153,20 +196,19 @@ func GitHubActions(cfg *config.Config, opts ...Option) ([]byte, error) {
 		kv{key: CLIJob, comment: "Publishes the CLI package once every platform package is on the registry with this build's bytes.", value: job(
 			kv{key: "needs", value: strs(PlatformJob, AdaptersJob)},
 			kv{key: "permissions", value: publishPerms()},
+			publishEnv,
 			group("npm"),
 			kv{key: "steps", value: cat(checkout, node(true), []*yaml.Node{cliVersion}, toolkit, []*yaml.Node{
 				uses("actions/download-artifact@v4", kv{key: "pattern", value: str(KindRecords + "-*")}, kv{key: "merge-multiple", value: boolean(true)}, kv{key: "path", value: str(p.dist + "/npm")}),
-				run("Publish "+cfg.CLI.Package, tool+" publishCLI"),
-			})},
+			}, publish("Publish", cfg.CLI.Package, tool+" publishCLI", CLIJob), []*yaml.Node{})},
 		)},
 		kv{key: AdaptersJob, comment: "Builds and publishes the library packages the CLI needs that are not on the registry yet; the CLI package waits for it.", value: job(
 			cliOnly,
 			kv{key: "needs", value: strs(BuildJob)},
 			kv{key: "permissions", value: publishPerms()},
+			publishEnv,
 			group("npm"),
-			kv{key: "steps", value: cat(checkout, node(true), []*yaml.Node{cliVersion}, toolkit, bun, []*yaml.Node{
-				run("Build and publish the library packages", tool+" publishAdapters"),
-			})},
+			kv{key: "steps", value: cat(checkout, node(true), []*yaml.Node{cliVersion}, toolkit, bun, []*yaml.Node{}, publish("Build and publish", "the library packages", tool+" publishAdapters", AdaptersJob), []*yaml.Node{})},
 		)},
 		kv{key: GitHubJob, comment: "Creates or updates the GitHub Release of the tag with the archives.", value: job(
 			kv{key: "needs", value: strs(AssetsJob, CLIJob)},
@@ -180,7 +222,7 @@ func GitHubActions(cfg *config.Config, opts ...Option) ([]byte, error) {
 		kv{key: StatusJob, comment: "Prints what the registry now holds for this version.", value: job(
 			kv{key: "needs", value: strs(CLIJob)},
 			kv{key: "steps", value: cat(checkout, node(false), []*yaml.Node{cliVersion}, toolkit, []*yaml.Node{
-				run("Show the release's status", tool+` status "$RELEASE_VERSION"`),
+				run("Show the release's status", tool+` status "$RELEASE_VERSION"`+p.modeArg()),
 			})},
 		)},
 		kv{key: NotifyJob, comment: "Posts the success notice.", value: job(
@@ -205,12 +247,11 @@ func GitHubActions(cfg *config.Config, opts ...Option) ([]byte, error) {
 			kv{key: "if", value: str("startsWith(github.ref_name, '" + cfg.Scope + "/')")},
 			kv{key: "needs", value: strs(BuildJob)},
 			kv{key: "permissions", value: publishPerms()},
+			publishEnv,
 			group("npm"),
 			kv{key: "steps", value: cat(checkout, node(true), []*yaml.Node{
 				run("Export the library release's tag", p.libraryScript("GITHUB_REF_NAME", "GITHUB_ENV", `%s=%s\n`)),
-			}, toolkit, bun, []*yaml.Node{
-				run("Build and publish "+cfg.Scope+"/<name>", tool+" publishAdapters"),
-			})},
+			}, toolkit, bun, []*yaml.Node{}, publish("Build and publish", cfg.Scope+"/<name>", tool+" publishAdapters", LibraryJob), []*yaml.Node{})},
 		)},
 	)
 

@@ -128,6 +128,9 @@ type Release struct {
 	// PackageURL is a released package's page for people, with {package}
 	// and {version}; release notices link to it. No link when empty.
 	PackageURL string `json:"packageURL"`
+	// Mode is how CI releases: "direct" (publish) or "stage" (stage for a
+	// maintainer's approval); see ModeDirect and ModeStage.
+	Mode string `json:"mode"`
 }
 
 // Assets are the standalone archives releaseAssets makes from the built
@@ -432,6 +435,9 @@ func (c *Config) applyDefaults() {
 	if c.Release.TagPrefix == "" {
 		c.Release.TagPrefix = c.CLI.Package + "@"
 	}
+	if c.Release.Mode == "" {
+		c.Release.Mode = ModeDirect
+	}
 	if c.TrustedPublisher.Provider == "" {
 		c.TrustedPublisher.Provider = publisher.CircleCI
 	}
@@ -602,9 +608,6 @@ func (c *Config) Validate() error {
 			return bad(fmt.Sprintf("adapters.exclude[%d]", i), "%q is not a valid glob: %v", g, err)
 		}
 	}
-	if c.TrustedPublisher.Provider != publisher.CircleCI {
-		return bad("trustedPublisher.provider", "%q is not supported: use %q", c.TrustedPublisher.Provider, publisher.CircleCI)
-	}
 	if err := c.TrustedPublisher.Validate(); err != nil {
 		var fe *publisher.FieldError
 		if errors.As(err, &fe) {
@@ -631,6 +634,9 @@ func (c *Config) Validate() error {
 	}
 	if u := c.Release.PackageURL; u != "" && (!strings.HasPrefix(u, "https://") && !strings.HasPrefix(u, "http://") || !strings.Contains(u, "{package}")) {
 		return bad("release.packageURL", "%q must be an http(s) URL containing {package} (and usually {version})", u)
+	}
+	if err := CheckMode(c.Release.Mode); err != nil {
+		return bad("release.mode", "%v", err)
 	}
 	return c.validateRelease(bad)
 }

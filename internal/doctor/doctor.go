@@ -105,6 +105,9 @@ func Run(ctx context.Context, o Options) ([]Result, error) {
 		}
 	}
 	add(checkNPM(ctx, npm, publishFrom, provider != ""))
+	if cfg != nil && cfg.Staged() {
+		add(checkStage(ctx, npm, run))
+	}
 
 	regs, err := registries(ctx, npm, cfg)
 	if err != nil {

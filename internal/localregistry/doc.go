@@ -29,7 +29,13 @@
 //     that one package until it expires. GitHubActionsEnv emulates GitHub's
 //     token service; WriteFakeCircleCI provides a `circleci` CLI that mints
 //     through the same service.
-//   - /-/stage/... (npm stage publish|list|view|approve|reject|download).
+//   - /-/stage/... (npm stage publish|list|view|approve|reject|download):
+//     a trusted publisher stages only with createStagedPackage and publishes
+//     only with createPackage; a package's staged versions are readable
+//     without a user unless RefuseAnonymousStageReads; approve and reject
+//     always need the one-time password OTP returns. Staged versions are in
+//     no packument until approved. Publishes lists what became public, in
+//     order; StagedPublishes what waits.
 //   - RequireOTP: 401 with `www-authenticate: OTP` unless npm-otp matches.
 //     `npm trust` does not declare --otp, so pass it as --otp=<code> (the
 //     spaced form is read as a positional argument there).

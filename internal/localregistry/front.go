@@ -33,6 +33,12 @@ type emulatorState struct {
 	publisher  string // Verdaccio token of the oidc-publisher user
 	stages     map[string]*stagedPublish
 	stageOrder []string
+	// stageOTP is the code stage approve/reject accept when otp is unset.
+	stageOTP        string
+	otpUses         int // approvals and rejections left before otp becomes otpNext
+	otpNext         string
+	refuseAnonStage bool
+	publishLog      []Publish
 }
 
 func (s *emulatorState) init() {
@@ -43,6 +49,7 @@ func (s *emulatorState) init() {
 	s.idClaims = map[string]map[string]any{}
 	s.stages = map[string]*stagedPublish{}
 	s.arrived = make(chan struct{})
+	s.stageOTP = randomDigits(6)
 }
 
 type publishRecord struct {
@@ -267,11 +274,20 @@ func (r *Registry) hiddenNow(pkg string) map[string]bool {
 }
 
 func (r *Registry) recordPublish(pkg string, versions []string) {
+	r.record(pkg, versions, false)
+}
+
+func (r *Registry) recordStagedPublish(pkg, version string) {
+	r.record(pkg, []string{version}, true)
+}
+
+func (r *Registry) record(pkg string, versions []string, staged bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	now := r.now()
 	for _, v := range versions {
 		r.state.publishes[pkg] = append(r.state.publishes[pkg], publishRecord{version: v, at: now})
+		r.state.publishLog = append(r.state.publishLog, Publish{Package: pkg, Version: v, Staged: staged, Time: now})
 		for _, h := range r.state.hidden {
 			if h.pkg == pkg && h.version == v && h.since.IsZero() {
 				h.since = now

@@ -359,7 +359,8 @@ func matchGitHub(cfg TrustConfig, claims jwt.MapClaims) string {
 		return fmt.Sprintf("claim workflow_ref is %q, expected workflow file %q of %s", ref, wantFile, wantRepo)
 	}
 	if env, _ := cfg.Claims["environment"].(string); env != "" {
-		if got, _ := claims["environment"].(string); !strings.EqualFold(got, env) {
+		// Exact, case included, as npm documents for every field.
+		if got, _ := claims["environment"].(string); got != env {
 			return fmt.Sprintf("claim environment is %q, expected %q", got, env)
 		}
 	}

@@ -305,3 +305,40 @@ func TestFakeCircleCI(t *testing.T) {
 		})
 	}
 }
+
+// TestOIDCExchangeGitHubMatchesExactly: a GitHub trusted publisher matches
+// the token's repository, the workflow file in workflow_ref and the
+// environment exactly, case included, as npm documents ("All fields are
+// case-sensitive and must be exact"); the ref is not part of it.
+func TestOIDCExchangeGitHubMatchesExactly(t *testing.T) {
+	t.Parallel()
+	reg := localregistrytest.Start(t)
+	token := reg.AddUser(t, "owner")
+	const pkg = "testreg-github-exact"
+	publish(t, reg, token, pkg, "1.0.0")
+	reg.SetTrust(pkg, localregistry.GitHubTrust("o/r", "release.yml", "npm"))
+	mint := func(repo, file, ref, env string) string {
+		c := localregistry.GitHubClaims(repo, file, ref, env, time.Hour)
+		c["aud"] = reg.Audience()
+		return reg.Issuer.Mint(c)
+	}
+	for _, tc := range []struct {
+		name, repo, file, ref, env string
+		status                     int
+		message                    string
+	}{
+		{"match", "o/r", "release.yml", "refs/tags/v1.0.0", "npm", 201, ""},
+		{"any ref", "o/r", "release.yml", "refs/heads/main", "npm", 201, ""},
+		{"environment in other case", "o/r", "release.yml", "refs/tags/v1.0.0", "NPM", 403, `claim environment is "NPM", expected "npm"`},
+		{"no environment", "o/r", "release.yml", "refs/tags/v1.0.0", "", 403, "claim environment"},
+		{"repository in other case", "O/r", "release.yml", "refs/tags/v1.0.0", "npm", 403, "claim repository"},
+		{"workflow file in other case", "o/r", "Release.yml", "refs/tags/v1.0.0", "npm", 403, "claim workflow_ref"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			status, body := exchange(t, reg, pkg, mint(tc.repo, tc.file, tc.ref, tc.env))
+			if status != tc.status || !strings.Contains(body["message"], tc.message) {
+				t.Fatalf("status %d %q, want %d %q", status, body["message"], tc.status, tc.message)
+			}
+		})
+	}
+}

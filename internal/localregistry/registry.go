@@ -481,6 +481,19 @@ func randomAlnum(n int) string {
 	return string(b)
 }
 
+// randomDigits returns n random decimal digits (a one-time password).
+func randomDigits(n int) string {
+	b := make([]byte, n)
+	for i := range b {
+		v, err := rand.Int(rand.Reader, big.NewInt(10))
+		if err != nil {
+			panic(err)
+		}
+		b[i] = byte('0' + v.Int64())
+	}
+	return string(b)
+}
+
 // newUUID returns a random (version 4) UUID.
 func newUUID() string {
 	var b [16]byte

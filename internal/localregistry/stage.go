@@ -52,6 +52,15 @@ func (r *Registry) StagedVersions(pkg string) []string {
 
 // serveStage implements npm's staged publishing endpoints (npm stage ...,
 // libnpmpublish with stage: true).
+//
+// Who may read: a user may list everything and view or download any staged
+// package. Without a user, a list filtered to one package (?package=) and the
+// view and tarball of a staged package are served to anyone, unless
+// RefuseAnonymousStageReads is set, and to a token from the OIDC exchange
+// for that package. (npm's registry documents neither: the toolkit reads
+// anonymously first and falls back to credentials on 401/403, so both
+// answers are emulated.) Approve and reject need a user and always a
+// one-time password (OTP).
 func (r *Registry) serveStage(w http.ResponseWriter, req *http.Request, pkg string) {
 	path := req.URL.Path
 	switch {
@@ -59,7 +68,8 @@ func (r *Registry) serveStage(w http.ResponseWriter, req *http.Request, pkg stri
 		r.stagePublish(w, req, pkg)
 		return
 	case path == "/-/stage" && req.Method == http.MethodGet:
-		if r.authUser(w, req) != "" {
+		filter := req.URL.Query().Get("package")
+		if filter != "" && r.mayReadStaged(req, filter) || r.authUser(w, req) != "" {
 			r.stageList(w, req)
 		}
 		return
@@ -68,7 +78,8 @@ func (r *Registry) serveStage(w http.ResponseWriter, req *http.Request, pkg stri
 	r.mu.Lock()
 	s := r.state.stages[id]
 	r.mu.Unlock()
-	if r.authUser(w, req) == "" {
+	read := req.Method == http.MethodGet && (action == "" || action == "tarball")
+	if !(read && s != nil && r.mayReadStaged(req, s.pkg)) && r.authUser(w, req) == "" {
 		return
 	}
 	if s == nil {
@@ -84,17 +95,114 @@ func (r *Registry) serveStage(w http.ResponseWriter, req *http.Request, pkg stri
 		w.WriteHeader(http.StatusOK)
 		_, _ = w.Write(s.tarball)
 	case action == "approve" && req.Method == http.MethodPost:
-		if r.checkOTP(w, req) {
+		if r.checkStageOTP(w, req) {
 			r.stageApprove(w, req, s)
 		}
 	case action == "" && req.Method == http.MethodDelete:
-		if r.checkOTP(w, req) {
+		if r.checkStageOTP(w, req) {
 			r.dropStage(id)
 			w.WriteHeader(http.StatusNoContent)
 		}
 	default:
 		writeError(w, http.StatusMethodNotAllowed, req.Method+" is not supported on "+path)
 	}
+}
+
+// mayReadStaged reports whether req may read pkg's staged packages without
+// a user: anyone unless anonymous reads are refused, or a live token from
+// the OIDC exchange for pkg.
+func (r *Registry) mayReadStaged(req *http.Request, pkg string) bool {
+	if tok, ok := bearer(req); ok && strings.HasPrefix(tok, "npm_") {
+		t := r.oidcTokenFor(tok)
+		return t != nil && t.pkg == pkg
+	}
+	if _, ok := bearer(req); ok {
+		return false // a user's token: authUser decides
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return !r.state.refuseAnonStage
+}
+
+// RefuseAnonymousStageReads makes the staged-publishing reads (list, view,
+// tarball) answer 401 without a user or an OIDC-exchanged token for the
+// package, as a registry that keeps its staging area private would.
+func (r *Registry) RefuseAnonymousStageReads(refuse bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.state.refuseAnonStage = refuse
+}
+
+// OTP returns the one-time password the registry accepts: the code given to
+// RequireOTP, else one drawn when the registry started. Approving and
+// rejecting a staged package always need it (npm's registry requires 2FA on
+// accounts that stage); other writes only after RequireOTP.
+func (r *Registry) OTP() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.state.otp != "" {
+		return r.state.otp
+	}
+	return r.state.stageOTP
+}
+
+// checkStageOTP answers 401 and returns false unless the npm-otp header
+// holds the code OTP returns.
+func (r *Registry) checkStageOTP(w http.ResponseWriter, req *http.Request) bool {
+	if !r.checkCode(w, req, r.OTP()) {
+		return false
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.state.otpUses > 0 {
+		if r.state.otpUses--; r.state.otpUses == 0 {
+			r.state.otp = r.state.otpNext
+		}
+	}
+	return true
+}
+
+// ExpireOTPAfter lets the current one-time password (OTP) serve uses more
+// approvals or rejections; after them only next is accepted, as after
+// RequireOTP(next): a code that expires part of the way through a release,
+// at a point the test chooses.
+func (r *Registry) ExpireOTPAfter(uses int, next string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.state.otpUses, r.state.otpNext = uses, next
+}
+
+// Publish is one version the registry made public: a publish Verdaccio
+// accepted or an approved staged publish.
+type Publish struct {
+	Package, Version string
+	// Staged is set when a staged publish was approved.
+	Staged bool
+	Time   time.Time
+}
+
+// Publishes returns every publish so far, in the order they happened.
+func (r *Registry) Publishes() []Publish {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]Publish(nil), r.state.publishLog...)
+}
+
+// Staged is one staged publish, as the registry holds it.
+type Staged struct {
+	ID, Package, Version, Tag string
+}
+
+// StagedPublishes returns every staged publish waiting for approval, oldest first.
+func (r *Registry) StagedPublishes() []Staged {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []Staged
+	for _, id := range r.state.stageOrder {
+		s := r.state.stages[id]
+		out = append(out, Staged{ID: s.id, Package: s.pkg, Version: s.version, Tag: s.tag})
+	}
+	return out
 }
 
 func (r *Registry) stagePublish(w http.ResponseWriter, req *http.Request, pkg string) {
@@ -214,7 +322,7 @@ func (r *Registry) stageApprove(w http.ResponseWriter, req *http.Request, s *sta
 		writeError(w, status, fmt.Sprintf("publish %s@%s: %s", s.pkg, s.version, e.Error))
 		return
 	}
-	r.recordPublish(s.pkg, []string{s.version})
+	r.recordStagedPublish(s.pkg, s.version)
 	r.dropStage(s.id)
 	writeJSON(w, http.StatusOK, map[string]any{"ok": true, "id": s.id, "packageName": s.pkg, "version": s.version})
 }

@@ -113,10 +113,12 @@ func cloneTrust(c TrustConfig) TrustConfig {
 }
 
 // RequireOTP makes the registry demand a one-time password, like an account
-// with 2FA for writes: trust endpoints, stage approve/reject and writes made
-// with a user's token are answered 401 with `www-authenticate: OTP` unless
-// the npm-otp header (npm's --otp) equals code. OIDC tokens are exempt, as on
-// npm. An empty code turns the requirement off.
+// with 2FA for writes: trust endpoints and writes made with a user's token
+// are answered 401 with `www-authenticate: OTP` unless the npm-otp header
+// (npm's --otp) equals code. OIDC tokens are exempt, as on npm. An empty
+// code turns the requirement off. Stage approve and reject always need a
+// code: this one when set, else the registry's own (see OTP); changing it
+// between two approvals is a code that expired.
 //
 // npm only prompts for the code (otplease, lib/utils/auth.js) when stdin and
 // stdout are terminals; otherwise the command fails with EOTP, so tests pass
@@ -145,7 +147,16 @@ func (r *Registry) checkOTP(w http.ResponseWriter, req *http.Request) bool {
 	r.mu.Lock()
 	code := r.state.otp
 	r.mu.Unlock()
-	if code == "" || req.Header.Get("npm-otp") == code {
+	if code == "" {
+		return true
+	}
+	return r.checkCode(w, req, code)
+}
+
+// checkCode answers 401 and returns false unless the npm-otp header holds
+// code.
+func (r *Registry) checkCode(w http.ResponseWriter, req *http.Request, code string) bool {
+	if req.Header.Get("npm-otp") == code {
 		return true
 	}
 	w.Header().Set("WWW-Authenticate", "OTP")

@@ -323,15 +323,25 @@ func (c *CLI) TrustList(ctx context.Context, pkg, registry, otp string) ([]Trust
 }
 
 // TrustCommand is the `npm trust` command line that attaches id to pkg on
-// registry, for a person to run.
-func TrustCommand(id publisher.Identity, pkg, registry string) string {
-	return "npm " + strings.Join(id.Args(pkg), " ") + " --registry " + registry
+// registry with the permissions perms (publisher.PermPublish when none),
+// for a person to run.
+func TrustCommand(id publisher.Identity, pkg, registry string, perms ...string) string {
+	return "npm " + strings.Join(id.Args(pkg, permFlags(perms)...), " ") + " --registry " + registry
 }
 
-// Trust attaches id to pkg with publish permission.
-func (c *CLI) Trust(ctx context.Context, pkg, registry, otp string, id publisher.Identity) error {
-	_, err := c.Run(ctx, nil, withOTP(append(id.Args(pkg), "--registry", registry), otp)...)
+// Trust attaches id to pkg with the permissions perms (publisher.PermPublish
+// when none).
+func (c *CLI) Trust(ctx context.Context, pkg, registry, otp string, id publisher.Identity, perms ...string) error {
+	_, err := c.Run(ctx, nil, withOTP(append(id.Args(pkg, permFlags(perms)...), "--registry", registry), otp)...)
 	return err
+}
+
+func permFlags(perms []string) []string {
+	flags := make([]string, len(perms))
+	for i, p := range perms {
+		flags[i] = publisher.Flag(p)
+	}
+	return flags
 }
 
 // TrustRevoke removes the configuration id from pkg.

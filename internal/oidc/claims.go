@@ -51,6 +51,8 @@ type Claims struct {
 	Repository  string `json:"repository,omitempty"`
 	WorkflowRef string `json:"workflow_ref,omitempty"`
 	Environment string `json:"environment,omitempty"`
+	// Ref is the git ref the GitHub Actions run is for ("refs/tags/...").
+	Ref string `json:"ref,omitempty"`
 }
 
 // IsCircleCI reports whether the token was issued by CircleCI.
@@ -64,7 +66,7 @@ func (c *Claims) IsGitHub() bool { return c.Issuer == GitHubIssuer }
 func (c *Claims) Identity() string {
 	switch {
 	case c.IsGitHub():
-		s := fmt.Sprintf("repository=%q workflow_ref=%q", c.Repository, c.WorkflowRef)
+		s := fmt.Sprintf("repository=%q workflow_ref=%q ref=%q", c.Repository, c.WorkflowRef, c.Ref)
 		if c.Environment != "" {
 			s += fmt.Sprintf(" environment=%q", c.Environment)
 		}
@@ -120,6 +122,9 @@ type Expectation struct {
 	// Publisher, when set, is the trusted publisher the claims must match.
 	// A CircleCI job may run with more contexts than it lists.
 	Publisher *publisher.Identity
+	// Ref, when set, is the git ref a GitHub Actions token's ref claim must
+	// be: the release tag's ("refs/tags/agent-facets@1.2.3").
+	Ref string
 }
 
 // ClaimError is one claim that does not satisfy the expectation.
@@ -164,6 +169,10 @@ func (c *Claims) Check(want Expectation, now time.Time) error {
 			errs = append(errs, c.checkCircleCI(p)...)
 		case publisher.GitHub:
 			errs = append(errs, c.checkGitHub(p)...)
+			if want.Ref != "" && c.IsGitHub() && c.Ref != want.Ref {
+				errs = append(errs, &ClaimError{Claim: "ref", Got: fmt.Sprintf("%q", c.Ref), Want: fmt.Sprintf("%q (the release tag)", want.Ref),
+					Fix: "publish from the run the release tag started (on: push: tags), not from another branch or tag"})
+			}
 		}
 	}
 	return errors.Join(errs...)
@@ -241,7 +250,9 @@ func (c *Claims) checkGitHub(p *publisher.Identity) []error {
 		errs = append(errs, &ClaimError{Claim: "workflow_ref", Got: fmt.Sprintf("%q", c.WorkflowRef), Want: fmt.Sprintf("workflow file %q of %s", p.Workflow, p.Repository),
 			Fix: "publish from the configured workflow file or fix the trusted publisher"})
 	}
-	if p.Environment != "" && !strings.EqualFold(c.Environment, p.Environment) {
+	// npm matches every field exactly, case included ("All fields are
+	// case-sensitive and must be exact", npm's trusted-publishing docs).
+	if p.Environment != "" && c.Environment != p.Environment {
 		errs = append(errs, &ClaimError{Claim: "environment", Got: fmt.Sprintf("%q", c.Environment), Want: fmt.Sprintf("%q", p.Environment),
 			Fix: "set `environment: " + p.Environment + "` on the publishing job or fix the trusted publisher"})
 	}

@@ -114,7 +114,8 @@ func TestCheck(t *testing.T) {
 		{name: "GitHub token for a CircleCI publisher", claims: github(nil), want: circleWant, errs: []string{`issued by "https://token.actions.githubusercontent.com", not by CircleCI`}},
 
 		{name: "GitHub valid", claims: github(nil), want: ghWant},
-		{name: "GitHub environment case-insensitive", claims: github(set("environment", "NPM")), want: ghWant},
+		{name: "GitHub environment is case-sensitive, as npm matches it", claims: github(set("environment", "NPM")), want: ghWant, claim: "environment",
+			errs: []string{`claim environment is "NPM"`}},
 		{name: "GitHub repository mismatch", claims: github(set("repository", "someone/fork")), want: ghWant, claim: "repository",
 			errs: []string{`claim repository is "someone/fork" but the trusted publisher configured in release.json expects "agent-facets/facets"`}},
 		{name: "GitHub workflow mismatch", claims: github(set("workflow_ref", "agent-facets/facets/.github/workflows/other.yml@refs/heads/main")), want: ghWant, claim: "workflow_ref",
@@ -122,6 +123,12 @@ func TestCheck(t *testing.T) {
 		{name: "GitHub environment mismatch", claims: github(set("environment", "staging")), want: ghWant, claim: "environment",
 			errs: []string{`claim environment is "staging"`, "environment: npm"}},
 		{name: "CircleCI token for a GitHub publisher", claims: circle(nil), want: ghWant, errs: []string{"not by GitHub Actions"}},
+		{name: "GitHub ref is the release tag", claims: github(nil), want: withRef(ghWant, "refs/tags/v1.0.0")},
+		{name: "GitHub ref is another tag", claims: github(set("ref", "refs/tags/v0.9.0")), want: withRef(ghWant, "refs/tags/v1.0.0"), claim: "ref",
+			errs: []string{`claim ref is "refs/tags/v0.9.0" but the trusted publisher configured in release.json expects "refs/tags/v1.0.0" (the release tag)`}},
+		{name: "GitHub ref is a branch", claims: github(set("ref", "refs/heads/main")), want: withRef(ghWant, "refs/tags/v1.0.0"), claim: "ref",
+			errs: []string{`claim ref is "refs/heads/main"`, "on: push: tags"}},
+		{name: "ref is not checked for CircleCI", claims: circle(nil), want: withRef(circleWant, "refs/tags/v1.0.0")},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -154,6 +161,11 @@ func TestCheck(t *testing.T) {
 			}
 		})
 	}
+}
+
+func withRef(e Expectation, ref string) Expectation {
+	e.Ref = ref
+	return e
 }
 
 func TestCheckMalformed(t *testing.T) {

@@ -23,6 +23,8 @@ const (
 	Identical Action = "identical"
 	// Staged: uploaded for approval, not public yet.
 	Staged Action = "staged"
+	// Rejected: a staged upload deleted unapproved (release:reject).
+	Rejected Action = "rejected"
 	// Missing: not on the registry.
 	Missing Action = "missing"
 	// Different: there with other contents than wanted (other bytes, or a
@@ -35,14 +37,14 @@ const (
 )
 
 // Actions is every Action, for documentation and validation.
-var Actions = []Action{Published, Identical, Staged, Missing, Different, Skipped, Failed}
+var Actions = []Action{Published, Identical, Staged, Rejected, Missing, Different, Skipped, Failed}
 
 // Mark is the status mark of a line about an Action.
 func (a Action) Mark() report.Mark {
 	switch a {
 	case Published, Staged:
 		return report.Added
-	case Identical, Skipped:
+	case Identical, Skipped, Rejected:
 		return report.Skipped
 	case Missing, Different:
 		return report.Warn
@@ -65,7 +67,9 @@ type Record struct {
 	// Local the local build's, when it was compared.
 	Integrity, Local string
 	// Latest is the registry's latest dist-tag.
-	Latest   string
+	Latest string
+	// StageID is the registry's id of a staged publish (Staged).
+	StageID  string
 	Registry string
 	Duration time.Duration
 	// Note says more about the Action ("placeholder", "drift", why skipped).

@@ -153,8 +153,9 @@ func (e *LibrariesMissingError) Error() string {
 
 // LibrariesReady checks, when cli.source is set, that every public
 // workspace package the CLI's source depends on is on the registry at its
-// workspace version (the seeded placeholder does not count).
-func LibrariesReady(ctx context.Context, e *toolkit.Env) error {
+// workspace version (the seeded placeholder does not count); in stage mode
+// a staged version counts too, as it does for the platform packages.
+func LibrariesReady(ctx context.Context, e *toolkit.Env, o Options) error {
 	if e.Cfg.CLI.Source == "" {
 		return nil
 	}
@@ -185,14 +186,34 @@ func LibrariesReady(ctx context.Context, e *toolkit.Env) error {
 		return fmt.Errorf("cannot tell whether the libraries the CLI depends on are on the registry, so the CLI package was not published: %w", err)
 	}
 	me := &LibrariesMissingError{Source: ws.Rel(src)}
+	staged := 0
 	for _, r := range results {
-		if r.State != registry.Published || r.Spec.Version == e.Cfg.Release.PlaceholderVersion {
+		if r.Spec.Version == e.Cfg.Release.PlaceholderVersion {
 			me.Missing = append(me.Missing, r.Spec.String())
+			continue
 		}
+		if r.State == registry.Published {
+			continue
+		}
+		if Staging(e, o) {
+			found, err := o.reader(e, cmp.Or[Auth](o.Auth, NpmLogin{})).Find(ctx, regs[r.Spec.Name], r.Spec.Name, r.Spec.Version)
+			if err != nil {
+				return fmt.Errorf("cannot tell whether %s is staged, so the CLI package was not staged: %w", r.Spec, err)
+			}
+			if len(found) > 0 {
+				staged++
+				continue
+			}
+		}
+		me.Missing = append(me.Missing, r.Spec.String())
 	}
 	if len(me.Missing) > 0 {
 		return me
 	}
-	e.Out.Line(report.OK, "the %d librar%s the CLI depends on %s on the registry", len(needs), plural(len(needs), "y", "ies"), plural(len(needs), "is", "are"))
+	where := "on the registry"
+	if staged > 0 {
+		where = fmt.Sprintf("on the registry (%d staged)", staged)
+	}
+	e.Out.Line(report.OK, "the %d librar%s the CLI depends on %s %s", len(needs), plural(len(needs), "y", "ies"), plural(len(needs), "is", "are"), where)
 	return nil
 }

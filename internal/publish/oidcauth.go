@@ -23,6 +23,9 @@ type OIDC struct {
 	Provider publisher.Provider
 	// MinLifetime is how long a token must stay valid for a publish.
 	MinLifetime time.Duration
+	// Ref, when set, is the git ref a GitHub Actions token must be for:
+	// the release tag that started the run.
+	Ref string
 
 	mu      sync.Mutex
 	npmOK   bool
@@ -38,13 +41,17 @@ func NewOIDC(e *toolkit.Env) *OIDC {
 	if p == "" {
 		p = e.Cfg.TrustedPublisher.Provider
 	}
-	return &OIDC{Env: e, Provider: p}
+	o := &OIDC{Env: e, Provider: p}
+	if e.Facts.Tag != "" {
+		o.Ref = "refs/tags/" + e.Facts.Tag
+	}
+	return o
 }
 
 func (a *OIDC) String() string { return "trusted publishing from " + a.Provider.Name() }
 
 func (a *OIDC) expectation(reg string) oidc.Expectation {
-	want := oidc.Expectation{Audience: oidc.Audience(reg), MinLifetime: a.MinLifetime}
+	want := oidc.Expectation{Audience: oidc.Audience(reg), MinLifetime: a.MinLifetime, Ref: a.Ref}
 	if tp := a.Env.Cfg.TrustedPublisher; tp.Provider == a.Provider {
 		want.Publisher = &tp
 	}

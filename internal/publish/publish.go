@@ -52,6 +52,12 @@ type Options struct {
 	// Release is the tag a library release acts on (<scope>/<name>@X.Y.Z,
 	// or the CLI's tag); empty means the CI tag of the run, if any.
 	Release string
+	// Mode is the release mode, config.ModeDirect or config.ModeStage;
+	// empty means release.mode.
+	Mode string
+	// Staged reads the staging area in stage mode; nil means a reader of
+	// its own with Auth's credentials.
+	Staged *StagedReader
 }
 
 // DifferentBytesError: the version is on the registry with other contents.
@@ -108,6 +114,9 @@ func One(ctx context.Context, e *toolkit.Env, p *pack.Package, o Options) (outco
 		}
 		rec.Integrity = st.Integrity
 		return done(outcome.Different, &DifferentBytesError{Name: p.Name, Version: p.Version, Local: p.Info.Integrity, Registry: st.Integrity})
+	}
+	if Staging(e, o) {
+		return stageOne(ctx, e, p, o, st, &rec, done)
 	}
 	auth := o.Auth
 	if auth == nil {

@@ -69,12 +69,19 @@ type MissingPlatformsError struct {
 	Version string
 	Missing []string // "name (why)"
 	Targets []string
+	// Staged is set in stage mode: the packages are neither staged nor
+	// published, and the CLI package was not staged.
+	Staged bool
 }
 
 func (e *MissingPlatformsError) Error() string {
 	cmds := make([]string, len(e.Targets))
 	for i, t := range e.Targets {
 		cmds[i] = "mage publishPlatform " + t
+	}
+	if e.Staged {
+		return fmt.Sprintf("%d platform package(s) are neither staged nor published at %s, so the CLI package was not staged (its approval would give users a partial release): %s. Stage them (%s -mode=stage), then run publishCLI again",
+			len(e.Missing), e.Version, strings.Join(e.Missing, ", "), strings.Join(cmds, " -mode=stage; "))
 	}
 	return fmt.Sprintf("%d platform package(s) are not on the registry at %s, so the CLI package was not published (users would get a partial release): %s. Publish them (%s), then run publishCLI again",
 		len(e.Missing), e.Version, strings.Join(e.Missing, ", "), strings.Join(cmds, "; "))
@@ -87,7 +94,7 @@ func CLI(ctx context.Context, e *toolkit.Env, v string, o Options) ([]outcome.Re
 	if _, err := version.Validate(v); err != nil {
 		return nil, err
 	}
-	if err := LibrariesReady(ctx, e); err != nil {
+	if err := LibrariesReady(ctx, e, o); err != nil {
 		return nil, err
 	}
 	var xs []Expect
@@ -101,7 +108,7 @@ func CLI(ctx context.Context, e *toolkit.Env, v string, o Options) ([]outcome.Re
 			if err != nil {
 				return nil, err
 			}
-			x.Integrity = info.Integrity
+			x.Integrity, x.Shasum = info.Integrity, info.Shasum
 			local++
 		} else if rec, err := pack.ReadRecord(e, x.Name, v); err == nil {
 			// The record a publishPlatform job left beside its tarball,
@@ -110,6 +117,9 @@ func CLI(ctx context.Context, e *toolkit.Env, v string, o Options) ([]outcome.Re
 			local++
 		}
 		xs = append(xs, x)
+	}
+	if Staging(e, o) {
+		return stageCLI(ctx, e, v, xs, local, o)
 	}
 	e.Out.Line(report.Wait, "confirming %d platform packages at %s (%d compared with the local build or its records)", len(xs), v, local)
 	c := o.Confirm

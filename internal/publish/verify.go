@@ -16,12 +16,14 @@ import (
 )
 
 // Expect is a version the registry must serve, with the integrity it must
-// have (empty: any).
+// have (empty: any). Shasum, when known, is the same tarball's SHA-1, which
+// a registry's staging area lists.
 type Expect struct {
 	Name, Version, Integrity string
 	// Registry is where to look (a library's publishConfig.registry);
 	// empty means npm's registry for the name.
 	Registry string
+	Shasum   string
 }
 
 func (x Expect) String() string { return x.Name + "@" + x.Version }

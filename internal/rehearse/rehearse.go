@@ -31,6 +31,7 @@ import (
 	"time"
 
 	"github.com/agent-facets/release"
+	"github.com/agent-facets/release/internal/approve"
 	"github.com/agent-facets/release/internal/archive"
 	"github.com/agent-facets/release/internal/build"
 	"github.com/agent-facets/release/internal/command"
@@ -44,8 +45,10 @@ import (
 	"github.com/agent-facets/release/internal/notify"
 	"github.com/agent-facets/release/internal/outcome"
 	"github.com/agent-facets/release/internal/publish"
+	"github.com/agent-facets/release/internal/publisher"
 	"github.com/agent-facets/release/internal/releaseassets"
 	"github.com/agent-facets/release/internal/report"
+	"github.com/agent-facets/release/internal/report/releasereport"
 	"github.com/agent-facets/release/internal/seed"
 	"github.com/agent-facets/release/internal/toolkit"
 	"github.com/agent-facets/release/internal/trust"
@@ -73,6 +76,10 @@ type Options struct {
 	Out io.Writer
 	// Keep leaves the work directory (dist, tarballs) in place.
 	Keep bool
+	// Stage rehearses a staged release: the trusted publisher may only
+	// stage, CI stages every package and writes its reports, and a
+	// maintainer approves the release with a one-time password.
+	Stage bool
 }
 
 // Result is what a rehearsal released.
@@ -158,6 +165,9 @@ func run(ctx context.Context, o Options, res *Result) ([]outcome.Record, error) 
 		cfg.Adapters.Build = []string{"npm", "run", "build"}
 		out.Line(report.Info, "bun is not on PATH: the demo libraries build with `npm run build` (adapters.build)")
 	}
+	if o.Stage {
+		cfg.Release.Mode = config.ModeStage
+	}
 	// A maintainer at their machine: npm's own login, nobody at the
 	// terminal to answer prompts.
 	e := toolkit.New(cfg, toolkit.ReadFacts(command.Merge(o.Facts.Environ, maintainerEnv), false), o.Out)
@@ -186,31 +196,29 @@ func run(ctx context.Context, o Options, res *Result) ([]outcome.Record, error) 
 	if _, err := seed.Seed(ctx, e, toolkit.Names(adapters), seed.Options{}); err != nil {
 		return nil, err
 	}
-	out.Heading("Attaching the %s trusted publisher (mage trust:attach)", cfg.TrustedPublisher.Provider.Name())
+	out.Heading("Attaching the %s trusted publisher, allowed to %s (mage trust:attach)", cfg.TrustedPublisher.Provider.Name(), publisher.PermissionName(trust.Permission(cfg)))
 	if _, err := (&trust.Attacher{Env: e, Pacing: 100 * time.Millisecond}).Attach(ctx, all); err != nil {
 		return nil, err
 	}
 
-	// From here on, CI: no npm login at all, a CircleCI job's environment
-	// for the release tag, and a stand-in circleci that mints tokens for the
-	// configured project.
-	out.Heading("Publishing as CI would, with trusted publishing only")
+	// From here on, CI: no npm login at all, the environment of a job of
+	// the configured trusted publisher for the release tag: a stand-in
+	// circleci that mints tokens for the configured CircleCI project, or
+	// GitHub's token service for the configured workflow.
+	if o.Stage {
+		out.Heading("Staging as CI would, with trusted publishing only")
+	} else {
+		out.Heading("Publishing as CI would, with trusted publishing only")
+	}
 	ciEnv, err := npmEnv(reg, filepath.Join(work, "npm-ci"), "")
 	if err != nil {
 		return nil, err
 	}
-	bin := filepath.Join(work, "bin")
-	if err := os.MkdirAll(bin, 0o700); err != nil {
+	jobEnv, err := ciJob(reg, cfg, filepath.Join(work, "bin"), command.Getenv(o.Facts.Environ, "PATH"), cfg.Release.TagPrefix+o.Version, time.Hour)
+	if err != nil {
 		return nil, err
 	}
-	tp := cfg.TrustedPublisher
-	claims := localregistry.CircleCIClaims(tp.OrgID, tp.ProjectID, tp.PipelineDefinitionID, tp.VCSOrigin, tp.ContextIDs, time.Hour)
-	if err := reg.WriteFakeCircleCI(bin, claims); err != nil {
-		return nil, err
-	}
-	ciEnv = append(ciEnv,
-		"PATH="+bin+string(os.PathListSeparator)+command.Getenv(o.Facts.Environ, "PATH"),
-		"CIRCLECI=true", "CI=true", "CIRCLE_TAG="+cfg.Release.TagPrefix+o.Version)
+	ciEnv = append(ciEnv, jobEnv...)
 	ci := toolkit.New(cfg, toolkit.ReadFacts(command.Merge(o.Facts.Environ, ciEnv), false), o.Out)
 	ci.Out = out
 	v, err := ci.Version("")
@@ -219,7 +227,21 @@ func run(ctx context.Context, o Options, res *Result) ([]outcome.Record, error) 
 	}
 	opts := publish.Options{Auth: publish.NewOIDC(ci)}
 	start := time.Now()
-	recs, err := publish.Platforms(ctx, ci, cfg.Targets, v, opts)
+	reports := filepath.Join(work, "reports")
+	job := func(op string, run func() ([]outcome.Record, error)) ([]outcome.Record, error) {
+		begin := time.Now()
+		recs, err := run()
+		if o.Stage {
+			// The CI jobs' reports: what release:approve checks the staged
+			// tarballs against.
+			rep := releasereport.New(op, cfg.CLI.Package, v, begin, time.Now(), recs, err)
+			if werr := rep.WriteJSON(filepath.Join(reports, op+".json")); werr != nil && err == nil {
+				err = werr
+			}
+		}
+		return recs, err
+	}
+	recs, err := job("publishPlatform", func() ([]outcome.Record, error) { return publish.Platforms(ctx, ci, cfg.Targets, v, opts) })
 	if err != nil {
 		outcome.Summary(out, recs)
 		return recs, err
@@ -227,17 +249,28 @@ func run(ctx context.Context, o Options, res *Result) ([]outcome.Record, error) 
 	// On the CLI's tag, the library job releases what the CLI's source
 	// needs; publishCLI refuses until it has.
 	out.Heading("Releasing the libraries the CLI needs (mage publishAdapters on %s%s)", cfg.Release.TagPrefix, v)
-	ad, err := publish.Adapters(ctx, ci, opts)
+	ad, err := job("publishAdapters", func() ([]outcome.Record, error) { return publish.Adapters(ctx, ci, opts) })
 	recs = append(recs, ad...)
 	if err != nil {
 		outcome.Summary(out, recs)
 		return recs, err
 	}
-	cli, err := publish.CLI(ctx, ci, v, opts)
+	cli, err := job("publishCLI", func() ([]outcome.Record, error) { return publish.CLI(ctx, ci, v, opts) })
 	recs = append(recs, cli...)
 	if err != nil {
 		outcome.Summary(out, recs)
 		return recs, err
+	}
+	if o.Stage {
+		out.Line(report.OK, "staged %d packages in %s; nothing is public yet", len(recs), time.Since(start).Round(100*time.Millisecond))
+		outcome.Summary(out, recs)
+		out.Heading("Approving as a maintainer, with a one-time password (mage release:approve %s -reports=<the CI reports>)", v)
+		approved, err := approve.Approve(ctx, e, v, approve.Options{Reports: reports, OTP: reg.OTP()})
+		if err != nil {
+			outcome.Summary(out, approved)
+			return approved, err
+		}
+		recs = approved
 	}
 	out.Line(report.OK, "released %d packages in %s", len(recs), time.Since(start).Round(100*time.Millisecond))
 

@@ -2,6 +2,7 @@ package rehearse
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -104,5 +105,60 @@ func TestRehearsedConfig(t *testing.T) {
 	missing := filepath.Join(t.TempDir(), "nope.json")
 	if _, err := rehearsedConfig(Options{RepoRoot: root, Facts: toolkittest.Facts("RELEASE_CONFIG=" + missing)}); err == nil || !strings.Contains(err.Error(), missing) {
 		t.Fatalf("missing RELEASE_CONFIG: %v", err)
+	}
+}
+
+// TestStagedRehearsalFromGitHubActions rehearses a staged release whose
+// trusted publisher is a GitHub Actions workflow: CI stages every package,
+// a maintainer approves, the CLI installs and runs.
+func TestStagedRehearsalFromGitHubActions(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
+	defer cancel()
+	t.Parallel()
+	root := toolkittest.RepoRoot()
+	data, err := os.ReadFile(filepath.Join(root, "release.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(data, &m); err != nil {
+		t.Fatal(err)
+	}
+	m["trustedPublisher"] = map[string]any{"provider": "github", "repository": "agent-facets/facets", "workflow": "release.yml", "environment": "npm"}
+	data, _ = json.Marshal(m)
+	cfg := filepath.Join(t.TempDir(), "release.json")
+	if err := os.WriteFile(cfg, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := &toolkittest.Buffer{}
+	facts := toolkittest.Facts("CIRCLECI=", "GITHUB_ACTIONS=", "NPM_ID_TOKEN=", "CIRCLE_TAG=", "RELEASE_CONFIG="+cfg)
+	res, err := Run(ctx, Options{Version: "3.1.5", RepoRoot: root, Out: out, Facts: facts, Stage: true})
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if len(res.Records) != 16 {
+		t.Errorf("%d records, want 16", len(res.Records))
+	}
+	for _, r := range res.Records {
+		if r.Action != outcome.Published || r.Note != "approved" || r.StageID == "" {
+			t.Errorf("%s: %s %q %q", r.Package, r.Action, r.Note, r.StageID)
+		}
+	}
+	text := out.String()
+	for _, want := range []string{
+		"Attaching the GitHub Actions trusted publisher, allowed to stage publish",
+		"trusted publisher attached (GitHub Actions workflow agent-facets/facets/.github/workflows/release.yml, stage publish only)",
+		"(trusted publishing from GitHub Actions)",
+		"staged 16 packages in ",
+		"✓ registry serves the 15 package(s) approved before agent-facets@3.1.5",
+		"+ agent-facets@3.1.5 approved",
+		"npm install agent-facets@3.1.5, then `facet --version` printed 3.1.5",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("output lacks %q", want)
+		}
+	}
+	if m := regexp.MustCompile(`eyJ[A-Za-z0-9_-]{8,}\.eyJ|npm_[A-Za-z0-9]{36}|_authToken=[^\[]|--otp=\d`).FindString(text); m != "" {
+		t.Errorf("a secret reached the output: %.24s…", m)
 	}
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/agent-facets/release/internal/command"
 	"github.com/agent-facets/release/internal/localregistry"
+	"github.com/agent-facets/release/internal/publisher"
 	"github.com/agent-facets/release/internal/report"
 	"github.com/agent-facets/release/internal/toolkit"
 )
@@ -60,15 +61,14 @@ func Serve(ctx context.Context, o ServeOptions, out *report.Printer) error {
 	if err != nil {
 		return err
 	}
-	bin := filepath.Join(o.Dir, "bin")
-	if err := os.MkdirAll(bin, 0o700); err != nil {
+	job, err := ciJob(reg, e.Cfg, filepath.Join(o.Dir, "bin"), command.Getenv(o.Facts.Environ, "PATH"), "", 24*time.Hour)
+	if err != nil {
 		return err
 	}
-	tp := e.Cfg.TrustedPublisher
-	if err := reg.WriteFakeCircleCI(bin, localregistry.CircleCIClaims(tp.OrgID, tp.ProjectID, tp.PipelineDefinitionID, tp.VCSOrigin, tp.ContextIDs, 24*time.Hour)); err != nil {
-		return err
-	}
-	ci = append(ci, "PATH="+bin+string(os.PathListSeparator)+command.Getenv(o.Facts.Environ, "PATH"), "CIRCLECI=true", "CI=true")
+	ci = append(ci, job...)
+	// Approving and rejecting staged packages always need the registry's
+	// one-time password.
+	maintainer = append(maintainer, "NPM_OTP="+reg.OTP())
 	for name, env := range map[string][]string{"maintainer.env": maintainer, "ci.env": ci} {
 		if err := os.WriteFile(filepath.Join(o.Dir, name), []byte(strings.Join(env, "\n")+"\n"), 0o600); err != nil {
 			return err
@@ -76,11 +76,17 @@ func Serve(ctx context.Context, o ServeOptions, out *report.Printer) error {
 	}
 
 	out.Line(report.OK, "local registry at %s (Verdaccio %s, no uplinks), files in %s", reg.URL, localregistry.VerdaccioVersion(), o.Dir)
-	out.Heading("A maintainer logged in to it (seedCLI, trust:attach, status):")
+	provider := e.Cfg.TrustedPublisher.Provider
+	out.Heading("A maintainer logged in to it, with its one-time password (seedCLI, trust:attach, status, release:approve):")
 	printEnv(out, maintainer)
-	out.Heading("A CircleCI job publishing to it with trusted publishing (publishPlatform, publishAdapters, publishCLI):")
+	out.Heading("A %s job publishing to it with trusted publishing (publishPlatform, publishAdapters, publishCLI):", provider.Name())
 	printEnv(out, ci)
-	out.Text("\nAdd CIRCLE_TAG=%s<version> for a release job, or CIRCLE_TAG=%s/<name>@<version> for a library's. Stop with Ctrl-C: the registry and its storage are removed.", e.Cfg.Release.TagPrefix, e.Cfg.Scope)
+	if provider == publisher.GitHub {
+		out.Text("\nIts ID tokens are for refs/heads/main: pass -version=<version> to the publishing targets.")
+	} else {
+		out.Text("\nAdd CIRCLE_TAG=%s<version> for a release job, or CIRCLE_TAG=%s/<name>@<version> for a library's.", e.Cfg.Release.TagPrefix, e.Cfg.Scope)
+	}
+	out.Text("Stop with Ctrl-C: the registry and its storage are removed.")
 	if o.Ready != nil {
 		o.Ready(maintainer, ci)
 	}

@@ -41,6 +41,9 @@ func TestServe(t *testing.T) {
 	if err != nil || strings.TrimSpace(who) != "maintainer" {
 		t.Fatalf("npm whoami as the maintainer: %q, %v", who, err)
 	}
+	if otp := command.Getenv(got.maintainer, "NPM_OTP"); len(otp) != 6 || strings.Trim(otp, "0123456789") != "" {
+		t.Errorf("the maintainer's NPM_OTP is %q, want the registry's 6-digit one-time password", otp)
+	}
 	reg := command.Getenv(got.ci, "NPM_CONFIG_REGISTRY")
 	tok, err := oidc.MintCircleCI(ctx, run(got.ci), oidc.Audience(reg))
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/agent-facets/release/internal/library"
 	"github.com/agent-facets/release/internal/outcome"
 	"github.com/agent-facets/release/internal/pack"
+	"github.com/agent-facets/release/internal/publish"
 	"github.com/agent-facets/release/internal/registry"
 	"github.com/agent-facets/release/internal/report"
 	"github.com/agent-facets/release/internal/toolkit"
@@ -29,7 +30,10 @@ type Report struct {
 	// (the registry could not be read; Error says why).
 	Packages []outcome.Record
 	Complete bool
-	Next     string
+	// AwaitingApproval is set when nothing is missing and some packages
+	// are staged (stage mode): a maintainer's release:approve finishes it.
+	AwaitingApproval bool
+	Next             string
 }
 
 // Read reads the release state of version v: the CLI package and every
@@ -57,7 +61,8 @@ func Read(ctx context.Context, e *toolkit.Env, v string) (*Report, error) {
 	}
 	results, _ := e.Reg.CheckAll(ctx, regFor, specs, true)
 	r := &Report{Version: v}
-	var missingTargets, bad, unknown []string
+	reader := &publish.StagedReader{Env: e}
+	var missingTargets, bad, unknown, staged []string
 	for i, res := range results {
 		row := outcome.Record{Package: names[i], Version: v, Latest: res.Latest, Integrity: res.Integrity, Registry: regFor(names[i])}
 		var local *pack.Contents
@@ -83,6 +88,15 @@ func Read(ctx context.Context, e *toolkit.Env, v string) (*Report, error) {
 		case res.Err != nil:
 			row.Action, row.Error = outcome.Failed, "the registry could not be read: "+res.Err.Error()
 			unknown = append(unknown, row.Package)
+		case res.State != registry.Published && lookStaged(ctx, e, reader, &row):
+			switch row.Action {
+			case outcome.Staged:
+				staged = append(staged, row.Package)
+			case outcome.Different:
+				bad = append(bad, row.Package)
+			default:
+				unknown = append(unknown, row.Package)
+			}
 		case res.State != registry.Published:
 			row.Action = outcome.Missing
 			if row.Target != "" {
@@ -110,6 +124,9 @@ func Read(ctx context.Context, e *toolkit.Env, v string) (*Report, error) {
 		r.Next = strings.Join(steps, ", ") + ", then publishCLI"
 	case cli.Action == outcome.Missing:
 		r.Next = "publishCLI"
+	case len(staged) > 0:
+		r.AwaitingApproval = true
+		r.Next = fmt.Sprintf("release:approve %s (a maintainer, with 2FA: %d package(s) are staged)", v, len(staged))
 	default:
 		r.Complete = true
 		r.Next = "nothing: the release is complete"
@@ -140,11 +157,16 @@ func Print(out *report.Printer, r *Report) {
 			out.Line(report.Failed, "%s: %s", row.Package, row.Error)
 		case row.Action == outcome.Different:
 			out.Line(report.Failed, "%s: %s (local %s, registry %s)", row.Package, row.Note, outcome.Short(row.Local), outcome.Short(row.Integrity))
+		case row.Action == outcome.Staged:
+			out.Line(report.Wait, "%s: %s", row.Package, row.Note)
 		}
 	}
-	if r.Complete {
+	switch {
+	case r.Complete:
 		out.Line(report.OK, "complete: every package is published at %s", r.Version)
-	} else {
+	case r.AwaitingApproval:
+		out.Line(report.Wait, "staged, not public yet; next: %s", r.Next)
+	default:
 		out.Line(report.Warn, "incomplete; next: %s", r.Next)
 	}
 }

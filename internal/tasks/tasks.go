@@ -21,6 +21,7 @@ import (
 
 	"github.com/agent-facets/release/internal/build"
 	"github.com/agent-facets/release/internal/ciconfig"
+	"github.com/agent-facets/release/internal/config"
 	"github.com/agent-facets/release/internal/outcome"
 	"github.com/agent-facets/release/internal/publish"
 	"github.com/agent-facets/release/internal/rehearse"
@@ -77,10 +78,11 @@ func withEnv(f func(e *toolkit.Env) error) error {
 func Rehearse(ctx context.Context,
 	version *string, // the rehearsed version (default 1.0.0)
 	keep *bool, // keep the work directory (dist, tarballs)
+	stage *bool, // rehearse a staged release: CI stages, a maintainer approves
 ) error {
 	f := facts()
 	start := time.Now()
-	res, err := rehearse.Run(ctx, rehearse.Options{Version: str(version), Keep: flag(keep), Facts: f})
+	res, err := rehearse.Run(ctx, rehearse.Options{Version: str(version), Keep: flag(keep), Stage: flag(stage), Facts: f})
 	recs := append(append(append([]outcome.Record(nil), res.Records...), res.Assets...), res.GitHub...)
 	if res.Notice.Action != "" {
 		recs = append(recs, res.Notice)
@@ -153,14 +155,19 @@ func Build(ctx context.Context,
 // Environment: CIRCLE_TAG or GITHUB_REF_NAME (the release tag), NPM_ID_TOKEN,
 // RELEASE_CONFIG, RELEASE_REPORT, GITHUB_STEP_SUMMARY.
 //
+// In stage mode (release.mode "stage", or -mode=stage) it stages instead
+// (npm stage publish): a staged version with the same bytes is already
+// staged and needs no token; nothing is public until release:approve.
+//
 // Example (one CircleCI matrix job): go tool mage publishPlatform linux-x64-musl
 func PublishPlatform(ctx context.Context,
 	target string, // the platform target, e.g. linux-x64-musl
 	version *string, // the release version (default: from the CI tag)
 	tag *string, // publish under this dist-tag instead of latest
 	auth *string, // oidc (trusted publishing) or npm (npm's own login); default oidc on CI
+	mode *string, // direct (publish) or stage (stage for a maintainer's approval); default release.mode
 ) error {
-	return publishing("publishPlatform", true, publishFlags{str(version), str(tag), str(auth)},
+	return publishing("publishPlatform", true, publishFlags{str(version), str(tag), str(auth), str(mode)},
 		func(e *toolkit.Env, v string, o publish.Options) ([]outcome.Record, error) {
 			rec, err := publish.Platform(ctx, e, target, v, o)
 			return []outcome.Record{rec}, err
@@ -172,15 +179,17 @@ func PublishPlatform(ctx context.Context,
 // It waits (up to 5 minutes, the registry CDN's usual lag) until the
 // registry serves all platform packages at the version, with the bytes of
 // the local build when the dist is at hand. If any is missing it publishes
-// nothing and names them.
+// nothing and names them. In stage mode every platform package must be
+// staged or published at the version, and the CLI package is staged.
 //
 // Example: go tool mage publishCLI
 func PublishCLI(ctx context.Context,
 	version *string, // the release version (default: from the CI tag)
 	tag *string, // publish under this dist-tag instead of latest
 	auth *string, // oidc (trusted publishing) or npm (npm's own login); default oidc on CI
+	mode *string, // direct (publish) or stage (stage for a maintainer's approval); default release.mode
 ) error {
-	return publishing("publishCLI", true, publishFlags{str(version), str(tag), str(auth)},
+	return publishing("publishCLI", true, publishFlags{str(version), str(tag), str(auth), str(mode)},
 		func(e *toolkit.Env, v string, o publish.Options) ([]outcome.Record, error) {
 			return publish.CLI(ctx, e, v, o)
 		})
@@ -196,9 +205,9 @@ func PublishCLI(ctx context.Context,
 // dependency order (adapters.build, or its own build script with the
 // workspace's package manager), packed as pnpm or bun would publish it
 // (workspace: and catalog: ranges resolved, publishConfig applied) and
-// linted, all before the first write; then published, in order, and
-// verified. An identical version is skipped; a different one stops the run.
-// The working tree is never rewritten.
+// linted, all before the first write; then published (in stage mode,
+// staged), in order, and verified. An identical version is skipped; a
+// different one stops the run. The working tree is never rewritten.
 //
 // Environment: CIRCLE_TAG or GITHUB_REF_NAME, NPM_ID_TOKEN, RELEASE_CONFIG,
 // RELEASE_REPORT, GITHUB_STEP_SUMMARY.
@@ -208,15 +217,16 @@ func PublishAdapters(ctx context.Context,
 	release *string, // the tag to release: <scope>/<name>@X.Y.Z, or the CLI's tag (default: the CI tag)
 	tag *string, // publish under this dist-tag instead of latest
 	auth *string, // oidc (trusted publishing) or npm (npm's own login); default oidc on CI
+	mode *string, // direct (publish) or stage (stage for a maintainer's approval); default release.mode
 ) error {
-	return publishing("publishAdapters", false, publishFlags{"", str(tag), str(auth)},
+	return publishing("publishAdapters", false, publishFlags{"", str(tag), str(auth), str(mode)},
 		func(e *toolkit.Env, _ string, o publish.Options) ([]outcome.Record, error) {
 			o.Release = str(release)
 			return publish.Adapters(ctx, e, o)
 		})
 }
 
-type publishFlags struct{ version, tag, auth string }
+type publishFlags struct{ version, tag, auth, mode string }
 
 // publishing runs one publishing operation: it resolves the version (when
 // the operation takes one) and the credentials, runs op, prints the summary
@@ -234,11 +244,16 @@ func publishing(operation string, needVersion bool, fl publishFlags, op func(e *
 					return nil, err
 				}
 			}
+			if fl.mode != "" {
+				if err := config.CheckMode(fl.mode); err != nil {
+					return nil, fmt.Errorf("-mode: %w", err)
+				}
+			}
 			auth, err := publish.ChooseAuth(e, fl.auth)
 			if err != nil {
 				return nil, err
 			}
-			return op(e, v, publish.Options{Auth: auth, Tag: fl.tag})
+			return op(e, v, publish.Options{Auth: auth, Tag: fl.tag, Mode: fl.mode})
 		}()
 		if len(recs) > 0 {
 			outcome.Summary(e.Out, recs)
@@ -252,20 +267,30 @@ func publishing(operation string, needVersion bool, fl publishFlags, op func(e *
 //
 // For the CLI package and every platform package: published, missing or
 // different bytes (compared with the local build when dist holds it), the
-// integrity, the latest tag, and the next action. With -adapters, also
-// every library package at its workspace version (and a line for each
-// workspace package that is not one, saying why). Read-only: it writes
-// nothing but the report RELEASE_REPORT asks for.
+// integrity, the latest tag, and the next action. Staged versions show as
+// staged; in stage mode a release whose every package is staged or
+// published succeeds, with release:approve as the next step. With
+// -adapters, also every library package at its workspace version (and a
+// line for each workspace package that is not one, saying why). Read-only:
+// it writes nothing but the report RELEASE_REPORT asks for.
 //
 // Example: go tool mage status 1.2.3 -adapters
 func Status(ctx context.Context,
 	version string, // the release version, e.g. 1.2.3
 	adapters *bool, // also the library packages, each at its workspace version
+	mode *string, // direct or stage: in stage mode a fully staged release is not an error; default release.mode
 ) error {
 	return withEnv(func(e *toolkit.Env) error {
 		v, err := e.Version(version)
 		if err != nil {
 			return err
+		}
+		staged := e.Cfg.Staged()
+		if m := str(mode); m != "" {
+			if err := config.CheckMode(m); err != nil {
+				return fmt.Errorf("-mode: %w", err)
+			}
+			staged = m == config.ModeStage
 		}
 		start := time.Now()
 		r, err := status.Read(ctx, e, v)
@@ -273,7 +298,7 @@ func Status(ctx context.Context,
 			return err
 		}
 		status.Print(e.Out, r)
-		complete, next, rows := r.Complete, r.Next, r.Packages
+		complete, next, rows := r.Complete || staged && r.AwaitingApproval, r.Next, r.Packages
 		if flag(adapters) {
 			lr, err := status.Libraries(ctx, e)
 			if err != nil {
@@ -347,8 +372,9 @@ func SeedAdapters(ctx context.Context,
 
 // Attach attaches the configured trusted publisher to every package that has none.
 //
-// It runs `npm trust circleci <pkg> ... --allow-publish --yes` per package,
-// pausing between calls as npm asks for bulk changes. A matching
+// It runs `npm trust circleci|github <pkg> ... --allow-publish --yes` per
+// package (--allow-stage-publish in stage mode), pausing between calls as
+// npm asks for bulk changes. A matching
 // configuration is left alone; a different one is reported as drift with the
 // commands that would replace it, and never revoked by this target.
 //
@@ -372,8 +398,10 @@ func (Trust) Attach(ctx context.Context,
 
 // Check prints every package's trusted-publisher state and fails if any is not ready.
 //
-// States: missing (seed it), no publisher, matches, drift (with the fix). It
-// changes nothing. Exit code 0 means every package is ready.
+// States: missing (seed it), no publisher, matches, drift (with the fix):
+// another identity, or a permission that does not fit release.mode
+// (publish in direct mode, stage publish only in stage mode). It changes
+// nothing. Exit code 0 means every package is ready.
 //
 // Example: go tool mage trust:check
 func (Trust) Check(ctx context.Context,

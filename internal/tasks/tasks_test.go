@@ -81,7 +81,7 @@ func s(v string) *string { return &v }
 func TestConfigErrorsReachTheUser(t *testing.T) {
 	notOnCI(t)
 	t.Setenv("RELEASE_CONFIG", filepath.Join(t.TempDir(), "missing.json"))
-	err := PublishCLI(t.Context(), s("1.2.3"), nil, nil)
+	err := PublishCLI(t.Context(), s("1.2.3"), nil, nil, nil)
 	if err == nil || !strings.Contains(err.Error(), "missing.json not found: create it") {
 		t.Errorf("err = %v", err)
 	}
@@ -103,14 +103,14 @@ func TestFailedTargetsWriteReports(t *testing.T) {
 	}{
 		{
 			name:      "unknown target",
-			run:       func() error { return PublishPlatform(t.Context(), "plan9-mips", s("1.2.3"), nil, nil) },
+			run:       func() error { return PublishPlatform(t.Context(), "plan9-mips", s("1.2.3"), nil, nil, nil) },
 			operation: "publishPlatform", version: "1.2.3",
 			packages: []releasereport.Package{{Name: "plan9-mips", Action: "failed"}},
 			errWant:  "plan9-mips",
 		},
 		{
 			name:      "no version",
-			run:       func() error { return PublishCLI(t.Context(), nil, nil, nil) },
+			run:       func() error { return PublishCLI(t.Context(), nil, nil, nil, nil) },
 			operation: "publishCLI",
 			errWant:   "version",
 		},
@@ -177,7 +177,7 @@ func TestPublishPlatformReports(t *testing.T) {
 	name := cfg.PlatformPackage(cur.Name)
 
 	for _, want := range []string{"published", "identical"} {
-		if err := PublishPlatform(ctx, cur.Name, nil, nil, s("npm")); err != nil {
+		if err := PublishPlatform(ctx, cur.Name, nil, nil, s("npm"), nil); err != nil {
 			t.Fatal(err)
 		}
 		r := readReport(t, reportPath)
@@ -313,14 +313,14 @@ func TestLibraryTargets(t *testing.T) {
 
 	// -release wins over the CI tag, and is checked against package.json.
 	t.Setenv("CIRCLE_TAG", "@agent-facets/adapter-openai@1.0.0")
-	err := PublishAdapters(t.Context(), s("@agent-facets/adapter@9.9.9"), nil, s("npm"))
+	err := PublishAdapters(t.Context(), s("@agent-facets/adapter@9.9.9"), nil, s("npm"), nil)
 	if err == nil || !strings.Contains(err.Error(), "tag @agent-facets/adapter@9.9.9 asks for @agent-facets/adapter 9.9.9, but packages/adapter/package.json has version 1.2.0") {
 		t.Fatalf("err = %v", err)
 	}
 	if r := readReport(t, reportPath); r.Operation != "publishAdapters" || r.Result != releasereport.Failure {
 		t.Errorf("report = %+v", r)
 	}
-	if err := PublishAdapters(t.Context(), s("@agent-facets/adapter@1.2.0"), nil, s("npm")); err != nil {
+	if err := PublishAdapters(t.Context(), s("@agent-facets/adapter@1.2.0"), nil, s("npm"), nil); err != nil {
 		t.Fatal(err)
 	}
 	r := readReport(t, reportPath)
@@ -338,7 +338,7 @@ func TestLibraryTargets(t *testing.T) {
 	// status -adapters: the libraries in the report, incomplete while two
 	// are missing.
 	t.Setenv("CIRCLE_TAG", "")
-	err = Status(t.Context(), "1.2.3", b(true))
+	err = Status(t.Context(), "1.2.3", b(true), nil)
 	if err == nil {
 		t.Fatal("status reports a complete release")
 	}

@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"slices"
 	"strings"
 	"time"
 
@@ -73,13 +72,11 @@ func (s State) Record() outcome.Record {
 	return r
 }
 
-// Compare lists how have differs from want; empty means it matches.
-func Compare(want publisher.Identity, have npmcli.Trust) []string {
+// Compare lists how have differs from want with the permission perm
+// (Permission); empty means it matches.
+func Compare(want publisher.Identity, perm string, have npmcli.Trust) []string {
 	d := want.Diff(have.Identity())
-	if len(have.Permissions) > 0 && !slices.Contains(have.Permissions, "createPackage") {
-		d = append(d, fmt.Sprintf("permissions are %v: publishing (createPackage) is not allowed", have.Permissions))
-	}
-	return d
+	return append(d, permissionDiff(perm, have.Permissions)...)
 }
 
 // Check reads the state of every package: existence over HTTP, then
@@ -94,7 +91,7 @@ func Check(ctx context.Context, e *toolkit.Env, pkgs []string) ([]State, error) 
 		specs[i] = registry.Spec{Name: p}
 	}
 	results, _ := e.Reg.CheckAll(ctx, regFor, specs, true)
-	want := e.Cfg.TrustedPublisher
+	want, perm := e.Cfg.TrustedPublisher, Permission(e.Cfg)
 	return fanout.Each(4, results, func(_ int, r registry.Result) State {
 		s := State{Package: r.Spec.Name, Registry: regFor(r.Spec.Name)}
 		switch {
@@ -108,23 +105,23 @@ func Check(ctx context.Context, e *toolkit.Env, pkgs []string) ([]State, error) 
 				s.Status = Unknown
 				break
 			}
-			s.Status = classify(want, s.Existing, &s.Diffs)
+			s.Status = classify(want, perm, s.Existing, &s.Diffs)
 		}
 		return s
 	}), nil
 }
 
-func classify(want publisher.Identity, existing []npmcli.Trust, diffs *[]string) Status {
+func classify(want publisher.Identity, perm string, existing []npmcli.Trust, diffs *[]string) Status {
 	if len(existing) == 0 {
 		return NoPublisher
 	}
 	for _, t := range existing {
-		if len(Compare(want, t)) == 0 {
+		if len(Compare(want, perm, t)) == 0 {
 			return Matches
 		}
 	}
 	for _, t := range existing {
-		for _, d := range Compare(want, t) {
+		for _, d := range Compare(want, perm, t) {
 			*diffs = append(*diffs, fmt.Sprintf("configuration %s: %s", t.ID, d))
 		}
 	}
@@ -132,13 +129,13 @@ func classify(want publisher.Identity, existing []npmcli.Trust, diffs *[]string)
 }
 
 // FixCommands returns the commands that replace a drifted configuration with
-// the wanted one (npm allows one configuration per package).
-func FixCommands(s State, want publisher.Identity) []string {
+// the wanted one, granting perm (npm allows one configuration per package).
+func FixCommands(s State, want publisher.Identity, perm string) []string {
 	var cmds []string
 	for _, t := range s.Existing {
 		cmds = append(cmds, fmt.Sprintf("npm trust revoke %s --id %s --registry %s", s.Package, t.ID, s.Registry))
 	}
-	return append(cmds, npmcli.TrustCommand(want, s.Package, s.Registry))
+	return append(cmds, npmcli.TrustCommand(want, s.Package, s.Registry, perm))
 }
 
 // AccessPage returns the web page where a maintainer attaches a trusted
@@ -176,7 +173,7 @@ func PrintState(e *toolkit.Env, states []State) (notReady int) {
 				out.Text("    %s", d)
 			}
 			out.Text("    to replace it (npm allows one per package):")
-			for _, c := range FixCommands(s, want) {
+			for _, c := range FixCommands(s, want, Permission(e.Cfg)) {
 				out.Text("      %s", c)
 			}
 		case Unknown:
@@ -215,7 +212,9 @@ func PrintTodo(e *toolkit.Env, states []State) {
 			e.Out.Line(report.Warn, "%s", s.Package)
 		}
 	}
-	e.Out.Text("Or let the toolkit attach them all: mage trust:attach (runs `npm trust %s ... --allow-publish` per package; needs 2FA).", want.Provider)
+	perm := Permission(e.Cfg)
+	e.Out.Text("Allow %s only (release.mode is %s).", publisher.PermissionName(perm), e.Cfg.Release.Mode)
+	e.Out.Text("Or let the toolkit attach them all: mage trust:attach (runs `npm trust %s ... %s` per package; needs 2FA).", want.Provider, publisher.Flag(perm))
 }
 
 // Attacher attaches the configured trusted publisher to packages.
@@ -267,7 +266,7 @@ func (a *Attacher) Attach(ctx context.Context, pkgs []string) ([]outcome.Record,
 				problems = append(problems, s.Package+" (attach failed)")
 			} else {
 				r.Action, r.Note = outcome.Published, "trusted publisher attached"
-				e.Out.Line(report.Added, "%s: trusted publisher attached (%s)", s.Package, want)
+				e.Out.Line(report.Added, "%s: trusted publisher attached (%s, %s only)", s.Package, want, publisher.PermissionName(Permission(e.Cfg)))
 			}
 		case Missing:
 			e.Out.Line(report.Failed, "%s: not on the registry: seed it first (mage seedCLI / mage seedAdapters)", s.Package)
@@ -287,12 +286,12 @@ func (a *Attacher) Attach(ctx context.Context, pkgs []string) ([]outcome.Record,
 	return results, nil
 }
 
-// create runs `npm trust circleci`, retrying a rate-limited call after a
-// growing pause.
+// create runs `npm trust <provider>` with the mode's permission, retrying
+// a rate-limited call after a growing pause.
 func (a *Attacher) create(ctx context.Context, s State, want publisher.Identity) error {
 	wait := 5 * time.Second
 	for attempt := 1; ; attempt++ {
-		err := a.Env.NPM.Trust(ctx, s.Package, s.Registry, a.Env.Facts.OTP, want)
+		err := a.Env.NPM.Trust(ctx, s.Package, s.Registry, a.Env.Facts.OTP, want, Permission(a.Env.Cfg))
 		if err == nil || attempt == 4 || !npmcli.IsCode(err, "E429") {
 			if npmcli.IsCode(err, "EOTP") {
 				return fmt.Errorf("%w: this account needs a 2FA code: run again in a terminal, or set NPM_OTP", err)

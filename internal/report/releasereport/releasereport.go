@@ -9,7 +9,7 @@
 //	{
 //	  "schema":     2,              * integer; this shape's version
 //	  "tool":       "agent-facets", * string; the CLI package being released (release.json cli.package)
-//	  "operation":  "publishCLI",   * string; publishPlatform | publishCLI | publishAdapters | rehearse | status | releaseAssets | githubRelease | notify
+//	  "operation":  "publishCLI",   * string; publishPlatform | publishCLI | publishAdapters | release:approve | release:reject | rehearse | status | releaseAssets | githubRelease | notify
 //	  "version":    "1.2.3",          string; the release version (absent for publishAdapters: each adapter has its own)
 //	  "start":      "2025-01-02T03:04:05.678Z", * string; RFC 3339, UTC
 //	  "end":        "2025-01-02T03:04:09.012Z", * string; RFC 3339, UTC
@@ -24,6 +24,7 @@
 //	      "action":     "published",  * string; published | identical | staged | missing | different | skipped | failed
 //	      "tag":        "latest",       string; the dist-tag published to
 //	      "integrity":  "sha512-…",     string; the tarball's sha512 integrity (a standalone archive's: "sha256:<hex>")
+//	      "stageId":    "0b6c…",        string; the registry's id of a staged publish (stage mode)
 //	      "registry":   "https://…/",   string; the registry URL, without credentials
 //	      "durationMs": 812,          * integer; time spent on this package
 //	      "error":      "…"             string; why this package failed
@@ -32,7 +33,10 @@
 //	}
 //
 // "identical" means the registry already held the version with the same
-// bytes, so nothing was published; "missing" means a package the operation
+// bytes, so nothing was published; "staged" that the version waits in the
+// registry's staging area for a maintainer's approval (stage mode; its
+// "integrity" is what was staged, which release:approve checks the staged
+// tarball against); "missing" means a package the operation
 // needed was not on the registry; "different" that the registry holds the
 // version with other bytes than this build. For status, "action" is the
 // state found: published, missing, different, or failed (the registry
@@ -70,7 +74,7 @@ const (
 )
 
 // Operations is every value of "operation": the targets that write a report.
-var Operations = []string{"publishPlatform", "publishCLI", "publishAdapters", "rehearse", "status", "releaseAssets", "githubRelease", "notify"}
+var Operations = []string{"publishPlatform", "publishCLI", "publishAdapters", "release:approve", "release:reject", "rehearse", "status", "releaseAssets", "githubRelease", "notify"}
 
 // Report is the JSON report of one operation.
 type Report struct {
@@ -94,6 +98,7 @@ type Package struct {
 	Action     string `json:"action"`
 	Tag        string `json:"tag,omitempty"`
 	Integrity  string `json:"integrity,omitempty"`
+	StageID    string `json:"stageId,omitempty"`
 	Registry   string `json:"registry,omitempty"`
 	DurationMS int64  `json:"durationMs"`
 	Error      string `json:"error,omitempty"`
@@ -125,6 +130,7 @@ func New(op, tool, version string, start, end time.Time, recs []outcome.Record, 
 			Action:     string(rec.Action),
 			Tag:        rec.Tag,
 			Integrity:  rec.Integrity,
+			StageID:    rec.StageID,
 			Registry:   cleanURL(rec.Registry),
 			DurationMS: rec.Duration.Milliseconds(),
 			Error:      secret.Redact(rec.Error),
