@@ -18,9 +18,8 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/Masterminds/semver/v3"
-
 	"github.com/agent-facets/release/internal/publisher"
+	"github.com/agent-facets/release/internal/version"
 	"github.com/agent-facets/release/platforms"
 )
 
@@ -413,8 +412,8 @@ func (c *Config) Validate() error {
 	if !distTagRE.MatchString(c.Release.PrereleaseTag) {
 		return bad("release.prereleaseTag", "%q is not a valid dist-tag (a word such as \"next\")", c.Release.PrereleaseTag)
 	}
-	if _, err := semver.StrictNewVersion(c.Release.PlaceholderVersion); err != nil {
-		return bad("release.placeholderVersion", "%q is not a semver version such as 0.0.1", c.Release.PlaceholderVersion)
+	if _, err := version.Validate(c.Release.PlaceholderVersion); err != nil {
+		return bad("release.placeholderVersion", "%v", err)
 	}
 	return nil
 }

@@ -27,11 +27,36 @@ func Resolve(arg, tagPrefix, tag, from string) (string, error) {
 	return Validate(v)
 }
 
-// Validate checks that v is a strict semver version (no "v" prefix) and
-// returns it.
+// maxSafe is JavaScript's Number.MAX_SAFE_INTEGER: npm's semver refuses a
+// major, minor or patch number above it.
+const maxSafe = 1<<53 - 1
+
+// maxLength is the longest version npm's semver parses.
+const maxLength = 256
+
+// Validate checks that v is a strict semver version (no "v" prefix) that
+// npm publishes exactly as written, and returns it. npm normalises a
+// version with semver.clean before it publishes it, so a version that
+// clean would change is refused: build metadata (npm publishes
+// 1.2.3+build.5 as 1.2.3, after which the registry never serves the
+// version asked for), numbers beyond JavaScript's safe integers, and
+// versions longer than 256 characters.
 func Validate(v string) (string, error) {
-	if _, err := semver.StrictNewVersion(v); err != nil {
+	sv, err := semver.StrictNewVersion(v)
+	if err != nil {
 		return "", fmt.Errorf("version %q is not valid semver (want MAJOR.MINOR.PATCH, e.g. 1.2.3 or 1.2.3-rc.1): %v", v, err)
+	}
+	if md := sv.Metadata(); md != "" {
+		base := strings.TrimSuffix(v, "+"+md)
+		return "", fmt.Errorf("version %q carries build metadata (+%s), which npm drops: it would publish %s instead, and the registry would never serve %s; use a prerelease such as %s-%s, or a new patch version", v, md, base, v, base, md)
+	}
+	for _, n := range []uint64{sv.Major(), sv.Minor(), sv.Patch()} {
+		if n > maxSafe {
+			return "", fmt.Errorf("version %q has a number above %d, which npm's semver cannot hold: use smaller numbers", v, uint64(maxSafe))
+		}
+	}
+	if len(v) > maxLength {
+		return "", fmt.Errorf("version %q is %d characters long; npm's semver reads at most %d", v, len(v), maxLength)
 	}
 	return v, nil
 }

@@ -1,8 +1,13 @@
 package version
 
 import (
+	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/agent-facets/release/internal/command"
 )
 
 func TestResolve(t *testing.T) {
@@ -42,4 +47,62 @@ func TestOrder(t *testing.T) {
 	if !Less("1.2.3", "1.10.0") || Less("2.0.0", "1.9.9") || Less("x", "1.0.0") {
 		t.Error("Less")
 	}
+}
+
+// versionsToTry are versions that pass strict semver, and some that do not.
+var versionsToTry = []string{
+	"1.2.3", "1.2.3-rc.1", "1.2.3-0rc", "1.2.3-RC.1", "0.0.1", "10.20.30-alpha.beta.1",
+	"1.2.3+build.5", "1.2.3-rc.1+sha.abc", "1.0.0+0",
+	"9007199254740991.0.0", "9007199254740992.0.0", "1.9007199254740993.0", "1.2.3-9007199254740993",
+	"1.2.3-" + strings.Repeat("a", 250), "01.2.3", "1.2", "v1.2.3",
+}
+
+func TestValidateRefusesWhatNpmWouldRewrite(t *testing.T) {
+	for _, v := range []string{"1.2.3+build.5", "1.0.0+0", "9007199254740992.0.0", "1.2.3-" + strings.Repeat("a", 251)} {
+		if _, err := Validate(v); err == nil {
+			t.Errorf("Validate(%q) passed", v)
+		}
+	}
+	_, err := Validate("1.2.3+build.5")
+	if err == nil || !strings.Contains(err.Error(), "use a prerelease such as 1.2.3-build.5") {
+		t.Errorf("no advice: %v", err)
+	}
+}
+
+// TestValidateAgreesWithNpm checks Validate against npm's own semver: a
+// version passes only if semver.clean leaves it as it is.
+func TestValidateAgreesWithNpm(t *testing.T) {
+	run := &command.Runner{Environ: os.Environ()}
+	root, err := run.Output(t.Context(), command.Cmd{Name: "npm", Args: []string{"root", "-g"}})
+	if err != nil {
+		t.Skipf("no npm: %v", err)
+	}
+	semverDir := filepath.Join(strings.TrimSpace(root), "npm", "node_modules", "semver")
+	if _, err := os.Stat(semverDir); err != nil {
+		t.Skipf("npm's semver is not at %s", semverDir)
+	}
+	script := `const s = require(process.argv[1]); console.log(JSON.stringify(JSON.parse(process.argv[2]).map(v => s.clean(v))))`
+	list, _ := json.Marshal(versionsToTry)
+	out, err := run.Output(t.Context(), command.Cmd{Name: "node", Args: []string{"-e", script, semverDir, string(list)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cleaned []*string
+	if err := json.Unmarshal([]byte(out), &cleaned); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	for i, v := range versionsToTry {
+		npmKeeps := cleaned[i] != nil && *cleaned[i] == v
+		_, err := Validate(v)
+		if (err == nil) != npmKeeps {
+			t.Errorf("Validate(%q): %v, but npm's semver.clean gives %v", v, err, deref(cleaned[i]))
+		}
+	}
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return "null"
+	}
+	return *s
 }

@@ -5,9 +5,12 @@ package toolkittest
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -170,4 +173,41 @@ func CleanupDemoBuilds() {
 func Again(t testing.TB, e *toolkit.Env) (*toolkit.Env, *Buffer) {
 	t.Helper()
 	return FactsEnv(t, e.Cfg, e.Facts)
+}
+
+// tokenShapes are npm tokens and JWTs (OIDC ID tokens).
+var tokenShapes = regexp.MustCompile(`eyJ[A-Za-z0-9_-]{8,}\.eyJ|npm_[A-Za-z0-9]{36}`)
+
+// NoLeaks fails the test when one of secrets, or anything shaped like an
+// npm token or a JWT, appears in one of texts (output, errors, reports) or
+// in a file under one of paths (files or directories: dist, reports, what
+// a run left behind). Paths that do not exist are skipped.
+func NoLeaks(t testing.TB, secrets []string, texts []string, paths ...string) {
+	t.Helper()
+	check := func(where, s string) {
+		t.Helper()
+		for _, sec := range secrets {
+			if sec != "" && strings.Contains(s, sec) {
+				t.Errorf("a secret (%.6s…) reached %s", sec, where)
+			}
+		}
+		if m := tokenShapes.FindString(s); m != "" {
+			t.Errorf("a token (%.12s…) reached %s", m, where)
+		}
+	}
+	for i, s := range texts {
+		check(fmt.Sprintf("text %d", i), s)
+	}
+	for _, root := range paths {
+		_ = filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return nil
+			}
+			data, err := os.ReadFile(p)
+			if err == nil {
+				check(p, string(data))
+			}
+			return nil
+		})
+	}
 }

@@ -1,0 +1,62 @@
+package publish_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/agent-facets/release/internal/config"
+	"github.com/agent-facets/release/internal/localregistry/localregistrytest"
+	"github.com/agent-facets/release/internal/publish"
+	"github.com/agent-facets/release/internal/seed"
+	"github.com/agent-facets/release/internal/toolkit"
+	"github.com/agent-facets/release/internal/toolkit/toolkittest"
+)
+
+// What is refused before any write: each test reproduces a way a release
+// could publish wrong bytes under the right name, with the real npm against
+// a local registry, and checks from the registry's request log that nothing
+// was written and that no token reached the output or the files the run
+// left.
+
+// seeded is a registry with every CLI package seeded by a maintainer and
+// demo binaries built at ver, and the maintainer's token.
+func seeded(t *testing.T, mutate func(*config.Config)) (*localregistrytest.Registry, *toolkit.Env, *toolkittest.Buffer, string) {
+	t.Helper()
+	reg := localregistrytest.Start(t)
+	token := reg.AddUser(t, "maintainer")
+	cfg := toolkittest.DemoConfig(t, mutate)
+	e, out := toolkittest.Env(t, cfg, reg.NpmEnv(t, token)...)
+	if _, err := seed.Seed(ctx(t), e, e.CLIPackages(), seed.Options{}); err != nil {
+		t.Fatalf("seed: %v\n%s", err, out)
+	}
+	toolkittest.BuildDemo(t, cfg, ver, buildAll)
+	return reg, e, out, token
+}
+
+func TestVersionsNpmWouldRewriteAreRefused(t *testing.T) {
+	t.Parallel()
+	reg, e, out, token := seeded(t, nil)
+	mark := reg.Mark()
+	// npm publishes 1.2.3+build.5 as 1.2.3: the toolkit would then wait for
+	// a version the registry never serves, and a re-run would get 403.
+	_, err := publish.Platform(ctx(t), e, "linux-x64", "1.2.3+build.5", fastOpts())
+	if err == nil {
+		t.Fatalf("published 1.2.3+build.5\n%s", out)
+	}
+	for _, want := range []string{"build metadata", "would publish 1.2.3 instead", "1.2.3-build.5"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not say %q: %v", want, err)
+		}
+	}
+	if _, err := publish.CLI(ctx(t), e, "1.2.3+build.5", fastOpts()); err == nil || !strings.Contains(err.Error(), "build metadata") {
+		t.Errorf("publishCLI: %v", err)
+	}
+	if _, err := e.Version("agent-facets@9007199254740993.0.0"); err == nil || !strings.Contains(err.Error(), "npm's semver cannot hold") {
+		t.Errorf("a version npm cannot parse: %v", err)
+	}
+	reg.NoWrites(t, mark)
+	if reg.HasVersion(t, "@agent-facets/cli-linux-x64", "1.2.3") {
+		t.Error("1.2.3 was published")
+	}
+	toolkittest.NoLeaks(t, []string{token}, []string{out.String(), err.Error()}, e.Cfg.Path(e.Cfg.Dist.Dir))
+}
