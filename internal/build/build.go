@@ -116,10 +116,13 @@ func buildOne(ctx context.Context, e *toolkit.Env, t platforms.Target, version s
 		r.Err = err
 		return r
 	}
-	// A failed build must not leave an older binary behind to be published.
-	if err := os.Remove(out); err != nil && !os.IsNotExist(err) {
-		r.Err = err
-		return r
+	// A failed build must not leave an older binary behind to be published;
+	// only a file inside the dist directory is ever removed.
+	if inDist(e, out) {
+		if err := os.Remove(out); err != nil && !os.IsNotExist(err) {
+			r.Err = err
+			return r
+		}
 	}
 	cmd := Command(e, t, version)
 	var output bytes.Buffer
@@ -141,6 +144,12 @@ func buildOne(ctx context.Context, e *toolkit.Env, t platforms.Target, version s
 	}
 	r.Size, r.Duration = fi.Size(), time.Since(start)
 	return r
+}
+
+// inDist reports whether path is inside the dist directory.
+func inDist(e *toolkit.Env, path string) bool {
+	rel, err := filepath.Rel(e.Cfg.Path(e.Cfg.Dist.Dir), path)
+	return err == nil && filepath.IsLocal(rel)
 }
 
 // indentTail is the last 15 lines of a build's output, indented under

@@ -85,6 +85,10 @@ func One(ctx context.Context, e *toolkit.Env, p *pack.Package, o Options) (outco
 		}
 		return rec, err
 	}
+	tag := Tag(e, p.Version, o.Tag)
+	if err := version.CheckTag(tag); err != nil {
+		return done(outcome.Failed, fmt.Errorf("%s not published: %w", p, err))
+	}
 	reg, err := e.Registry(ctx, p.Name)
 	if err != nil {
 		return done(outcome.Failed, err)
@@ -109,7 +113,6 @@ func One(ctx context.Context, e *toolkit.Env, p *pack.Package, o Options) (outco
 	if _, isOIDC := auth.(*OIDC); isOIDC && st.State == registry.PackageMissing {
 		return done(outcome.Failed, fmt.Errorf("%s does not exist on the registry, and trusted publishing cannot create a package: seed it first (mage seedCLI / mage seedAdapters), attach its trusted publisher (mage trust:attach), then run this again", p.Name))
 	}
-	tag := Tag(e, p.Version, o.Tag)
 	rec.Tag = tag
 	if tag == "latest" && st.Latest != "" && version.Less(p.Version, st.Latest) {
 		return done(outcome.Failed, fmt.Errorf("%s: latest is %s, newer than %s: publishing to latest would move it backwards; publish with another tag (-tag=...) if this is a backport", p.Name, st.Latest, p.Version))

@@ -90,6 +90,9 @@ func CLI(ctx context.Context, e *toolkit.Env, v string, o Options) ([]outcome.Re
 	if _, err := version.Validate(v); err != nil {
 		return nil, err
 	}
+	if err := version.CheckTag(Tag(e, v, o.Tag)); err != nil {
+		return nil, fmt.Errorf("the CLI package was not published: %w", err)
+	}
 	var xs []Expect
 	local := 0
 	for _, t := range e.Cfg.PlatformTargets() {

@@ -31,6 +31,7 @@ import (
 	"github.com/agent-facets/release/internal/status"
 	"github.com/agent-facets/release/internal/toolkit"
 	"github.com/agent-facets/release/internal/trust"
+	"github.com/agent-facets/release/internal/version"
 	"github.com/agent-facets/release/platforms"
 )
 
@@ -204,6 +205,11 @@ func publishing(operation string, needVersion bool, fl publishFlags, op func(e *
 				var err error
 				if v, err = e.Version(fl.version); err != nil {
 					return nil, err
+				}
+			}
+			if fl.tag != "" {
+				if err := version.CheckTag(fl.tag); err != nil {
+					return nil, fmt.Errorf("-tag=%s: %w", fl.tag, err)
 				}
 			}
 			auth, err := publish.ChooseAuth(e, fl.auth)

@@ -5,6 +5,7 @@ package version
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 
 	"github.com/Masterminds/semver/v3"
@@ -72,4 +73,28 @@ func Less(a, b string) bool {
 	va, err1 := semver.NewVersion(a)
 	vb, err2 := semver.NewVersion(b)
 	return err1 == nil && err2 == nil && va.LessThan(vb)
+}
+
+var (
+	tagRE        = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9._-]*$`)
+	tagVersionRE = regexp.MustCompile(`^[vV]?([0-9]|[xX*](\.|$))`)
+)
+
+// CheckTag checks a dist-tag before npm sees it: a word that starts with a
+// letter (latest, next, beta), not something npm would read as a flag
+// (--registry=...), a version or a range (1.2.3, v1, x): npm refuses tags
+// that are valid semver ranges, and a tag that looks like a version
+// confuses everyone who installs name@tag.
+func CheckTag(tag string) error {
+	switch {
+	case tag == "":
+		return fmt.Errorf("the dist-tag is empty: use a word such as latest or next")
+	case strings.HasPrefix(tag, "-"):
+		return fmt.Errorf("dist-tag %q looks like a command-line flag: use a word such as latest or next", tag)
+	case tagVersionRE.MatchString(tag):
+		return fmt.Errorf("dist-tag %q looks like a version or a range, which npm refuses (and installers would read as one): use a word such as latest, next or beta", tag)
+	case !tagRE.MatchString(tag):
+		return fmt.Errorf("dist-tag %q is not a valid dist-tag: use a word that starts with a letter and holds only letters, digits, '.', '_' and '-', such as next", tag)
+	}
+	return nil
 }

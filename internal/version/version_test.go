@@ -73,14 +73,7 @@ func TestValidateRefusesWhatNpmWouldRewrite(t *testing.T) {
 // version passes only if semver.clean leaves it as it is.
 func TestValidateAgreesWithNpm(t *testing.T) {
 	run := &command.Runner{Environ: os.Environ()}
-	root, err := run.Output(t.Context(), command.Cmd{Name: "npm", Args: []string{"root", "-g"}})
-	if err != nil {
-		t.Skipf("no npm: %v", err)
-	}
-	semverDir := filepath.Join(strings.TrimSpace(root), "npm", "node_modules", "semver")
-	if _, err := os.Stat(semverDir); err != nil {
-		t.Skipf("npm's semver is not at %s", semverDir)
-	}
+	semverDir := npmSemver(t)
 	script := `const s = require(process.argv[1]); console.log(JSON.stringify(JSON.parse(process.argv[2]).map(v => s.clean(v))))`
 	list, _ := json.Marshal(versionsToTry)
 	out, err := run.Output(t.Context(), command.Cmd{Name: "node", Args: []string{"-e", script, semverDir, string(list)}})
@@ -105,4 +98,53 @@ func deref(s *string) string {
 		return "null"
 	}
 	return *s
+}
+
+// tagsToTry are dist-tags people might pass, good and bad.
+var tagsToTry = []string{
+	"latest", "next", "beta", "canary", "rc", "lts", "next-2", "v-next", "xenial", "x-ray", "vnext", "Xmas",
+	"1.2.3", "1", "1.x", "v1", "v1.2", "V1", "x", "X", "x.x", "*", "=1.2.3", "^1", "~1.2", ">=1", "1 - 2",
+	"--registry=http://127.0.0.1:9/", "-t", "", "a b", "tag/with/slash", "ünïcode",
+}
+
+// TestCheckTagAgreesWithNpm checks that every tag npm itself refuses (a
+// valid semver range) or would read as a flag is refused, against npm's
+// own semver.
+func TestCheckTagAgreesWithNpm(t *testing.T) {
+	semverDir := npmSemver(t)
+	script := `const s = require(process.argv[1]); console.log(JSON.stringify(JSON.parse(process.argv[2]).map(v => s.validRange(v) !== null)))`
+	list, _ := json.Marshal(tagsToTry)
+	out, err := (&command.Runner{Environ: os.Environ()}).Output(t.Context(), command.Cmd{Name: "node", Args: []string{"-e", script, semverDir, string(list)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var isRange []bool
+	if err := json.Unmarshal([]byte(out), &isRange); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	for i, tag := range tagsToTry {
+		err := CheckTag(tag)
+		if (isRange[i] || strings.HasPrefix(tag, "-")) && err == nil {
+			t.Errorf("CheckTag(%q) passed, but npm reads it as a range or a flag", tag)
+		}
+	}
+	for _, good := range []string{"latest", "next", "beta", "next-2", "xenial", "vnext"} {
+		if err := CheckTag(good); err != nil {
+			t.Errorf("CheckTag(%q): %v", good, err)
+		}
+	}
+}
+
+// npmSemver is the directory of npm's own semver package.
+func npmSemver(t *testing.T) string {
+	t.Helper()
+	root, err := (&command.Runner{Environ: os.Environ()}).Output(t.Context(), command.Cmd{Name: "npm", Args: []string{"root", "-g"}})
+	if err != nil {
+		t.Skipf("no npm: %v", err)
+	}
+	dir := filepath.Join(strings.TrimSpace(root), "npm", "node_modules", "semver")
+	if _, err := os.Stat(dir); err != nil {
+		t.Skipf("npm's semver is not at %s", dir)
+	}
+	return dir
 }
