@@ -5,12 +5,18 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/yuin/goldmark"
+	"github.com/yuin/goldmark/extension"
+	gmhtml "github.com/yuin/goldmark/renderer/html"
+
 	"github.com/agent-facets/release/internal/build"
 	"github.com/agent-facets/release/internal/config"
+	"github.com/agent-facets/release/internal/localregistry"
 	"github.com/agent-facets/release/internal/localregistry/localregistrytest"
 	"github.com/agent-facets/release/internal/toolkit/toolkittest"
 	"github.com/agent-facets/release/platforms"
@@ -123,4 +129,61 @@ func TestBadConfigurationAndTagsRefusedBeforeAnyWrite(t *testing.T) {
 	report, _ := os.ReadFile(reportPath)
 	summary, _ := os.ReadFile(summaryPath)
 	toolkittest.NoLeaks(t, []string{token}, []string{out.String(), string(report), string(summary)}, cfg.Path(cfg.Dist.Dir))
+}
+
+// TestRegistryTextInTheStepSummaryIsNotMarkdown publishes through the
+// target against a registry that answers with an error message full of
+// Markdown and HTML: the GitHub step summary shows it as text, with no
+// link, image or tag made of it.
+func TestRegistryTextInTheStepSummaryIsNotMarkdown(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a local registry")
+	}
+	cur, err := platforms.Current()
+	if err != nil {
+		t.Skip(err)
+	}
+	notOnCI(t)
+	reg := localregistrytest.Start(t)
+	token := reg.AddUser(t, "maintainer")
+	npmEnv := reg.NpmEnv(t, token)
+	cfg := toolkittest.DemoConfig(t, func(c *config.Config) { c.Targets = []string{cur.Name} })
+	e, out := toolkittest.Env(t, cfg, npmEnv...)
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
+	defer cancel()
+	if _, err := build.Build(ctx, e, cfg.PlatformTargets(), "1.2.3"); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	setenv(t, npmEnv...)
+	writeConfig(t, cfg)
+	reportPath, summaryPath := reportFiles(t)
+	const hostile = `denied: [log in again](http://127.0.0.1:1/phish) ![badge](http://127.0.0.1:1/x.png) <img src="http://127.0.0.1:1/y.png"> **urgent** http://127.0.0.1:1/autolink ` + "`code`" + ` | pipe`
+	body, _ := json.Marshal(map[string]string{"error": hostile})
+	reg.Inject(localregistry.Fault{Method: "GET", Package: cfg.PlatformPackage(cur.Name), Status: 403, Body: string(body), Times: 100})
+	mark := reg.Mark()
+	pubErr := PublishPlatform(ctx, cur.Name, s("1.2.3"), nil, s("npm"))
+	if pubErr == nil || !strings.Contains(pubErr.Error(), "[log in again]") {
+		t.Fatalf("err = %v", pubErr)
+	}
+	reg.NoWrites(t, mark)
+	summary, err := os.ReadFile(summaryPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var html strings.Builder
+	if err := goldmark.New(goldmark.WithExtensions(extension.GFM), goldmark.WithRendererOptions(gmhtml.WithUnsafe())).Convert(summary, &html); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range regexp.MustCompile(`<(/?[a-zA-Z][a-zA-Z0-9]*)`).FindAllStringSubmatch(html.String(), -1) {
+		switch strings.TrimPrefix(strings.ToLower(m[1]), "/") {
+		case "h3", "p", "table", "thead", "tbody", "tr", "th", "td", "code", "strong":
+		default:
+			t.Errorf("the registry's text became %s in the step summary:\n%s\n--- rendered ---\n%s", m[0], summary, html.String())
+		}
+	}
+	if !strings.Contains(html.String(), "[log in again](http://127.0.0.1:1/phish)") {
+		t.Errorf("the registry's words are gone:\n%s", html.String())
+	}
+	report, _ := os.ReadFile(reportPath)
+	toolkittest.NoLeaks(t, []string{token}, []string{out.String(), pubErr.Error(), string(report), string(summary)}, cfg.Path(cfg.Dist.Dir))
 }
