@@ -68,6 +68,9 @@ type Request struct {
 	Time time.Time
 	// Fault is true when an injected fault answered (or delayed) the request.
 	Fault bool
+	// Injected is true when the fault's answer (a status, a reset) replaced
+	// the registry's: the request never reached the registry.
+	Injected bool
 }
 
 // Requests returns every request the front has received, oldest first
@@ -364,6 +367,7 @@ func (r *Registry) serve(w http.ResponseWriter, req *http.Request) {
 				return
 			}
 		}
+		rec.Injected = f.Reset || f.Status != 0
 		switch {
 		case f.Reset:
 			if hj, ok := w.(http.Hijacker); ok {

@@ -166,6 +166,8 @@ func hint(err error, auth Auth) string {
 		return "; the registry is rate limiting: wait a few minutes and run the same command again"
 	case "EOTP":
 		return "; this account needs a 2FA code for publishing: set NPM_OTP or publish with trusted publishing"
+	case "E409":
+		return "; the registry answered 409 Conflict: a publish of this version is under way or has just landed and is not visible yet (another job, or an earlier attempt whose answer was lost): wait a minute and run the same command again; it will not publish twice"
 	}
 	return ""
 }

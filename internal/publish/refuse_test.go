@@ -1,10 +1,13 @@
 package publish_test
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/agent-facets/release/internal/config"
+	"github.com/agent-facets/release/internal/localregistry"
 	"github.com/agent-facets/release/internal/localregistry/localregistrytest"
 	"github.com/agent-facets/release/internal/publish"
 	"github.com/agent-facets/release/internal/seed"
@@ -57,6 +60,73 @@ func TestVersionsNpmWouldRewriteAreRefused(t *testing.T) {
 	reg.NoWrites(t, mark)
 	if reg.HasVersion(t, "@agent-facets/cli-linux-x64", "1.2.3") {
 		t.Error("1.2.3 was published")
+	}
+	toolkittest.NoLeaks(t, []string{token}, []string{out.String(), err.Error()}, e.Cfg.Path(e.Cfg.Dist.Dir))
+}
+
+// TestConflictGetsAHintToWait: npm's E409 (a PUT the registry holds as in
+// progress, or that landed and is not visible yet) is not a reason to bump
+// the version; the error says to wait and run again.
+func TestConflictGetsAHintToWait(t *testing.T) {
+	t.Parallel()
+	reg, e, out, token := seeded(t, nil)
+	name := "@agent-facets/cli-linux-arm64"
+	reg.Inject(localregistry.Fault{Method: "PUT", Package: name, Status: 409, Body: `{"error":"Document update conflict."}`})
+	mark := reg.Mark()
+	_, err := publish.Platform(ctx(t), e, "linux-arm64", ver, fastOpts())
+	if err == nil {
+		t.Fatalf("published through a 409\n%s", out)
+	}
+	for _, want := range []string{"E409", "409 Conflict", "wait a minute and run the same command again", "it will not publish twice"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q: %v", want, err)
+		}
+	}
+	reg.NoWrites(t, mark)
+	if reg.HasVersion(t, name, ver) {
+		t.Error("the version landed")
+	}
+	// Running again, as the hint says, publishes it once.
+	again, againOut := toolkittest.Again(t, e)
+	if _, err := publish.Platform(ctx(t), again, "linux-arm64", ver, fastOpts()); err != nil {
+		t.Fatalf("re-run: %v\n%s", err, againOut)
+	}
+	if n := reg.PublishCount(name); n != 2 {
+		t.Errorf("published %d times, want 2 (placeholder and release)", n)
+	}
+	toolkittest.NoLeaks(t, []string{token}, []string{out.String(), againOut.String(), err.Error()}, e.Cfg.Path(e.Cfg.Dist.Dir))
+}
+
+// TestPublicAdapterNeedingAPrivatePackageIsRefused: a public package that
+// depends on a private workspace package would be published and could not
+// be installed; nothing is published at all.
+func TestPublicAdapterNeedingAPrivatePackageIsRefused(t *testing.T) {
+	t.Parallel()
+	reg, e, out, token := seeded(t, nil)
+	pj := filepath.Join(e.Cfg.Adapters.Workspace, "packages", "adapter-openai", "package.json")
+	data, err := os.ReadFile(pj)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data = []byte(strings.Replace(string(data), `"dependencies": {`, `"dependencies": { "@agent-facets/dev-tools": "0.0.0",`, 1))
+	if err := os.WriteFile(pj, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	mark := reg.Mark()
+	_, err = publish.Adapters(ctx(t), e, fastOpts())
+	if err == nil {
+		t.Fatalf("published\n%s", out)
+	}
+	for _, want := range []string{"nothing was published", "@agent-facets/adapter-openai depends on @agent-facets/dev-tools, which is private", "cannot be installed"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q: %v", want, err)
+		}
+	}
+	reg.NoWrites(t, mark)
+	for _, p := range []string{"@agent-facets/adapter", "@agent-facets/adapter-claude", "@agent-facets/adapter-openai"} {
+		if reg.HasVersion(t, p, "1.0.0") {
+			t.Errorf("%s was published", p)
+		}
 	}
 	toolkittest.NoLeaks(t, []string{token}, []string{out.String(), err.Error()}, e.Cfg.Path(e.Cfg.Dist.Dir))
 }

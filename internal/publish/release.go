@@ -156,6 +156,9 @@ func Adapters(ctx context.Context, e *toolkit.Env, o Options) ([]outcome.Record,
 	if err != nil {
 		return nil, err
 	}
+	if err := refusePrivateDependencies(e, pkgs); err != nil {
+		return nil, err
+	}
 	var recs []outcome.Record
 	for _, wp := range pkgs {
 		if wp.Dir == "" {
@@ -175,6 +178,39 @@ func Adapters(ctx context.Context, e *toolkit.Env, o Options) ([]outcome.Record,
 		}
 	}
 	return recs, nil
+}
+
+// refusePrivateDependencies refuses, before anything is packed or written,
+// to publish a package that depends (dependencies, optionalDependencies,
+// peerDependencies) on a private package of the workspace: nobody could
+// install it. It is the one check of the library lint that must hold
+// before the full lint.
+func refusePrivateDependencies(e *toolkit.Env, pkgs []workspace.Package) error {
+	if e.Cfg.Adapters.Workspace == "" {
+		return nil
+	}
+	all, err := workspace.Discover(e.Cfg.Path(e.Cfg.Adapters.Workspace))
+	if err != nil {
+		return err
+	}
+	private := map[string]string{}
+	for _, p := range all {
+		if p.Private {
+			private[p.Name] = p.Dir
+		}
+	}
+	var bad []string
+	for _, p := range pkgs {
+		for _, d := range p.Deps {
+			if dir, ok := private[d]; ok {
+				bad = append(bad, fmt.Sprintf("%s depends on %s, which is private (%s)", p.Name, d, filepath.Join(dir, "package.json")))
+			}
+		}
+	}
+	if len(bad) > 0 {
+		return fmt.Errorf("nothing was published: %s; a published package that needs a private one cannot be installed: publish the dependency too (remove \"private\"), or move it to devDependencies if only the build needs it", strings.Join(bad, "; "))
+	}
+	return nil
 }
 
 // npmPack packs a workspace package with npm into the dist directory.

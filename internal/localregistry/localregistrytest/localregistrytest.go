@@ -121,7 +121,8 @@ func (r *Registry) Mark() int { return len(r.Requests()) }
 // Writes returns every request from index since on that could change the
 // registry ("PUT /@scope/name"): PUT, PATCH and DELETE, and POST but for the
 // OIDC token exchange and the stand-in CI token service (which hand out
-// tokens and change nothing).
+// tokens and change nothing), unless an injected fault answered it instead
+// of the registry.
 func (r *Registry) Writes(since int) []string {
 	var w []string
 	reqs := r.Requests()
@@ -129,6 +130,9 @@ func (r *Registry) Writes(since int) []string {
 		since = len(reqs)
 	}
 	for _, q := range reqs[since:] {
+		if q.Injected {
+			continue
+		}
 		switch q.Method {
 		case http.MethodGet, http.MethodHead, http.MethodOptions:
 			continue
