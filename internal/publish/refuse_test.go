@@ -130,3 +130,56 @@ func TestPublicAdapterNeedingAPrivatePackageIsRefused(t *testing.T) {
 	}
 	toolkittest.NoLeaks(t, []string{token}, []string{out.String(), err.Error()}, e.Cfg.Path(e.Cfg.Dist.Dir))
 }
+
+// TestUnreadableIsNotMissing: with the registry down, publishCLI used to
+// wait its full five minutes and then say the platform packages "are not
+// on the registry". A failure that asking again cannot mend ends the wait
+// at once; one that may (502s) ends it at the deadline with the registry's
+// last answer; neither is ever reported as missing packages.
+func TestUnreadableIsNotMissing(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		name   string
+		break_ func(reg *localregistrytest.Registry)
+		opts   func(o *publish.Options)
+		want   []string
+	}{
+		{"connection refused", func(reg *localregistrytest.Registry) { reg.Stop() },
+			// The default five-minute deadline: the test ends at once or not
+			// for five minutes.
+			func(o *publish.Options) { o.Confirm.Deadline = 0 },
+			[]string{"the registry could not be read for 12 package(s)", "connection refused", "stopped at once"}},
+		{"every answer 502", func(reg *localregistrytest.Registry) {
+			reg.Inject(localregistry.Fault{Method: "GET", PathPrefix: "/@agent-facets/cli-", Status: 502, Body: `{"error":"bad gateway from the CDN"}`, Times: 1 << 20})
+		}, func(o *publish.Options) {},
+			[]string{"the registry could not be read for 12 package(s)", "502 Bad Gateway: bad gateway from the CDN", "gave up after"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			reg, e, out, token := seeded(t, nil)
+			tt.break_(reg)
+			mark := reg.Mark()
+			o := fastOpts()
+			tt.opts(&o)
+			_, err := publish.CLI(ctx(t), e, ver, o)
+			if err == nil {
+				t.Fatalf("published\n%s", out)
+			}
+			t.Logf("error: %v", err)
+			var missing *publish.MissingPlatformsError
+			if errorsAs(err, &missing) || strings.Contains(err.Error(), "not on the registry") {
+				t.Errorf("an unreadable registry reported as missing packages: %v", err)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error lacks %q: %v", w, err)
+				}
+			}
+			if strings.HasSuffix(strings.TrimSpace(err.Error()), "context deadline exceeded") {
+				t.Errorf("the error ends with the deadline alone: %v", err)
+			}
+			reg.NoWrites(t, mark)
+			toolkittest.NoLeaks(t, []string{token}, []string{out.String(), err.Error()}, e.Cfg.Path(e.Cfg.Dist.Dir))
+		})
+	}
+}

@@ -7,6 +7,8 @@ package registry
 import (
 	"cmp"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -105,6 +107,26 @@ func (e *StatusError) Retryable() bool {
 	return e.Status == http.StatusTooManyRequests || e.Status >= 500
 }
 
+// UnrecoverableError is a failure that asking again cannot mend: the
+// connection was refused, the host is unknown, TLS failed, or the registry
+// answered a 4xx other than 404 and 429. Waiting for the registry to
+// change is pointless after one.
+type UnrecoverableError struct{ Err error }
+
+func (e *UnrecoverableError) Error() string { return e.Err.Error() }
+func (e *UnrecoverableError) Unwrap() error { return e.Err }
+
+// IsUnrecoverable reports whether err is a failure that asking again
+// cannot mend (see UnrecoverableError).
+func IsUnrecoverable(err error) bool {
+	var ue *UnrecoverableError
+	if errors.As(err, &ue) {
+		return true
+	}
+	var se *StatusError
+	return errors.As(err, &se) && se.Status >= 400 && se.Status < 500 && se.Status != http.StatusNotFound && se.Status != http.StatusTooManyRequests
+}
+
 func (c *Client) httpClient() *http.Client {
 	if c.HTTP != nil {
 		return c.HTTP
@@ -198,7 +220,9 @@ func (c *Client) Do(ctx context.Context, newReq func(context.Context) (*http.Req
 		lastURL = r.URL.String()
 		resp, err := c.httpClient().Do(r)
 		if err != nil {
-			return classifyNetError(ctx, r, err)
+			err = classifyNetError(ctx, r, err)
+			lastErr = err
+			return err
 		}
 		defer resp.Body.Close()
 		body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
@@ -224,13 +248,20 @@ func (c *Client) Do(ctx context.Context, newReq func(context.Context) (*http.Req
 	}
 	err := backoff.RetryNotify(op, backoff.WithContext(sched, ctx), notify)
 	if err != nil {
-		if sched.refused > 0 {
+		var perm *backoff.PermanentError
+		if errors.As(err, &perm) {
+			err = perm.Err
+		}
+		switch {
+		case sched.refused > 0:
 			return nil, fmt.Errorf("%w: the registry asks to wait %s before retrying, beyond this run's deadline; run again later", lastErr, sched.refused)
-		}
-		if ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
+		case ctx.Err() != nil && errors.Is(err, ctx.Err()) && lastErr != nil && !errors.Is(lastErr, ctx.Err()):
+			// The deadline ended the retries: say what the registry last
+			// answered, not only that time ran out.
+			return nil, fmt.Errorf("%w (gave up after %d attempts: %v)", lastErr, attempts, ctx.Err())
+		case ctx.Err() != nil && !errors.Is(err, ctx.Err()):
 			return nil, fmt.Errorf("%w (gave up after %d attempts: %v)", err, attempts, ctx.Err())
-		}
-		if attempts > 1 {
+		case attempts > 1:
 			return nil, fmt.Errorf("%w (after %d attempts)", err, attempts)
 		}
 		return nil, err
@@ -270,12 +301,18 @@ func classifyNetError(ctx context.Context, r *http.Request, err error) error {
 	if ctx.Err() != nil {
 		return backoff.Permanent(fmt.Errorf("%s: %w", where, ctx.Err()))
 	}
+	unrecoverable := func(format string, args ...any) error {
+		return backoff.Permanent(&UnrecoverableError{fmt.Errorf("%s: %s", where, fmt.Sprintf(format, args...))})
+	}
 	if errors.Is(err, syscall.ECONNREFUSED) {
-		return backoff.Permanent(fmt.Errorf("%s: cannot reach the registry (connection refused): is it running, and is it the one `npm config get registry` names?", where))
+		return unrecoverable("cannot reach the registry (connection refused): is it running, and is it the one `npm config get registry` names?")
 	}
 	var dnsErr *net.DNSError
 	if errors.As(err, &dnsErr) && dnsErr.IsNotFound {
-		return backoff.Permanent(fmt.Errorf("%s: unknown host %s: check `npm config get registry`", where, dnsErr.Name))
+		return unrecoverable("unknown host %s: check `npm config get registry`", dnsErr.Name)
+	}
+	if why := tlsFailure(err); why != "" {
+		return unrecoverable("TLS failed: %s (%v)", why, err)
 	}
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 		return fmt.Errorf("%s: %w", where, err)
@@ -285,6 +322,32 @@ func classifyNetError(ctx context.Context, r *http.Request, err error) error {
 		return fmt.Errorf("%s: timed out: %w", where, err)
 	}
 	return fmt.Errorf("%s: %w", where, err)
+}
+
+// tlsFailure says what is wrong when err is a TLS failure ("" otherwise):
+// an unknown certificate authority, a certificate for another host, an
+// expired one, or a server that does not speak TLS.
+func tlsFailure(err error) string {
+	var (
+		unknown  x509.UnknownAuthorityError
+		hostname x509.HostnameError
+		invalid  x509.CertificateInvalidError
+		verify   *tls.CertificateVerificationError
+		record   tls.RecordHeaderError
+	)
+	switch {
+	case errors.As(err, &unknown):
+		return "the registry's certificate is signed by an authority this machine does not trust: give npm its CA with cafile= (or ca=) in .npmrc"
+	case errors.As(err, &hostname):
+		return "the registry's certificate is for another host: check the registry URL"
+	case errors.As(err, &invalid):
+		return "the registry's certificate is not valid (expired, or not for serving)"
+	case errors.As(err, &verify):
+		return "the registry's certificate could not be verified"
+	case errors.As(err, &record), strings.Contains(err.Error(), "server gave HTTP response to HTTPS client"):
+		return "the server does not speak TLS: is the registry URL http:// rather than https://?"
+	}
+	return ""
 }
 
 func errorMessage(body []byte) string {
