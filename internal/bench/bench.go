@@ -223,6 +223,7 @@ func newWorld(o Options) (*world, error) {
 		return nil, err
 	}
 	cfg.Adapters.Packages = nil
+	cfg.CLI.Source = "" // the demo CLI has no package.json of its own
 	if len(o.Targets) > 0 {
 		for _, t := range o.Targets {
 			if _, err := cfg.Target(t); err != nil {

@@ -1,5 +1,6 @@
 // Package build runs the configured build command for each target, checks
-// every binary against its target, and runs the one this machine can run to
+// every binary against its target, records what it built in a manifest in
+// the dist directory (see Vouch), and runs the one this machine can run to
 // confirm it reports the release version.
 package build
 
@@ -72,6 +73,9 @@ type Result struct {
 // then runs the binary for this machine with --version. The error names every
 // target that failed.
 func Build(ctx context.Context, e *toolkit.Env, targets []platforms.Target, version string) ([]Result, error) {
+	if err := CheckSourceVersion(e, version); err != nil {
+		return nil, err
+	}
 	results := fanout.Each(runtime.NumCPU(), targets, func(_ int, t platforms.Target) Result {
 		r := buildOne(ctx, e, t, version)
 		if r.Err != nil {
@@ -94,6 +98,10 @@ func Build(ctx context.Context, e *toolkit.Env, targets []platforms.Target, vers
 		return results, fmt.Errorf("build failed for %s", strings.Join(failed, ", "))
 	}
 	if err := SmokeTest(ctx, e, targets, version); err != nil {
+		// A build that does not stamp the version vouches for nothing.
+		for _, t := range targets {
+			_ = forget(e, t)
+		}
 		return results, err
 	}
 	return results, nil
@@ -124,6 +132,11 @@ func buildOne(ctx context.Context, e *toolkit.Env, t platforms.Target, version s
 			return r
 		}
 	}
+	// Until this build succeeds, the manifest vouches for nothing here.
+	if err := forget(e, t); err != nil {
+		r.Err = err
+		return r
+	}
 	cmd := Command(e, t, version)
 	var output bytes.Buffer
 	cmd.Output = &output
@@ -139,6 +152,10 @@ func buildOne(ctx context.Context, e *toolkit.Env, t platforms.Target, version s
 	r.Notes = checked.Notes
 	fi, err := os.Stat(out)
 	if err != nil {
+		r.Err = err
+		return r
+	}
+	if err := record(e, t, version); err != nil {
 		r.Err = err
 		return r
 	}

@@ -248,15 +248,20 @@ func TestDifferentBytesStops(t *testing.T) {
 	if _, err := publish.Platform(ctx(t), e, "linux-x64", ver, fastOpts()); err != nil {
 		t.Fatal(err)
 	}
-	// Same version, different binary: appending keeps a valid ELF.
+	// Same version, different binary: rebuilt with other flags.
 	tg, _ := platforms.Lookup("linux-x64")
-	f, err := os.OpenFile(e.Cfg.BinaryPath(tg), os.O_APPEND|os.O_WRONLY, 0)
-	if err != nil {
-		t.Fatal(err)
+	rebuilt := *e.Cfg
+	rebuilt.Build.Command = append([]string{}, e.Cfg.Build.Command...)
+	for i, a := range rebuilt.Build.Command {
+		if a == "-ldflags" {
+			rebuilt.Build.Command[i+1] += " -buildid=rebuilt"
+		}
 	}
-	f.WriteString("changed")
-	f.Close()
-	_, err = publish.Platform(ctx(t), e, "linux-x64", ver, fastOpts())
+	re, reOut := toolkittest.FactsEnv(t, &rebuilt, e.Facts)
+	if _, err := build.Build(ctx(t), re, []platforms.Target{tg}, ver); err != nil {
+		t.Fatalf("rebuild: %v\n%s", err, reOut)
+	}
+	_, err := publish.Platform(ctx(t), e, "linux-x64", ver, fastOpts())
 	if err == nil || !strings.Contains(err.Error(), "@agent-facets/cli-linux-x64@1.2.3 is already on the registry with different contents (local sha512-") ||
 		!strings.Contains(err.Error(), ", registry sha512-") || !strings.Contains(err.Error(), "bump the version") {
 		t.Fatalf("err = %v\n%s", err, out)

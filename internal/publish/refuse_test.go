@@ -1,11 +1,13 @@
 package publish_test
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/agent-facets/release/internal/build"
 	"github.com/agent-facets/release/internal/config"
 	"github.com/agent-facets/release/internal/localregistry"
 	"github.com/agent-facets/release/internal/localregistry/localregistrytest"
@@ -13,6 +15,7 @@ import (
 	"github.com/agent-facets/release/internal/seed"
 	"github.com/agent-facets/release/internal/toolkit"
 	"github.com/agent-facets/release/internal/toolkit/toolkittest"
+	"github.com/agent-facets/release/platforms"
 )
 
 // What is refused before any write: each test reproduces a way a release
@@ -182,4 +185,88 @@ func TestUnreadableIsNotMissing(t *testing.T) {
 			toolkittest.NoLeaks(t, []string{token}, []string{out.String(), err.Error()}, e.Cfg.Path(e.Cfg.Dist.Dir))
 		})
 	}
+}
+
+// TestBinaryMustBeTheVersionPublished: `build -version=1.0.4` then
+// `publishPlatform linux-x64 -version=1.1.0` published the 1.0.4 binary as
+// 1.1.0. The build manifest in dist now vouches for each binary (version,
+// SHA-256); a binary it does not vouch for at the version published, and a
+// version other than the CLI's own package.json, are refused before any
+// write, with the command that rebuilds.
+func TestBinaryMustBeTheVersionPublished(t *testing.T) {
+	t.Parallel()
+	reg, e, out, token := seeded(t, nil)
+	lookup := func(n string) platforms.Target { tg, _ := platforms.Lookup(n); return tg }
+	if _, err := build.Build(ctx(t), e, []platforms.Target{lookup("linux-x64")}, "1.0.4"); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	mark := reg.Mark()
+	refused := func(what string, err error, want ...string) {
+		t.Helper()
+		if err == nil {
+			t.Fatalf("%s: published\n%s", what, out)
+		}
+		for _, w := range want {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("%s: error lacks %q: %v", what, w, err)
+			}
+		}
+	}
+	_, err := publish.Platform(ctx(t), e, "linux-x64", "1.1.0", fastOpts())
+	refused("a 1.0.4 build as 1.1.0", err, "is not the linux-x64 binary built at 1.1.0: it was built at 1.0.4", "go tool mage build -target=linux-x64 -version=1.1.0")
+	_, err = publish.CLI(ctx(t), e, "1.1.0", fastOpts())
+	refused("the CLI package over binaries of other versions", err, "the CLI package was not published", "built at 1.2.3")
+
+	// Changed after it was built.
+	f, err := os.OpenFile(e.Cfg.BinaryPath(lookup("linux-arm64")), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString("patched")
+	f.Close()
+	_, err = publish.Platform(ctx(t), e, "linux-arm64", ver, fastOpts())
+	refused("a changed binary", err, "it changed since it was built (sha256 ")
+
+	// Not built by build (no entry in the manifest).
+	manifest := build.ManifestPath(e)
+	data, err := os.ReadFile(manifest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m build.Manifest
+	if err := json.Unmarshal(data, &m); err != nil {
+		t.Fatal(err)
+	}
+	delete(m.Targets, "darwin-arm64")
+	data, _ = json.Marshal(m)
+	if err := os.WriteFile(manifest, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err = publish.Platform(ctx(t), e, "darwin-arm64", ver, fastOpts())
+	refused("a binary the manifest does not list", err, "has no entry for darwin-arm64")
+
+	// The CLI's own package.json says another version.
+	src := t.TempDir()
+	writeVersion := func(v string) {
+		if err := os.WriteFile(filepath.Join(src, "package.json"), []byte(`{"name":"agent-facets","private":true,"version":"`+v+`"}`), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	writeVersion("1.2.4")
+	e.Cfg.CLI.Source = src
+	_, err = publish.Platform(ctx(t), e, "linux-x64-musl", ver, fastOpts())
+	refused("a version other than the CLI's", err, "the release version 1.2.3 is not the CLI's version 1.2.4", "bump the version there first")
+	_, err = build.Build(ctx(t), e, []platforms.Target{lookup("linux-x64-musl")}, ver)
+	refused("building a version other than the CLI's", err, "is not the CLI's version 1.2.4")
+	reg.NoWrites(t, mark)
+	if reg.HasVersion(t, "@agent-facets/cli-linux-x64", "1.1.0") {
+		t.Error("1.1.0 was published")
+	}
+
+	// With everything in order it publishes.
+	writeVersion(ver)
+	if _, err := publish.Platform(ctx(t), e, "linux-x64-musl", ver, fastOpts()); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	toolkittest.NoLeaks(t, []string{token}, []string{out.String()}, e.Cfg.Path(e.Cfg.Dist.Dir))
 }

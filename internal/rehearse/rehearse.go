@@ -10,6 +10,7 @@ package rehearse
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -121,6 +122,12 @@ func run(ctx context.Context, o Options, res *Result) ([]outcome.Record, error) 
 	if cfg.Adapters.Workspace, err = fixtures.WriteWorkspace(filepath.Join(work, "workspace")); err != nil {
 		return nil, err
 	}
+	// The CLI's own package.json carries the release version, as a release
+	// commit of the monorepo would.
+	cfg.CLI.Source = filepath.Join(cfg.Adapters.Workspace, "packages", "cli")
+	if err := setVersion(filepath.Join(cfg.CLI.Source, "package.json"), o.Version); err != nil {
+		return nil, err
+	}
 	cfg.Adapters.Packages = nil
 	// A maintainer at their machine: npm's own login, nobody at the
 	// terminal to answer prompts.
@@ -229,4 +236,22 @@ func npmEnv(reg *localregistry.Registry, dir, token string) ([]string, error) {
 		return nil, err
 	}
 	return reg.WriteNpmEnv(dir, token)
+}
+
+// setVersion sets the "version" of the package.json at path.
+func setVersion(path, v string) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	var m map[string]any
+	if err := json.Unmarshal(data, &m); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	m["version"] = v
+	data, err = json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(data, '\n'), 0o644)
 }

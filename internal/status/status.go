@@ -11,6 +11,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/agent-facets/release/internal/build"
 	"github.com/agent-facets/release/internal/outcome"
 	"github.com/agent-facets/release/internal/pack"
 	"github.com/agent-facets/release/internal/registry"
@@ -62,7 +63,12 @@ func Read(ctx context.Context, e *toolkit.Env, v string) (*Report, error) {
 		if i < len(targets) {
 			row.Target = targets[i].Name
 			if _, err := os.Stat(e.Cfg.BinaryPath(targets[i])); err == nil {
-				local, _ = pack.PlatformContents(e, targets[i], v)
+				// Only a binary build made at v is this release's build.
+				if verr := build.Vouch(e, targets[i], v); verr != nil {
+					row.Note = "local binary not compared: " + verr.Error()
+				} else {
+					local, _ = pack.PlatformContents(e, targets[i], v)
+				}
 			}
 		} else {
 			local, _ = pack.CLIContents(e, v)
@@ -133,6 +139,8 @@ func Print(out *report.Printer, r *Report) {
 			out.Line(report.Failed, "%s: %s", row.Package, row.Error)
 		case row.Action == outcome.Different:
 			out.Line(report.Failed, "%s: %s (local %s, registry %s)", row.Package, row.Note, outcome.Short(row.Local), outcome.Short(row.Integrity))
+		case row.Note != "":
+			out.Line(report.Warn, "%s: %s", row.Package, row.Note)
 		}
 	}
 	if r.Complete {

@@ -73,11 +73,20 @@ func TestStatusThroughARelease(t *testing.T) {
 		t.Fatal(err)
 	}
 	check(true, "nothing", map[string]outcome.Action{"agent-facets": outcome.Published})
-	// A local build that differs from what was released.
+	// A local build that differs from what was released: the same version
+	// rebuilt with other flags.
 	tg, _ := platforms.Lookup("darwin-x64")
-	f, _ := os.OpenFile(cfg.BinaryPath(tg), os.O_APPEND|os.O_WRONLY, 0)
-	f.WriteString("x")
-	f.Close()
+	rebuilt := *cfg
+	rebuilt.Build.Command = append([]string{}, cfg.Build.Command...)
+	for i, a := range rebuilt.Build.Command {
+		if a == "-ldflags" {
+			rebuilt.Build.Command[i+1] += " -buildid=rebuilt"
+		}
+	}
+	re, reOut := toolkittest.FactsEnv(t, &rebuilt, e.Facts)
+	if _, err := build.Build(ctx, re, []platforms.Target{tg}, "1.2.3"); err != nil {
+		t.Fatalf("rebuild: %v\n%s", err, reOut)
+	}
 	// From here on only status runs: it must pack nothing to disk.
 	npmDir := filepath.Join(cfg.Path(cfg.Dist.Dir), "npm")
 	if err := os.RemoveAll(npmDir); err != nil {

@@ -60,6 +60,9 @@ func Config(t testing.TB, mutate func(*config.Config)) *config.Config {
 	}
 	cfg.Adapters.Workspace = ws
 	cfg.Dist.Dir = filepath.Join(t.TempDir(), "dist")
+	// The demo CLI is not built from a package.json of its own (tests that
+	// check the CLI's version point cli.source at one).
+	cfg.CLI.Source = ""
 	if mutate != nil {
 		mutate(cfg)
 	}
