@@ -3,6 +3,7 @@ package oidc
 import (
 	"errors"
 	"fmt"
+	"net/http"
 	"slices"
 	"strings"
 	"time"
@@ -120,6 +121,9 @@ type Expectation struct {
 	// Publisher, when set, is the trusted publisher the claims must match.
 	// A CircleCI job may run with more contexts than it lists.
 	Publisher *publisher.Identity
+	// HTTP is how Preflight's token exchange reaches the registry (npm's
+	// proxies and certificate authorities); nil means directly.
+	HTTP *http.Client
 }
 
 // ClaimError is one claim that does not satisfy the expectation.

@@ -18,6 +18,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -42,6 +43,31 @@ type Client struct {
 	Parallel int
 	// OnRetry, when set, is told about every retry (for progress output).
 	OnRetry func(url string, err error, wait time.Duration)
+
+	mu     sync.Mutex
+	net    *Network
+	client *http.Client
+}
+
+// Configure makes the client reach registries as npm does (see Network).
+// Until it is called, requests go directly, with the system's certificate
+// authorities.
+func (c *Client) Configure(n *Network) error {
+	hc, err := n.HTTPClient()
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.net, c.client = n, hc
+	return nil
+}
+
+// Network is what Configure was given (nil before).
+func (c *Client) Network() *Network {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.net
 }
 
 // Packument is the abbreviated package document.
@@ -127,11 +153,27 @@ func IsUnrecoverable(err error) bool {
 	return errors.As(err, &se) && se.Status >= 400 && se.Status < 500 && se.Status != http.StatusNotFound && se.Status != http.StatusTooManyRequests
 }
 
-func (c *Client) httpClient() *http.Client {
+// HTTPClient is the HTTP client requests go through: HTTP when set, else
+// the one Configure made, else a direct one.
+func (c *Client) HTTPClient() *http.Client {
 	if c.HTTP != nil {
 		return c.HTTP
 	}
-	return http.DefaultClient
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.client == nil {
+		c.client, _ = (*Network)(nil).HTTPClient()
+	}
+	return c.client
+}
+
+// attemptTimeout bounds one attempt: npm's fetch-timeout when it is
+// configured, else AttemptTimeout, else 30 s.
+func (c *Client) attemptTimeout() time.Duration {
+	if n := c.Network(); n != nil && n.Timeout > 0 {
+		return n.Timeout
+	}
+	return cmp.Or(c.AttemptTimeout, 30*time.Second)
 }
 
 // PackageURL returns the packument URL of name on registry (scoped names
@@ -162,16 +204,16 @@ func (c *Client) Packument(ctx context.Context, registry, name string, fresh boo
 	if err != nil {
 		var se *StatusError
 		if errors.As(err, &se) && se.Status == http.StatusNotFound {
-			return nil, &NotFoundError{Name: name, URL: registry}
+			return nil, &NotFoundError{Name: name, URL: Redact(registry)}
 		}
 		return nil, fmt.Errorf("read %s: %w", name, err)
 	}
 	var p Packument
 	if err := json.Unmarshal(body, &p); err != nil {
-		return nil, fmt.Errorf("read %s: registry %s sent a malformed packument (%v): %.80q", name, registry, err, body)
+		return nil, fmt.Errorf("read %s: registry %s sent a malformed packument (%v): %.80q", name, Redact(registry), err, body)
 	}
 	if p.Name != "" && p.Name != name {
-		return nil, fmt.Errorf("read %s: registry %s sent the packument of %q instead", name, registry, p.Name)
+		return nil, fmt.Errorf("read %s: registry %s sent the packument of %q instead", name, Redact(registry), p.Name)
 	}
 	if p.Versions == nil {
 		p.Versions = map[string]Version{}
@@ -211,16 +253,17 @@ func (c *Client) Do(ctx context.Context, newReq func(context.Context) (*http.Req
 	)
 	op := func() error {
 		attempts++
-		actx, cancel := context.WithTimeout(ctx, cmp.Or(c.AttemptTimeout, 30*time.Second))
+		timeout := c.attemptTimeout()
+		actx, cancel := context.WithTimeout(ctx, timeout)
 		defer cancel()
 		r, err := newReq(actx)
 		if err != nil {
 			return backoff.Permanent(err)
 		}
-		lastURL = r.URL.String()
-		resp, err := c.httpClient().Do(r)
+		lastURL = redactURL(r.URL)
+		resp, err := c.HTTPClient().Do(r)
 		if err != nil {
-			err = classifyNetError(ctx, r, err)
+			err = c.classifyNetError(ctx, r, err, timeout)
 			lastErr = err
 			return err
 		}
@@ -233,7 +276,7 @@ func (c *Client) Do(ctx context.Context, newReq func(context.Context) (*http.Req
 			out = body
 			return nil
 		}
-		se := &StatusError{Method: r.Method, URL: r.URL.String(), Status: resp.StatusCode, Message: errorMessage(body), RetryAfter: retryAfter(resp.Header.Get("Retry-After"))}
+		se := &StatusError{Method: r.Method, URL: redactURL(r.URL), Status: resp.StatusCode, Message: errorMessage(body), RetryAfter: retryAfter(resp.Header.Get("Retry-After"))}
 		if !se.Retryable() {
 			return backoff.Permanent(se)
 		}
@@ -296,13 +339,25 @@ func (h *hinted) NextBackOff() time.Duration {
 // classifyNetError turns a transport error into a permanent error when a
 // retry cannot help (refused connection, bad URL) and a retryable one when it
 // may (reset, timeout of one attempt).
-func classifyNetError(ctx context.Context, r *http.Request, err error) error {
-	where := fmt.Sprintf("%s %s", r.Method, r.URL.Redacted())
+func (c *Client) classifyNetError(ctx context.Context, r *http.Request, err error, timeout time.Duration) error {
+	where := fmt.Sprintf("%s %s", r.Method, redactURL(r.URL))
+	n := c.Network()
+	proxy, via, perr := n.proxyFor(r.URL)
+	if perr != nil {
+		return backoff.Permanent(&UnrecoverableError{fmt.Errorf("%s: %w", where, perr)})
+	}
+	if via != "" {
+		where += " (" + via + ")"
+	}
 	if ctx.Err() != nil {
 		return backoff.Permanent(fmt.Errorf("%s: %w", where, ctx.Err()))
 	}
 	unrecoverable := func(format string, args ...any) error {
 		return backoff.Permanent(&UnrecoverableError{fmt.Errorf("%s: %s", where, fmt.Sprintf(format, args...))})
+	}
+	var oe *net.OpError
+	if proxy != nil && errors.As(err, &oe) && oe.Op == "proxyconnect" {
+		return unrecoverable("cannot reach the proxy %s: %v; check npm's proxy settings (`npm config get proxy`, https-proxy) and HTTPS_PROXY", redactURL(proxy), oe.Err)
 	}
 	if errors.Is(err, syscall.ECONNREFUSED) {
 		return unrecoverable("cannot reach the registry (connection refused): is it running, and is it the one `npm config get registry` names?")
@@ -312,7 +367,13 @@ func classifyNetError(ctx context.Context, r *http.Request, err error) error {
 		return unrecoverable("unknown host %s: check `npm config get registry`", dnsErr.Name)
 	}
 	if why := tlsFailure(err); why != "" {
+		if n != nil && len(n.CA) > 0 {
+			why += "; npm's certificate authorities are in effect (" + n.where("cafile", "ca") + ")"
+		}
 		return unrecoverable("TLS failed: %s (%v)", why, err)
+	}
+	if n != nil && n.Timeout > 0 && errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("%s: no answer within %s (%s): %w", where, timeout, n.where("fetch-timeout"), err)
 	}
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 		return fmt.Errorf("%s: %w", where, err)
@@ -395,7 +456,7 @@ func (c *Client) Ping(ctx context.Context, registry string) error {
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("registry %s is not answering: %w", registry, err)
+		return fmt.Errorf("registry %s is not answering: %w", Redact(registry), err)
 	}
 	return nil
 }

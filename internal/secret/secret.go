@@ -27,6 +27,9 @@ var (
 		regexp.MustCompile(`(_authToken|_auth|_password)\s*=\s*\S+`),
 		// Bearer headers.
 		regexp.MustCompile(`(?i)(authorization:\s*bearer\s+)\S+`),
+		// Credentials in URLs: https://user:pass@host/ (a scope registry,
+		// a proxy).
+		regexp.MustCompile(`([A-Za-z][A-Za-z0-9+.-]*://)[^/\s@"'<>]+@`),
 	}
 )
 
@@ -62,6 +65,8 @@ func Redact(s string) string {
 			s = re.ReplaceAllString(s, "${1}="+Mask)
 		case 3:
 			s = re.ReplaceAllString(s, "${1}"+Mask)
+		case 4:
+			s = re.ReplaceAllString(s, "${1}"+Mask+"@")
 		default:
 			s = re.ReplaceAllString(s, Mask)
 		}

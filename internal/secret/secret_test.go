@@ -17,6 +17,10 @@ func TestRedact(t *testing.T) {
 		"//127.0.0.1:4873/:_authToken=abc123def":        "//127.0.0.1:4873/:_authToken=[redacted]",
 		"Authorization: Bearer abc.def":                 "Authorization: Bearer [redacted]",
 		"a short word stays":                            "a short word stays",
+		"GET http://user:pass@127.0.0.1:4873/x failed":  "GET http://[redacted]@127.0.0.1:4873/x failed",
+		"proxy https://token@127.0.0.1:3128/":           "proxy https://[redacted]@127.0.0.1:3128/",
+		`"registry":"http://a:b@localhost:1/"`:          `"registry":"http://[redacted]@localhost:1/"`,
+		"no credentials in http://127.0.0.1:4873/":      "no credentials in http://127.0.0.1:4873/",
 		"nothing secret in @agent-facets/cli-linux-x64": "nothing secret in @agent-facets/cli-linux-x64",
 	}
 	for in, want := range tests {

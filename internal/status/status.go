@@ -58,7 +58,7 @@ func Read(ctx context.Context, e *toolkit.Env, v string) (*Report, error) {
 	r := &Report{Version: v}
 	var missingTargets, bad, unknown []string
 	for i, res := range results {
-		row := outcome.Record{Package: names[i], Version: v, Latest: res.Latest, Integrity: res.Integrity, Registry: regFor(names[i])}
+		row := outcome.Record{Package: names[i], Version: v, Latest: res.Latest, Integrity: res.Integrity, Registry: registry.Redact(regFor(names[i]))}
 		var local *pack.Contents
 		if i < len(targets) {
 			row.Target = targets[i].Name

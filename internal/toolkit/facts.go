@@ -1,9 +1,12 @@
 package toolkit
 
 import (
+	"strings"
+
 	"github.com/agent-facets/release/internal/command"
 	"github.com/agent-facets/release/internal/config"
 	"github.com/agent-facets/release/internal/publisher"
+	"github.com/agent-facets/release/internal/registry"
 	"github.com/agent-facets/release/internal/secret"
 )
 
@@ -52,6 +55,10 @@ type Facts struct {
 	StepSummary string
 	// NoColor is set when output must not be coloured (NO_COLOR, TERM=dumb).
 	NoColor bool
+	// Proxy is what the environment says about proxies (HTTPS_PROXY,
+	// HTTP_PROXY, PROXY, NO_PROXY, in any letter case), which npm follows
+	// when its own configuration names no proxy, and so does the toolkit.
+	Proxy registry.EnvProxy
 }
 
 // ReadFacts reads Facts from an environment (os.Environ()) and whether
@@ -79,6 +86,20 @@ func ReadFacts(environ []string, stdinTerminal bool) Facts {
 			f.CI = publisher.GitLab
 		case get("CIRCLECI") != "":
 			f.CI = publisher.CircleCI
+		}
+	}
+	// As npm's agent reads them: names in any case, the last one wins.
+	for _, kv := range environ {
+		k, v, _ := strings.Cut(kv, "=")
+		switch strings.ToLower(k) {
+		case "https_proxy":
+			f.Proxy.HTTPS = v
+		case "http_proxy":
+			f.Proxy.HTTP = v
+		case "proxy":
+			f.Proxy.Any = v
+		case "no_proxy":
+			f.Proxy.No = v
 		}
 	}
 	f.OnCI = f.CI != "" || get("CI") == "true"
