@@ -76,7 +76,12 @@ func exchange(ctx context.Context, hc *http.Client, registryURL, pkg, token stri
 	defer cancel()
 	// Keep the last answer of a retried failure: when the deadline ends the
 	// retries, the client reports only the deadline.
-	client := registry.Client{AttemptTimeout: exchangeClient.AttemptTimeout, MaxElapsed: exchangeClient.MaxElapsed, InitialInterval: exchangeClient.InitialInterval, HTTP: hc}
+	// The ID token is for this registry alone: a redirect elsewhere is
+	// refused, never followed.
+	if hc == nil {
+		hc, _ = (*registry.Network)(nil).HTTPClient()
+	}
+	client := registry.Client{AttemptTimeout: exchangeClient.AttemptTimeout, MaxElapsed: exchangeClient.MaxElapsed, InitialInterval: exchangeClient.InitialInterval, HTTP: registry.NoRedirects(hc)}
 	var (
 		lastRetry error
 		retries   int

@@ -3,6 +3,7 @@ package registry
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -145,7 +146,9 @@ func Redact(raw string) string {
 }
 
 // HTTPClient returns an HTTP client that reaches registries as npm does
-// (proxies, certificate authorities, strict-ssl).
+// (proxies, certificate authorities, strict-ssl) and never sends
+// credentials anywhere but where they were meant to go (see
+// CheckRedirect).
 func (n *Network) HTTPClient() (*http.Client, error) {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.Proxy = func(r *http.Request) (*url.URL, error) { return n.ProxyFor(r.URL) }
@@ -165,5 +168,61 @@ func (n *Network) HTTPClient() (*http.Client, error) {
 		tlsConfig.InsecureSkipVerify = true
 	}
 	tr.TLSClientConfig = tlsConfig
-	return &http.Client{Transport: tr}, nil
+	return &http.Client{Transport: tr, CheckRedirect: CheckRedirect}, nil
+}
+
+// CheckRedirect follows redirects as Go does, but keeps credentials only
+// for the very origin they were meant for: a redirect to another host or
+// port, or from https to http, drops Authorization (Go keeps it for
+// subdomains and other ports; npm does not).
+func CheckRedirect(req *http.Request, via []*http.Request) error {
+	if len(via) >= 10 {
+		return errors.New("stopped after 10 redirects")
+	}
+	if !SameOrigin(via[0].URL, req.URL) {
+		req.Header.Del("Authorization")
+		req.Header.Del("Cookie")
+		req.Header.Del("Proxy-Authorization")
+	}
+	return nil
+}
+
+// SameOrigin reports whether b is a's scheme, host and port (default ports
+// made explicit); an https URL is never the origin of an http one.
+func SameOrigin(a, b *url.URL) bool {
+	port := func(u *url.URL) string {
+		if p := u.Port(); p != "" {
+			return p
+		}
+		switch strings.ToLower(u.Scheme) {
+		case "https":
+			return "443"
+		case "http":
+			return "80"
+		}
+		return ""
+	}
+	return strings.EqualFold(a.Scheme, b.Scheme) && strings.EqualFold(a.Hostname(), b.Hostname()) && port(a) == port(b)
+}
+
+// RedirectError is a redirect to another origin that was refused, because
+// the request carried a credential for the first one only.
+type RedirectError struct{ From, To string }
+
+func (e *RedirectError) Error() string {
+	return fmt.Sprintf("the registry redirected %s to %s, another host, port or scheme; refused: the credential it carries is for %s only", e.From, e.To, e.From)
+}
+
+// NoRedirects returns hc refusing every redirect to another origin (for
+// requests that must reach one host only, such as the OIDC token
+// exchange, whose ID token is minted for that registry).
+func NoRedirects(hc *http.Client) *http.Client {
+	c := *hc
+	c.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		if !SameOrigin(via[0].URL, req.URL) {
+			return &RedirectError{From: redactURL(via[0].URL), To: redactURL(req.URL)}
+		}
+		return CheckRedirect(req, via)
+	}
+	return &c
 }

@@ -2,10 +2,16 @@ package registry
 
 import (
 	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/agent-facets/release/internal/command"
@@ -93,5 +99,89 @@ func TestNetworkWithoutProxies(t *testing.T) {
 	}
 	if _, err := (&Network{CA: []string{"not a certificate"}}).HTTPClient(); err == nil {
 		t.Error("an unreadable ca was accepted")
+	}
+}
+
+// catcher records the Authorization header of every request it gets.
+func catcher(t *testing.T) (*httptest.Server, func() []string) {
+	var mu sync.Mutex
+	var got []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		got = append(got, r.Header.Get("Authorization"))
+		mu.Unlock()
+		fmt.Fprint(w, `{}`)
+	}))
+	t.Cleanup(srv.Close)
+	return srv, func() []string { mu.Lock(); defer mu.Unlock(); return append([]string(nil), got...) }
+}
+
+func redirector(to string, tls bool) *httptest.Server {
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, to+r.URL.Path, http.StatusTemporaryRedirect)
+	})
+	if tls {
+		return httptest.NewTLSServer(h)
+	}
+	return httptest.NewServer(h)
+}
+
+// TestCredentialsStayWithTheirOrigin: Go's own client keeps Authorization
+// on a redirect to another port of the same host (and to subdomains, and
+// from https to http); the toolkit's drops it, and the token exchange's
+// refuses the redirect outright.
+func TestCredentialsStayWithTheirOrigin(t *testing.T) {
+	catch, seen := catcher(t)
+	plain := redirector(catch.URL, false) // same host, another port
+	defer plain.Close()
+	secure := redirector(catch.URL, true) // https to http
+	defer secure.Close()
+	caPEM := string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: secure.Certificate().Raw}))
+	hc, err := (&Network{CA: []string{caPEM}}).HTTPClient()
+	if err != nil {
+		t.Fatal(err)
+	}
+	send := func(c *http.Client, u string) error {
+		req, _ := http.NewRequest(http.MethodPost, u+"/-/npm/v1/oidc/token/exchange/package/x", nil)
+		req.Header.Set("Authorization", "Bearer id-token-for-the-registry-only")
+		resp, err := c.Do(req)
+		if err == nil {
+			resp.Body.Close()
+		}
+		return err
+	}
+	// What Go does by itself, which the toolkit used: the credential follows.
+	if err := send(http.DefaultClient, plain.URL); err != nil {
+		t.Fatal(err)
+	}
+	if got := seen(); len(got) != 1 || got[0] == "" {
+		t.Fatalf("Go's default client no longer forwards Authorization to another port (%q): this test shows nothing", got)
+	}
+	for _, from := range []string{plain.URL, secure.URL} {
+		before := len(seen())
+		if err := send(hc, from); err != nil {
+			t.Fatal(err)
+		}
+		if got := seen()[before:]; len(got) != 1 || got[0] != "" {
+			t.Errorf("redirect from %s: the other origin got Authorization %q", from, got)
+		}
+		before = len(seen())
+		err := send(NoRedirects(hc), from)
+		var re *RedirectError
+		if !errors.As(err, &re) || len(seen()) != before {
+			t.Errorf("token exchange redirected from %s: %v; the other origin got %d requests", from, err, len(seen())-before)
+		}
+	}
+	// Subdomains are other origins too.
+	via, _ := http.NewRequest(http.MethodGet, "https://localhost/x", nil)
+	req, _ := http.NewRequest(http.MethodGet, "https://sub.localhost/x", nil)
+	req.Header.Set("Authorization", "Bearer t")
+	if err := CheckRedirect(req, []*http.Request{via}); err != nil || req.Header.Get("Authorization") != "" {
+		t.Errorf("subdomain: %v, Authorization %q", err, req.Header.Get("Authorization"))
+	}
+	same, _ := http.NewRequest(http.MethodGet, "https://localhost:443/y", nil)
+	same.Header.Set("Authorization", "Bearer t")
+	if err := CheckRedirect(same, []*http.Request{via}); err != nil || same.Header.Get("Authorization") == "" {
+		t.Errorf("same origin lost Authorization: %v", err)
 	}
 }

@@ -355,6 +355,10 @@ func (c *Client) classifyNetError(ctx context.Context, r *http.Request, err erro
 	unrecoverable := func(format string, args ...any) error {
 		return backoff.Permanent(&UnrecoverableError{fmt.Errorf("%s: %s", where, fmt.Sprintf(format, args...))})
 	}
+	var re *RedirectError
+	if errors.As(err, &re) {
+		return backoff.Permanent(&UnrecoverableError{re})
+	}
 	var oe *net.OpError
 	if proxy != nil && errors.As(err, &oe) && oe.Op == "proxyconnect" {
 		return unrecoverable("cannot reach the proxy %s: %v; check npm's proxy settings (`npm config get proxy`, https-proxy) and HTTPS_PROXY", redactURL(proxy), oe.Err)
