@@ -80,6 +80,13 @@ func updateManifest(e *toolkit.Env, change func(m *Manifest)) error {
 		return fmt.Errorf("lock the build manifest: %w", err)
 	}
 	defer lock.Unlock()
+	// Every writer holds the lock: a temporary manifest here is a killed
+	// build's.
+	if stale, _ := filepath.Glob(filepath.Join(dir, "."+ManifestName+".*.tmp")); len(stale) > 0 {
+		for _, f := range stale {
+			_ = os.Remove(f)
+		}
+	}
 	m, err := ReadManifest(e)
 	if err != nil {
 		return err

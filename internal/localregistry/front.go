@@ -384,9 +384,20 @@ func (r *Registry) serve(w http.ResponseWriter, req *http.Request) {
 	if f := r.takeFault(req, rec.Package); f != nil {
 		rec.Fault = true
 		if f.Delay > 0 {
+			// Read the body first: only then does the server notice a
+			// client that goes away while the fault holds its request.
+			if req.Body != nil {
+				body, err := io.ReadAll(req.Body)
+				if err != nil {
+					rec.Injected = true
+					return
+				}
+				req.Body = io.NopCloser(bytes.NewReader(body))
+			}
 			select {
 			case <-time.After(f.Delay):
 			case <-req.Context().Done():
+				rec.Injected = true // the client left while the fault held it
 				return
 			}
 		}

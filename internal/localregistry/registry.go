@@ -36,12 +36,20 @@ const (
 type Option func(*options)
 
 type options struct {
+	parent       string
 	startTimeout time.Duration
 	oidcTTL      time.Duration
 	runner       *command.Runner
 	cacheDir     string
 	now          func() time.Time
 	tls          bool
+}
+
+// WithDir puts the registry's private directory (configuration, storage,
+// users) in parent instead of the system's temporary directory: inside a
+// caller's own work directory, it goes wherever that goes.
+func WithDir(parent string) Option {
+	return func(c *options) { c.parent = parent }
 }
 
 // WithTLS makes the front speak HTTPS with a certificate (for 127.0.0.1 and
@@ -125,7 +133,7 @@ func New(opts ...Option) (*Registry, error) {
 	if err != nil {
 		return nil, err
 	}
-	dir, err := os.MkdirTemp("", "localregistry-")
+	dir, err := os.MkdirTemp(cfg.parent, "localregistry-")
 	if err != nil {
 		return nil, fmt.Errorf("localregistry: %w", err)
 	}

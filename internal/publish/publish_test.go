@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -28,6 +29,11 @@ import (
 const ver = "1.2.3"
 
 func TestMain(m *testing.M) {
+	// The test binary is also a toolkit process for the tests that kill one
+	// (see helper_test.go): `<binary> -- helper <what> <args>`.
+	if i := slices.Index(os.Args, "--"); i >= 0 && i+1 < len(os.Args) && os.Args[i+1] == "helper" {
+		os.Exit(helper(os.Args[i+2:]))
+	}
 	code := m.Run()
 	toolkittest.CleanupDemoBuilds()
 	os.Exit(code)
