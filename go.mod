@@ -2,7 +2,7 @@ module github.com/agent-facets/release
 
 go 1.26.8
 
-tool github.com/magefile/mage
+tool github.com/agent-facets/release/internal/mage
 
 require (
 	github.com/Masterminds/semver/v3 v3.5.0
