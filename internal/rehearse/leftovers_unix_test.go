@@ -96,9 +96,16 @@ func TestKilledRehearsalLeftoversGoAtTheNextStart(t *testing.T) {
 		t.Fatalf("the leftover holds no maintainer token (%v): the failure is not reproduced", err)
 	}
 
-	// Kept on purpose, and running now: both stay.
+	// Kept on purpose, one an older toolkit made (no mark: it may be
+	// running), and one running now: all stay.
 	kept := filepath.Join(tmp, workPrefix+"kept")
-	if err := os.MkdirAll(kept, 0o700); err != nil {
+	older := filepath.Join(tmp, workPrefix+"older")
+	for _, d := range []string{kept, older} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(kept, workMark), nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	keep(kept)
@@ -117,7 +124,7 @@ func TestKilledRehearsalLeftoversGoAtTheNextStart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, d := range []string{running, another, kept} {
+	for _, d := range []string{running, another, kept, older} {
 		if _, err := os.Stat(d); err != nil {
 			t.Errorf("%s was removed: %v", d, err)
 		}

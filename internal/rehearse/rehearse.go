@@ -262,10 +262,13 @@ func setVersion(path, v string) error {
 	return os.WriteFile(path, append(data, '\n'), 0o644)
 }
 
-// workPrefix names rehearsal work directories; keptMark marks one kept on
-// purpose (-keep).
+// workPrefix names rehearsal work directories; workMark marks one made
+// under the lock (only those are ever removed: a directory of an older
+// toolkit, which held no lock, may belong to a rehearsal still running);
+// keptMark marks one kept on purpose (-keep).
 const (
 	workPrefix = "rehearsal-"
+	workMark   = ".rehearsal"
 	keptMark   = ".kept"
 	workLock   = "agent-facets-rehearsal.lock"
 )
@@ -294,6 +297,9 @@ func WorkDir(tmp string, out *report.Printer) (dir string, release func(), err e
 		return "", nil, fmt.Errorf("lock %s: %w", lock.Path(), err)
 	}
 	dir, err = os.MkdirTemp(tmp, workPrefix)
+	if err == nil {
+		err = os.WriteFile(filepath.Join(dir, workMark), []byte("a rehearsal's work directory: removed by the next rehearsal if this one does not finish\n"), 0o600)
+	}
 	if err != nil {
 		_ = lock.Unlock()
 		return "", nil, err
@@ -311,6 +317,9 @@ func staleWorkDirs(tmp string) []string {
 			continue
 		}
 		if _, err := os.Stat(filepath.Join(m, keptMark)); err == nil {
+			continue
+		}
+		if _, err := os.Stat(filepath.Join(m, workMark)); err != nil {
 			continue
 		}
 		out = append(out, m)
