@@ -2,7 +2,7 @@ module github.com/agent-facets/release
 
 go 1.26.8
 
-tool github.com/magefile/mage
+tool github.com/agent-facets/release/internal/mage
 
 require (
 	github.com/Masterminds/semver/v3 v3.5.0
@@ -16,6 +16,7 @@ require (
 	github.com/klauspost/compress v1.20.4
 	github.com/klauspost/pgzip v1.3.0
 	github.com/magefile/mage v1.17.2
+	github.com/yuin/goldmark v1.8.7
 	golang.org/x/sync v0.25.0
 	golang.org/x/sys v0.50.0
 	golang.org/x/term v0.48.0

@@ -27,6 +27,7 @@ import (
 
 	"github.com/klauspost/compress/flate"
 
+	"github.com/agent-facets/release/internal/atomicfile"
 	"github.com/agent-facets/release/internal/tarball"
 	"github.com/agent-facets/release/platforms"
 )
@@ -123,33 +124,14 @@ func writeZip(w io.Writer, entry, src string, size int64) error {
 // file in the same directory, synced and renamed over path.
 func Create(path string, f Format, entry, src string) (Info, error) {
 	info := Info{Name: filepath.Base(path), Path: path}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+info.Name+".*.tmp")
+	err := atomicfile.Create(path, 0o644, func(tmp *os.File) error {
+		var err error
+		info.Size, info.SHA256, err = Write(tmp, f, entry, src)
+		return err
+	})
 	if err != nil {
 		return info, fmt.Errorf("archive: create %s: %w", path, err)
 	}
-	ok := false
-	defer func() {
-		if !ok {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if info.Size, info.SHA256, err = Write(tmp, f, entry, src); err != nil {
-		return info, fmt.Errorf("%w (writing %s)", err, path)
-	}
-	if err := tmp.Chmod(0o644); err != nil {
-		return info, fmt.Errorf("archive: create %s: %w", path, err)
-	}
-	if err := tmp.Sync(); err != nil {
-		return info, fmt.Errorf("archive: create %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return info, fmt.Errorf("archive: create %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return info, fmt.Errorf("archive: create %s: %w", path, err)
-	}
-	ok = true
 	return info, nil
 }
 

@@ -1,5 +1,6 @@
 // Package build runs the configured build command for each target, checks
-// every binary against its target, and runs the one this machine can run to
+// every binary against its target, records what it built in a manifest in
+// the dist directory (see Vouch), and runs the one this machine can run to
 // confirm it reports the release version.
 package build
 
@@ -72,6 +73,9 @@ type Result struct {
 // then runs the binary for this machine with --version. The error names every
 // target that failed.
 func Build(ctx context.Context, e *toolkit.Env, targets []platforms.Target, version string) ([]Result, error) {
+	if err := CheckSourceVersion(e, version); err != nil {
+		return nil, err
+	}
 	results := fanout.Each(runtime.NumCPU(), targets, func(_ int, t platforms.Target) Result {
 		r := buildOne(ctx, e, t, version)
 		if r.Err != nil {
@@ -94,6 +98,10 @@ func Build(ctx context.Context, e *toolkit.Env, targets []platforms.Target, vers
 		return results, fmt.Errorf("build failed for %s", strings.Join(failed, ", "))
 	}
 	if err := SmokeTest(ctx, e, targets, version); err != nil {
+		// A build that does not stamp the version vouches for nothing.
+		for _, t := range targets {
+			_ = forget(e, t)
+		}
 		return results, err
 	}
 	return results, nil
@@ -116,8 +124,16 @@ func buildOne(ctx context.Context, e *toolkit.Env, t platforms.Target, version s
 		r.Err = err
 		return r
 	}
-	// A failed build must not leave an older binary behind to be published.
-	if err := os.Remove(out); err != nil && !os.IsNotExist(err) {
+	// A failed build must not leave an older binary behind to be published;
+	// only a file inside the dist directory is ever removed.
+	if inDist(e, out) {
+		if err := os.Remove(out); err != nil && !os.IsNotExist(err) {
+			r.Err = err
+			return r
+		}
+	}
+	// Until this build succeeds, the manifest vouches for nothing here.
+	if err := forget(e, t); err != nil {
 		r.Err = err
 		return r
 	}
@@ -139,8 +155,18 @@ func buildOne(ctx context.Context, e *toolkit.Env, t platforms.Target, version s
 		r.Err = err
 		return r
 	}
+	if err := record(e, t, version); err != nil {
+		r.Err = err
+		return r
+	}
 	r.Size, r.Duration = fi.Size(), time.Since(start)
 	return r
+}
+
+// inDist reports whether path is inside the dist directory.
+func inDist(e *toolkit.Env, path string) bool {
+	rel, err := filepath.Rel(e.Cfg.Path(e.Cfg.Dist.Dir), path)
+	return err == nil && filepath.IsLocal(rel)
 }
 
 // indentTail is the last 15 lines of a build's output, indented under

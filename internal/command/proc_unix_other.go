@@ -14,3 +14,7 @@ func setDeathSignal(*syscall.SysProcAttr) {}
 
 // rssUnit is the unit of ru_maxrss: bytes on macOS, kilobytes on the BSDs.
 var rssUnit = map[bool]int64{true: 1, false: 1024}[runtime.GOOS == "darwin"]
+
+// DieWithParent does nothing: only Linux can tie a process to its parent's
+// life.
+func DieWithParent() {}

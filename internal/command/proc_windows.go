@@ -77,3 +77,7 @@ func signalOf(*os.ProcessState) string { return "" }
 // maxRSS is 0: Windows reports a program's peak memory only while its
 // process handle is open, which os/exec has closed by now.
 func maxRSS(*os.ProcessState) int64 { return 0 }
+
+// DieWithParent does nothing on Windows: a parent's job object, when it
+// has one, ends its children.
+func DieWithParent() {}

@@ -20,9 +20,8 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/Masterminds/semver/v3"
-
 	"github.com/agent-facets/release/internal/publisher"
+	"github.com/agent-facets/release/internal/version"
 	"github.com/agent-facets/release/platforms"
 )
 
@@ -67,10 +66,11 @@ type CLI struct {
 	// Entry is the source entry point handed to the build command as {entry}.
 	Entry string `json:"entry"`
 	// Source is the directory of the CLI's source package in the adapters
-	// workspace, relative to the workspace root (e.g. "packages/cli"):
-	// publishCLI refuses while a public workspace package it depends on is
-	// not on the registry, and a CLI tag's library release releases those.
-	// Empty: no such check.
+	// workspace, relative to the workspace root (in agent-facets,
+	// "packages/cli"): when its package.json has a version, a release must
+	// be at that version; publishCLI refuses while a public workspace
+	// package it depends on is not on the registry, and a CLI tag's library
+	// release releases those. Empty: no such checks.
 	Source string `json:"source"`
 }
 
@@ -261,6 +261,9 @@ func Parse(name, dir string, data []byte) (*Config, error) {
 	if dec.More() {
 		return nil, &Error{File: name, Msg: "unexpected data after the JSON object"}
 	}
+	if err := checkDuplicates(name, data); err != nil {
+		return nil, err
+	}
 	if err := checkKeys(name, "", raw, reflect.TypeOf(Config{})); err != nil {
 		return nil, err
 	}
@@ -273,6 +276,9 @@ func Parse(name, dir string, data []byte) (*Config, error) {
 		return nil, &Error{File: name, Msg: err.Error()}
 	}
 	c.File, c.Dir = name, dir
+	if c.Targets != nil && len(c.Targets) == 0 {
+		return nil, &Error{File: name, Field: "targets", Msg: "is empty: list the targets to release, or leave the key out to release all " + fmt.Sprint(len(platforms.Names()))}
+	}
 	c.applyDefaults()
 	if err := c.Validate(); err != nil {
 		return nil, err
@@ -305,6 +311,52 @@ func position(data []byte, offset int64) (line, col int) {
 	line = bytes.Count(before, []byte("\n")) + 1
 	col = int(offset) - bytes.LastIndexByte(before, '\n')
 	return line, col
+}
+
+// checkDuplicates rejects an object holding the same key twice (JSON
+// decoding would keep the last one silently), naming the key's path.
+func checkDuplicates(file string, data []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var walk func(path string) error
+	walk = func(path string) error {
+		tok, err := dec.Token()
+		if err != nil {
+			return &Error{File: file, Msg: describeJSONError(data, err)}
+		}
+		switch tok {
+		case json.Delim('{'):
+			seen := map[string]bool{}
+			for dec.More() {
+				kt, err := dec.Token()
+				if err != nil {
+					return &Error{File: file, Msg: describeJSONError(data, err)}
+				}
+				k, _ := kt.(string)
+				if seen[k] {
+					line, col := position(data, dec.InputOffset())
+					return &Error{File: file, Field: join(path, k), Msg: fmt.Sprintf("the key is there twice (again at line %d, column %d); JSON readers keep one of them silently: remove one", line, col)}
+				}
+				seen[k] = true
+				if err := walk(join(path, k)); err != nil {
+					return err
+				}
+			}
+			_, err = dec.Token() // '}'
+		case json.Delim('['):
+			for i := 0; dec.More(); i++ {
+				if err := walk(fmt.Sprintf("%s[%d]", path, i)); err != nil {
+					return err
+				}
+			}
+			_, err = dec.Token() // ']'
+		}
+		if err != nil {
+			return &Error{File: file, Msg: describeJSONError(data, err)}
+		}
+		return nil
+	}
+	return walk("")
 }
 
 // checkKeys walks the decoded JSON and rejects keys the struct type does not
@@ -538,11 +590,10 @@ func (c *Config) AssetsDir() string {
 }
 
 var (
-	scopeRE   = regexp.MustCompile(`^@[a-z0-9][a-z0-9._~-]*$`)
-	nameRE    = regexp.MustCompile(`^(@[a-z0-9][a-z0-9._~-]*/)?[a-z0-9][a-z0-9._~-]*$`)
-	binaryRE  = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
-	distTagRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9._-]*$`)
-	prefixRE  = regexp.MustCompile(`^[a-z0-9._~-]*$`)
+	scopeRE  = regexp.MustCompile(`^@[a-z0-9][a-z0-9._~-]*$`)
+	nameRE   = regexp.MustCompile(`^(@[a-z0-9][a-z0-9._~-]*/)?[a-z0-9][a-z0-9._~-]*$`)
+	binaryRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
+	prefixRE = regexp.MustCompile(`^[a-z0-9._~-]*$`)
 	// repoPartRE is a GitHub owner or repository name.
 	repoPartRE = regexp.MustCompile(`^[A-Za-z0-9_.-]+$`)
 	// fileNameRE is a plain file name.
@@ -626,11 +677,28 @@ func (c *Config) Validate() error {
 			return bad("dist.binary", "%q must contain %s so every target gets its own binary", c.Dist.Binary, ph)
 		}
 	}
-	if !distTagRE.MatchString(c.Release.PrereleaseTag) {
-		return bad("release.prereleaseTag", "%q is not a valid dist-tag (a word such as \"next\")", c.Release.PrereleaseTag)
+	if err := version.CheckTag(c.Release.PrereleaseTag); err != nil {
+		return bad("release.prereleaseTag", "%v", err)
 	}
-	if _, err := semver.StrictNewVersion(c.Release.PlaceholderVersion); err != nil {
-		return bad("release.placeholderVersion", "%q is not a semver version such as 0.0.1", c.Release.PlaceholderVersion)
+	for _, p := range []struct{ field, path string }{
+		{"dist.dir", c.Dist.Dir},
+		{"build.dir", c.Build.Dir},
+		{"adapters.workspace", c.Adapters.Workspace},
+		{"cli.source", filepath.Join(c.Adapters.Workspace, c.CLI.Source)},
+	} {
+		if err := inside(p.path); err != nil {
+			return bad(p.field, "%v", err)
+		}
+	}
+	if rest, ok := strings.CutPrefix(filepath.ToSlash(c.Dist.Binary), "{dist}"); ok {
+		if rest = strings.TrimPrefix(rest, "/"); rest == "" || !filepath.IsLocal(filepath.FromSlash(rest)) {
+			return bad("dist.binary", "%q leaves {dist}: binaries go inside the dist directory", c.Dist.Binary)
+		}
+	} else if err := inside(c.Dist.Binary); err != nil {
+		return bad("dist.binary", "%v", err)
+	}
+	if _, err := version.Validate(c.Release.PlaceholderVersion); err != nil {
+		return bad("release.placeholderVersion", "%v", err)
 	}
 	if u := c.Release.PackageURL; u != "" && (!strings.HasPrefix(u, "https://") && !strings.HasPrefix(u, "http://") || !strings.Contains(u, "{package}")) {
 		return bad("release.packageURL", "%q must be an http(s) URL containing {package} (and usually {version})", u)
@@ -704,6 +772,16 @@ func (c *Config) validateRelease(bad func(field, format string, args ...any) err
 	return nil
 }
 
+// inside checks that a relative path from the configuration stays in the
+// repository (the configuration file's directory): "../x" and the like are
+// refused, absolute paths are taken as written.
+func inside(p string) error {
+	if p == "" || filepath.IsAbs(p) || filepath.IsLocal(filepath.FromSlash(p)) || filepath.Clean(filepath.FromSlash(p)) == "." {
+		return nil
+	}
+	return fmt.Errorf("%q leaves the repository (the directory of the configuration file): keep relative paths inside it, or write an absolute path if you mean one outside", p)
+}
+
 // PlatformPackage returns the npm name of a target's platform package.
 func (c *Config) PlatformPackage(target string) string {
 	return c.Scope + "/" + c.CLI.PlatformPrefix + target
@@ -748,6 +826,15 @@ func (c *Config) Path(p string) string {
 		return p
 	}
 	return filepath.Join(c.Dir, p)
+}
+
+// SourceDir returns the directory of the CLI's source package (cli.source
+// inside the adapters workspace), or "" when cli.source is not set.
+func (c *Config) SourceDir() string {
+	if c.CLI.Source == "" {
+		return ""
+	}
+	return c.Path(filepath.Join(c.Adapters.Workspace, filepath.FromSlash(c.CLI.Source)))
 }
 
 // BinaryPath returns where the built binary for target lives.

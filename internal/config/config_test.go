@@ -67,7 +67,6 @@ func TestInvalid(t *testing.T) {
 		{"wrong scalar type", func(m map[string]any) { m["cli"].(map[string]any)["binary"] = 3 }, []string{"cli.binary", "must be a string, got a number"}},
 		{"unsupported provider", func(m map[string]any) { m["trustedPublisher"].(map[string]any)["provider"] = "jenkins" }, []string{"trustedPublisher.provider", `"jenkins" is not supported`}},
 		{"build without out", func(m map[string]any) { m["build"].(map[string]any)["command"] = []any{"make"} }, []string{"build.command", "{out}"}},
-		{"bad placeholder version", func(m map[string]any) { m["release"].(map[string]any)["placeholderVersion"] = "1" }, []string{"release.placeholderVersion", "not a semver"}},
 		{"package URL without package", func(m map[string]any) { m["release"].(map[string]any)["packageURL"] = "https://example.test/pkg" }, []string{"release.packageURL", "{package}"}},
 		{"archive of an unknown platform", func(m map[string]any) {
 			m["assets"] = map[string]any{"archives": map[string]any{"plan9-x64": "linux-x64"}}
@@ -95,6 +94,17 @@ func TestInvalid(t *testing.T) {
 		{"library build not an argv", func(m map[string]any) { m["adapters"].(map[string]any)["build"] = "bun run build" }, []string{"adapters.build", "must be an array, got a string"}},
 		{"prepack not a boolean", func(m map[string]any) { m["adapters"].(map[string]any)["prepack"] = "yes" }, []string{"adapters.prepack", "wrong type"}},
 		{"cli source outside the workspace", func(m map[string]any) { m["cli"].(map[string]any)["source"] = "../cli" }, []string{"cli.source", `"../cli" must be a directory inside the adapters workspace`}},
+		{"no targets", func(m map[string]any) { m["targets"] = []any{} }, []string{"targets: is empty", "leave the key out"}},
+		{"dist outside the repository", func(m map[string]any) { m["dist"].(map[string]any)["dir"] = "../dist" }, []string{"dist.dir", `"../dist" leaves the repository`}},
+		{"binary outside dist", func(m map[string]any) { m["dist"].(map[string]any)["binary"] = "{dist}/../../{target}/{binary}" }, []string{"dist.binary", "leaves {dist}"}},
+		{"binary outside the repository", func(m map[string]any) { m["dist"].(map[string]any)["binary"] = "../bin/{target}/{binary}" }, []string{"dist.binary", "leaves the repository"}},
+		{"build dir outside the repository", func(m map[string]any) { m["build"].(map[string]any)["dir"] = "a/../../b" }, []string{"build.dir", "leaves the repository"}},
+		{"workspace outside the repository", func(m map[string]any) { m["adapters"].(map[string]any)["workspace"] = ".." }, []string{"adapters.workspace", "leaves the repository"}},
+		{"prerelease tag like a version", func(m map[string]any) { m["release"].(map[string]any)["prereleaseTag"] = "v2" }, []string{"release.prereleaseTag", "looks like a version"}},
+		{"prerelease tag like a flag", func(m map[string]any) {
+			m["release"].(map[string]any)["prereleaseTag"] = "--registry=http://127.0.0.1:9/"
+		}, []string{"release.prereleaseTag", "looks like a command-line flag"}},
+		{"bad placeholder version", func(m map[string]any) { m["release"].(map[string]any)["placeholderVersion"] = "1" }, []string{"release.placeholderVersion", "is not valid semver"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -209,5 +219,39 @@ func TestGitHubRepositoryFromURL(t *testing.T) {
 		if got := githubRepository(tc.url); got != tc.want {
 			t.Errorf("githubRepository(%q) = %q, want %q", tc.url, got, tc.want)
 		}
+	}
+}
+
+func TestDuplicateKeys(t *testing.T) {
+	for name, doc := range map[string]string{
+		"top level": `{"scope": "@a", "scope": "@b"}`,
+		"nested":    `{"cli": {"package": "x", "binary": "y", "package": "z"}}`,
+		"in arrays": `{"adapters": {"packages": []}, "trustedPublisher": {"contextIds": [], "orgId": "1", "orgId": "2"}}`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := Parse("release.json", t.TempDir(), []byte(doc))
+			if err == nil || !strings.Contains(err.Error(), "the key is there twice") {
+				t.Fatalf("err = %v", err)
+			}
+		})
+	}
+	_, err := Parse("release.json", t.TempDir(), []byte("{\n  \"scope\": \"@a\",\n  \"scope\": \"@b\"\n}"))
+	if err == nil || !strings.Contains(err.Error(), "release.json: scope: the key is there twice (again at line 3") {
+		t.Errorf("err = %v", err)
+	}
+}
+
+func TestAbsolutePathsAreTakenAsWritten(t *testing.T) {
+	m := loadRepoConfig(t)
+	abs := t.TempDir()
+	m["dist"].(map[string]any)["dir"] = abs
+	m["adapters"].(map[string]any)["workspace"] = filepath.Dir(abs)
+	data, _ := json.Marshal(m)
+	c, err := Parse("release.json", t.TempDir(), data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Path(c.Dist.Dir) != abs {
+		t.Errorf("dist = %s", c.Path(c.Dist.Dir))
 	}
 }

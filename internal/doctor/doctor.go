@@ -113,6 +113,13 @@ func Run(ctx context.Context, o Options) ([]Result, error) {
 	if err != nil {
 		add(Result{Name: "registry", Level: Fail, Detail: err.Error(), Fix: "set the registry with `npm config set registry <url>` (or @scope:registry for the scope)"})
 	}
+	// The registry is reached as npm reaches it (proxies, certificate
+	// authorities).
+	if s, err := npm.Settings(ctx); err == nil && o.Reg.Network() == nil {
+		if err := o.Reg.Configure(toolkit.Network(s, o.Facts)); err != nil {
+			add(Result{Name: "registry", Level: Fail, Detail: err.Error(), Fix: "fix npm's ca or cafile setting"})
+		}
+	}
 	for _, reg := range regs {
 		reachable := checkRegistry(ctx, o.Reg, reg)
 		add(reachable)

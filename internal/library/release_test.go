@@ -417,7 +417,7 @@ func TestLibraryTags(t *testing.T) {
 // nothing.
 func TestPublishCLINeedsItsLibraries(t *testing.T) {
 	t.Parallel()
-	reg, e, out := libraryRelease(t, func(c *config.Config) { c.CLI.Source = toolkittest.SourceDir })
+	reg, e, out := libraryRelease(t, func(c *config.Config) { toolkittest.SetSourceVersion(t, c, ver) })
 	from := len(reg.Requests())
 	_, err := publish.CLI(ctx(t), e, ver, fastOpts())
 	var lm *publish.LibrariesMissingError

@@ -50,13 +50,12 @@ func ScriptRunner(ctx context.Context, e *toolkit.Env) (run *command.Runner, cle
 		return nil, nil, err
 	}
 	cleanup = func() { os.RemoveAll(dir) }
-	cfg, err := e.NPM.Config(ctx)
+	st, err := e.NPM.Settings(ctx)
 	if err != nil {
 		cleanup()
 		return nil, nil, err
 	}
-	for _, which := range []string{"userconfig", "globalconfig"} {
-		src, _ := cfg[which].(string)
+	for which, src := range map[string]string{"userconfig": st.UserConfig, "globalconfig": st.GlobalConfig} {
 		dst := filepath.Join(dir, which)
 		if err := copyNpmrc(src, dst); err != nil {
 			cleanup()

@@ -25,7 +25,8 @@
 //     package, 409 on a second. SetTrust and Trust reach the store directly.
 //   - POST /-/npm/v1/oidc/token/exchange/package/<name> (npm publish on
 //     CircleCI, GitHub Actions): ID tokens signed by Registry.Issuer with
-//     aud "npm:127.0.0.1" are exchanged for an npm_ token that may publish
+//     aud "npm:" + the host the client reached it by (127.0.0.1, or
+//     localhost) are exchanged for an npm_ token that may publish
 //     that one package until it expires. GitHubActionsEnv emulates GitHub's
 //     token service; WriteFakeCircleCI provides a `circleci` CLI that mints
 //     through the same service.
@@ -41,6 +42,9 @@
 //     spaced form is read as a positional argument there).
 //
 // Inject, Hide, HideVersion, Requests, Await and PublishCount disturb and
-// observe all traffic through URL, from npm and Go clients alike; WithClock
-// lets a caller move the registry's time on instead of waiting.
+// observe all traffic through URL, from npm and Go clients alike (a Fault
+// may also redirect, with Location); WithClock lets a caller move the
+// registry's time on instead of waiting. WithTLS serves URL over HTTPS with
+// a certificate authority of its own (CAFile). StartProxy runs a forward
+// proxy that can be the only way to a registry, for npm's proxy settings.
 package localregistry

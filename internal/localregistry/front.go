@@ -3,6 +3,7 @@ package localregistry
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -10,6 +11,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/httputil"
+	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -75,6 +78,9 @@ type Request struct {
 	Time time.Time
 	// Fault is true when an injected fault answered (or delayed) the request.
 	Fault bool
+	// Injected is true when the fault's answer (a status, a reset) replaced
+	// the registry's: the request never reached the registry.
+	Injected bool
 }
 
 // Requests returns every request the front has received, oldest first
@@ -162,6 +168,9 @@ type Fault struct {
 	Body       string
 	Delay      time.Duration
 	Reset      bool
+	// Location, with Status a 3xx (307 when Status is zero), redirects the
+	// request to Location followed by the request's path and query.
+	Location string
 }
 
 type faultState struct {
@@ -330,6 +339,20 @@ func (r *Registry) startFront() error {
 		return fmt.Errorf("localregistry: listen for the emulator front: %w", err)
 	}
 	r.URL = fmt.Sprintf("http://%s/", ln.Addr().String())
+	if r.cfg.tls {
+		cert, caPEM, err := newCertificate()
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("localregistry: %w", err)
+		}
+		r.CAFile = filepath.Join(r.dir, "ca.pem")
+		if err := os.WriteFile(r.CAFile, caPEM, 0o644); err != nil {
+			ln.Close()
+			return fmt.Errorf("localregistry: %w", err)
+		}
+		ln = tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+		r.URL = "https://" + strings.TrimPrefix(r.URL, "http://")
+	}
 	backend := r.backend
 	r.proxy = &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
@@ -340,6 +363,9 @@ func (r *Registry) startFront() error {
 			// Let the transport negotiate (and undo) compression, so
 			// ModifyResponse sees plain JSON.
 			pr.Out.Header.Del("Accept-Encoding")
+			if pr.In.TLS != nil {
+				pr.Out.Header.Set("X-Forwarded-Proto", "https")
+			}
 		},
 		ModifyResponse: r.modifyResponse,
 		// Copy errors are clients going away mid-answer (faults, Stop).
@@ -374,13 +400,33 @@ func (r *Registry) serve(w http.ResponseWriter, req *http.Request) {
 	if f := r.takeFault(req, rec.Package); f != nil {
 		rec.Fault = true
 		if f.Delay > 0 {
+			// Read the body first: only then does the server notice a
+			// client that goes away while the fault holds its request.
+			if req.Body != nil {
+				body, err := io.ReadAll(req.Body)
+				if err != nil {
+					rec.Injected = true
+					return
+				}
+				req.Body = io.NopCloser(bytes.NewReader(body))
+			}
 			select {
 			case <-time.After(f.Delay):
 			case <-req.Context().Done():
+				rec.Injected = true // the client left while the fault held it
 				return
 			}
 		}
+		rec.Injected = f.Reset || f.Status != 0 || f.Location != ""
 		switch {
+		case f.Location != "":
+			status := f.Status
+			if status == 0 {
+				status = http.StatusTemporaryRedirect
+			}
+			sw.Header().Set("Location", strings.TrimSuffix(f.Location, "/")+req.URL.RequestURI())
+			sw.WriteHeader(status)
+			return
 		case f.Reset:
 			if hj, ok := w.(http.Hijacker); ok {
 				if conn, _, err := hj.Hijack(); err == nil {

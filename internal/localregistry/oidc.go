@@ -7,6 +7,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"slices"
 	"strings"
@@ -231,10 +232,16 @@ func (r *Registry) serveOIDCExchange(w http.ResponseWriter, req *http.Request, p
 		writeError(w, http.StatusUnauthorized, prefix+describeJWTError(err, claims))
 		return
 	}
+	// A registry wants its own name as the audience: the host the client
+	// reached it by (127.0.0.1, or localhost).
 	aud, _ := claims.GetAudience()
-	if !slices.Contains(aud, r.Audience()) {
+	want := r.Audience()
+	if h, _, err := net.SplitHostPort(req.Host); err == nil {
+		want = "npm:" + strings.ToLower(h)
+	}
+	if !slices.Contains(aud, want) {
 		writeError(w, http.StatusUnauthorized, fmt.Sprintf("%saudience (aud) %q does not match %q; mint the token with aud %q",
-			prefix, strings.Join(aud, ","), r.Audience(), r.Audience()))
+			prefix, strings.Join(aud, ","), want, want))
 		return
 	}
 	versions, err := r.storedVersions(pkg)
@@ -427,7 +434,7 @@ func (r *Registry) publisherToken() (string, error) {
 	if tok != "" {
 		return tok, nil
 	}
-	tok, err := r.addUser(oidcPublisher)
+	tok, err := r.addUser(oidcPublisher, randomAlnum(24))
 	if err != nil {
 		return "", err
 	}

@@ -36,11 +36,27 @@ const (
 type Option func(*options)
 
 type options struct {
+	parent       string
 	startTimeout time.Duration
 	oidcTTL      time.Duration
 	runner       *command.Runner
 	cacheDir     string
 	now          func() time.Time
+	tls          bool
+}
+
+// WithDir puts the registry's private directory (configuration, storage,
+// users) in parent instead of the system's temporary directory: inside a
+// caller's own work directory, it goes wherever that goes.
+func WithDir(parent string) Option {
+	return func(c *options) { c.parent = parent }
+}
+
+// WithTLS makes the front speak HTTPS with a certificate (for 127.0.0.1 and
+// localhost) from a certificate authority of its own, which CAFile holds:
+// to try npm's cafile, ca and strict-ssl.
+func WithTLS() Option {
+	return func(c *options) { c.tls = true }
 }
 
 // WithStartTimeout sets how long New waits for Verdaccio to answer /-/ping
@@ -81,6 +97,9 @@ type Registry struct {
 	URL string
 	// Issuer signs the OIDC ID tokens this registry's exchange endpoint trusts.
 	Issuer *Issuer
+	// CAFile is the PEM file of the certificate authority that signed the
+	// front's certificate (with WithTLS; empty otherwise).
+	CAFile string
 
 	cfg        options
 	dir        string // private directory holding config, storage, htpasswd and log
@@ -114,7 +133,7 @@ func New(opts ...Option) (*Registry, error) {
 	if err != nil {
 		return nil, err
 	}
-	dir, err := os.MkdirTemp("", "localregistry-")
+	dir, err := os.MkdirTemp(cfg.parent, "localregistry-")
 	if err != nil {
 		return nil, fmt.Errorf("localregistry: %w", err)
 	}
@@ -345,14 +364,20 @@ func (r *Registry) backendDo(method, path, token string, body []byte) (int, []by
 // API (PUT /-/user/org.couchdb.user:<name>) and returns its npm token.
 // Names must be unique per Registry.
 func (r *Registry) CreateUser(name string) (token string, err error) {
-	return r.addUser(name)
+	return r.addUser(name, randomAlnum(24))
 }
 
-func (r *Registry) addUser(name string) (string, error) {
+// CreateUserWithPassword is CreateUser with a password of the caller's,
+// for clients that log in with it (https://user:password@host/).
+func (r *Registry) CreateUserWithPassword(name, password string) (token string, err error) {
+	return r.addUser(name, password)
+}
+
+func (r *Registry) addUser(name, password string) (string, error) {
 	body, _ := json.Marshal(map[string]any{
 		"_id":      "org.couchdb.user:" + name,
 		"name":     name,
-		"password": randomAlnum(24),
+		"password": password,
 		"type":     "user",
 		"roles":    []string{},
 		"date":     time.Now().UTC().Format(time.RFC3339),

@@ -29,9 +29,13 @@ type CLI struct {
 	// Bin is the npm executable; empty means "npm".
 	Bin string
 
-	once   sync.Once
-	config map[string]any
-	cfgErr error
+	rootOnce sync.Once
+	root     string
+	rootErr  error
+
+	settingsOnce sync.Once
+	settings     *Settings
+	settingsErr  error
 }
 
 // Error is a failed npm call.
@@ -177,46 +181,16 @@ func (c *CLI) Version(ctx context.Context) (*semver.Version, error) {
 	return v, nil
 }
 
-// Config returns npm's effective configuration (`npm config list --json`:
-// environment, project, user and global .npmrc, defaults). npm leaves
-// credentials out of it.
-func (c *CLI) Config(ctx context.Context) (map[string]any, error) {
-	c.once.Do(func() {
-		out, err := c.Run(ctx, nil, "config", "list", "--json")
-		if err != nil {
-			c.cfgErr = fmt.Errorf("read npm configuration: %w", err)
-			return
-		}
-		if err := json.Unmarshal([]byte(out), &c.config); err != nil {
-			c.cfgErr = fmt.Errorf("read npm configuration: `npm config list --json` printed no JSON: %v", err)
-		}
-	})
-	return c.config, c.cfgErr
-}
-
-// Registry returns the registry URL npm uses for the package name: the
-// scope's own registry (`@scope:registry`) when set, else `registry`. The URL
-// always ends with a slash.
+// Registry returns the registry URL npm uses for the package name, read as
+// npm reads it (see Settings): the scope's own registry (`@scope:registry`,
+// credentials in its URL included) when set, else `registry`. The URL always
+// ends with a slash.
 func (c *CLI) Registry(ctx context.Context, name string) (string, error) {
-	cfg, err := c.Config(ctx)
+	s, err := c.Settings(ctx)
 	if err != nil {
 		return "", err
 	}
-	reg, _ := cfg["registry"].(string)
-	if strings.HasPrefix(name, "@") {
-		if i := strings.Index(name, "/"); i > 0 {
-			if r, ok := cfg[name[:i]+":registry"].(string); ok && r != "" {
-				reg = r
-			}
-		}
-	}
-	if reg == "" {
-		return "", errors.New("npm has no registry configured: set one with `npm config set registry <url>` or NPM_CONFIG_REGISTRY")
-	}
-	if !strings.HasSuffix(reg, "/") {
-		reg += "/"
-	}
-	return reg, nil
+	return s.RegistryFor(name)
 }
 
 // ErrNotLoggedIn means npm has no credentials for the registry.
@@ -262,6 +236,12 @@ type PublishOptions struct {
 
 // Publish runs `npm publish`.
 func (c *CLI) Publish(ctx context.Context, o PublishOptions) error {
+	_, err := c.Do(ctx, Call{Args: withOTP(publishArgs(o), o.OTP), Env: o.Env, Interactive: o.Interactive})
+	return err
+}
+
+// publishArgs is the command line of `npm publish` for o, without the OTP.
+func publishArgs(o PublishOptions) []string {
 	args := []string{"publish", o.Path, "--registry", o.Registry}
 	if o.Tag != "" {
 		args = append(args, "--tag", o.Tag)
@@ -269,9 +249,7 @@ func (c *CLI) Publish(ctx context.Context, o PublishOptions) error {
 	if o.Access != "" {
 		args = append(args, "--access", o.Access)
 	}
-	args = withOTP(args, o.OTP)
-	_, err := c.Do(ctx, Call{Args: args, Env: o.Env, Interactive: o.Interactive})
-	return err
+	return args
 }
 
 // Trust is one trusted-publisher configuration as `npm trust list --json`

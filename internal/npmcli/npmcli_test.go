@@ -91,3 +91,43 @@ func TestNpmThatCannotRun(t *testing.T) {
 		t.Errorf("killed npm: %v", err)
 	}
 }
+
+// TestSettingsSeeWhatNpmConfigListHides: a scope registry with credentials
+// in its URL is left out of `npm config list --json`; Settings reads it as
+// npm does, and PublishRegistry says where `npm publish` would really go
+// (the scope's registry wins over --registry; publishConfig may move it).
+func TestSettingsSeeWhatNpmConfigListHides(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	rc := filepath.Join(dir, "npmrc")
+	os.WriteFile(rc, []byte("registry=http://127.0.0.1:4001/\n@agent-facets:registry=http://ci:hunter2-long@localhost:4002/\nproxy=http://127.0.0.1:3128/\nfetch-timeout=1500\n"), 0o600)
+	os.WriteFile(filepath.Join(dir, "global"), nil, 0o600)
+	c := cli("NPM_CONFIG_USERCONFIG="+rc, "NPM_CONFIG_GLOBALCONFIG="+filepath.Join(dir, "global"), "NPM_CONFIG_REGISTRY=", "npm_config_registry=")
+	listed, err := c.Run(t.Context(), nil, "config", "list", "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(listed, "@agent-facets:registry") {
+		t.Skip("this npm lists the scope registry: nothing hidden to test")
+	}
+	got, err := c.Registry(t.Context(), "@agent-facets/cli-linux-x64")
+	if err != nil || got != "http://ci:hunter2-long@localhost:4002/" {
+		t.Errorf("scope registry = %q, %v", got, err)
+	}
+	s, _ := c.Settings(t.Context())
+	if s.Proxy != "http://127.0.0.1:3128/" || s.Timeout().Milliseconds() != 1500 || !strings.Contains(s.Where["proxy"], rc) {
+		t.Errorf("settings = %+v", s)
+	}
+	o := PublishOptions{Path: "x.tgz", Registry: "http://127.0.0.1:4001/", Tag: "latest", Access: "public"}
+	if r, err := c.PublishRegistry(t.Context(), o, "@agent-facets/cli-linux-x64", nil); err != nil || !SameRegistry(r, "http://localhost:4002/") {
+		t.Errorf("npm publish --registry would go to %q, %v; want the scope's", r, err)
+	}
+	// --registry on the command line wins over publishConfig.registry...
+	if r, _ := c.PublishRegistry(t.Context(), o, "agent-facets", []byte(`{"registry": "http://127.0.0.1:4009/"}`)); !SameRegistry(r, o.Registry) {
+		t.Errorf("publishConfig.registry under --registry: %q", r)
+	}
+	// ...but not over publishConfig's scope registry.
+	if r, _ := c.PublishRegistry(t.Context(), o, "@agent-facets/adapter", []byte(`{"@agent-facets:registry": "http://127.0.0.1:4009/"}`)); !SameRegistry(r, "http://127.0.0.1:4009/") {
+		t.Errorf("publishConfig's scope registry: %q", r)
+	}
+}

@@ -3,6 +3,7 @@ package oidc
 import (
 	"errors"
 	"fmt"
+	"net/http"
 	"slices"
 	"strings"
 	"time"
@@ -125,6 +126,9 @@ type Expectation struct {
 	// Ref, when set, is the git ref a GitHub Actions token's ref claim must
 	// be: the release tag's ("refs/tags/agent-facets@1.2.3").
 	Ref string
+	// HTTP is how Preflight's token exchange reaches the registry (npm's
+	// proxies and certificate authorities); nil means directly.
+	HTTP *http.Client
 }
 
 // ClaimError is one claim that does not satisfy the expectation.

@@ -62,6 +62,11 @@ func ExchangeURL(registryURL, pkg string) (string, error) {
 // registered as a secret. A refusal comes back as an error with the
 // registry's message, the status, the identity the token claims and the fix.
 func Exchange(ctx context.Context, registryURL, pkg, token string) (*NpmToken, error) {
+	return exchange(ctx, nil, registryURL, pkg, token)
+}
+
+// exchange is Exchange through hc (nil: directly).
+func exchange(ctx context.Context, hc *http.Client, registryURL, pkg, token string) (*NpmToken, error) {
 	secret.Register(token)
 	u, err := ExchangeURL(registryURL, pkg)
 	if err != nil {
@@ -71,7 +76,12 @@ func Exchange(ctx context.Context, registryURL, pkg, token string) (*NpmToken, e
 	defer cancel()
 	// Keep the last answer of a retried failure: when the deadline ends the
 	// retries, the client reports only the deadline.
-	client := *exchangeClient
+	// The ID token is for this registry alone: a redirect elsewhere is
+	// refused, never followed.
+	if hc == nil {
+		hc, _ = (*registry.Network)(nil).HTTPClient()
+	}
+	client := registry.Client{AttemptTimeout: exchangeClient.AttemptTimeout, MaxElapsed: exchangeClient.MaxElapsed, InitialInterval: exchangeClient.InitialInterval, HTTP: registry.NoRedirects(hc)}
 	var (
 		lastRetry error
 		retries   int
@@ -187,7 +197,7 @@ func Preflight(ctx context.Context, registryURL, pkg, token string, want Expecta
 	if err := Check(token, want, time.Now()); err != nil {
 		return secret.Error(fmt.Errorf("preflight of trusted publishing for %s: %w", pkg, err))
 	}
-	if _, err := Exchange(ctx, registryURL, pkg, token); err != nil {
+	if _, err := exchange(ctx, want.HTTP, registryURL, pkg, token); err != nil {
 		return fmt.Errorf("preflight of trusted publishing for %s: %w", pkg, err)
 	}
 	return nil

@@ -16,6 +16,7 @@ import (
 
 	"github.com/agent-facets/release/internal/command"
 	"github.com/agent-facets/release/internal/publisher"
+	"github.com/agent-facets/release/internal/registry"
 	"github.com/agent-facets/release/internal/secret"
 )
 
@@ -34,6 +35,9 @@ type Source struct {
 	GitHubTokenURL, GitHubTokenRequest string
 	// Run runs the CircleCI CLI.
 	Run *command.Runner
+	// HTTP is how GitHub's token service is reached (npm's proxies); nil
+	// means directly.
+	HTTP *http.Client
 }
 
 // Mint obtains an OIDC ID token for publishing to registryURL from whatever
@@ -51,7 +55,7 @@ func Mint(ctx context.Context, src Source, registryURL string) (string, error) {
 	case publisher.CircleCI:
 		return MintCircleCI(ctx, src.Run, aud)
 	case publisher.GitHub:
-		return MintGitHub(ctx, src.GitHubTokenURL, src.GitHubTokenRequest, aud)
+		return mintGitHub(ctx, src.HTTP, src.GitHubTokenURL, src.GitHubTokenRequest, aud)
 	case publisher.GitLab:
 		return "", fmt.Errorf("mint OIDC token: GitLab provides no token on request and NPM_ID_TOKEN is not set: declare it in the job (id_tokens: NPM_ID_TOKEN: aud: %q)", aud)
 	}
@@ -113,6 +117,10 @@ func exitOf(ce *command.Error, err error) string {
 // with `Authorization: Bearer $ACTIONS_ID_TOKEN_REQUEST_TOKEN`, answered by
 // {"value": "<jwt>"}. The token is registered as a secret.
 func MintGitHub(ctx context.Context, reqURL, reqToken, audience string) (string, error) {
+	return mintGitHub(ctx, nil, reqURL, reqToken, audience)
+}
+
+func mintGitHub(ctx context.Context, hc *http.Client, reqURL, reqToken, audience string) (string, error) {
 	const what = "mint OIDC token from GitHub Actions"
 	if reqURL == "" || reqToken == "" {
 		return "", fmt.Errorf("%s: ACTIONS_ID_TOKEN_REQUEST_URL and ACTIONS_ID_TOKEN_REQUEST_TOKEN are not set: add `permissions: id-token: write` to the workflow or the job", what)
@@ -136,7 +144,7 @@ func MintGitHub(ctx context.Context, reqURL, reqToken, audience string) (string,
 		body   []byte
 	)
 	for attempt := 1; ; attempt++ {
-		status, body, err = getWithBearer(ctx, u.String(), reqToken)
+		status, body, err = getWithBearer(ctx, hc, u.String(), reqToken)
 		retry := err != nil || status == http.StatusTooManyRequests || status >= 500
 		if !retry || attempt == 3 || ctx.Err() != nil {
 			break
@@ -175,14 +183,17 @@ func MintGitHub(ctx context.Context, reqURL, reqToken, audience string) (string,
 	return answer.Value, nil
 }
 
-func getWithBearer(ctx context.Context, u, token string) (int, []byte, error) {
+func getWithBearer(ctx context.Context, hc *http.Client, u, token string) (int, []byte, error) {
+	if hc == nil {
+		hc, _ = (*registry.Network)(nil).HTTPClient()
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return 0, nil, err
 	}
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := hc.Do(req)
 	if err != nil {
 		var ue *url.Error
 		if errors.As(err, &ue) {

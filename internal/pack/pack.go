@@ -14,7 +14,10 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/gofrs/flock"
+
 	"github.com/agent-facets/release/internal/artifact"
+	"github.com/agent-facets/release/internal/atomicfile"
 	"github.com/agent-facets/release/internal/tarball"
 	"github.com/agent-facets/release/internal/toolkit"
 	"github.com/agent-facets/release/internal/version"
@@ -282,20 +285,60 @@ func ReadRecord(e *toolkit.Env, name, v string) (*Record, error) {
 }
 
 // Write packs c into the dist directory (see Dir), with its Record beside it.
+//
+// A pack writes a temporary file and renames it over the tarball; one
+// killed on the way leaves the temporary file behind. Every pack holds a
+// shared lock on the directory while it writes, so a pack that can take
+// the lock exclusively knows nobody is packing, and removes what killed
+// packs left. Several targets may be packed at once, by one process or
+// several.
 func Write(e *toolkit.Env, c *Contents) (*Package, error) {
 	m, files := c.Manifest, c.Files
 	dir := Dir(e)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
+	unlock, err := packing(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	path := filepath.Join(dir, TarballName(m.Name, m.Version))
 	info, err := tarball.Create(path, files)
 	if err != nil {
 		return nil, fmt.Errorf("pack %s@%s: %w", m.Name, m.Version, err)
 	}
 	rec, _ := json.MarshalIndent(Record{Name: m.Name, Version: m.Version, Integrity: info.Integrity, Shasum: info.Shasum, Size: info.Size}, "", "  ")
-	if err := os.WriteFile(RecordPath(e, m.Name, m.Version), append(rec, '\n'), 0o644); err != nil {
+	if err := atomicfile.WriteFile(RecordPath(e, m.Name, m.Version), append(rec, '\n'), 0o644); err != nil {
 		return nil, fmt.Errorf("pack %s@%s: %w", m.Name, m.Version, err)
 	}
 	return &Package{Name: m.Name, Version: m.Version, Tarball: path, Info: info, Notes: c.Notes}, nil
+}
+
+// packing takes the pack directory's shared lock, first removing the
+// temporary files of killed packs when nobody else holds it.
+func packing(dir string) (unlock func(), err error) {
+	lock := flock.New(filepath.Join(dir, ".pack.lock"))
+	if ok, err := lock.TryLock(); err == nil && ok {
+		removeLeftovers(dir)
+		_ = lock.Unlock()
+	}
+	if err := lock.RLock(); err != nil {
+		return nil, fmt.Errorf("lock %s: %w", dir, err)
+	}
+	return func() { _ = lock.Unlock() }, nil
+}
+
+// removeLeftovers removes the temporary tarballs in dir that killed packs
+// left (".<name>.tgz.<random>.tmp"). Call it only while no pack writes in
+// dir (see Write).
+func removeLeftovers(dir string) []string {
+	matches, _ := filepath.Glob(filepath.Join(dir, ".*.tgz.*.tmp"))
+	var removed []string
+	for _, m := range matches {
+		if os.Remove(m) == nil {
+			removed = append(removed, m)
+		}
+	}
+	return removed
 }

@@ -51,7 +51,7 @@ func NewOIDC(e *toolkit.Env) *OIDC {
 func (a *OIDC) String() string { return "trusted publishing from " + a.Provider.Name() }
 
 func (a *OIDC) expectation(reg string) oidc.Expectation {
-	want := oidc.Expectation{Audience: oidc.Audience(reg), MinLifetime: a.MinLifetime, Ref: a.Ref}
+	want := oidc.Expectation{Audience: oidc.Audience(reg), MinLifetime: a.MinLifetime, Ref: a.Ref, HTTP: a.Env.Reg.HTTPClient()}
 	if tp := a.Env.Cfg.TrustedPublisher; tp.Provider == a.Provider {
 		want.Publisher = &tp
 	}
@@ -60,7 +60,7 @@ func (a *OIDC) expectation(reg string) oidc.Expectation {
 
 func (a *OIDC) source() oidc.Source {
 	f := a.Env.Facts
-	return oidc.Source{CI: a.Provider, IDToken: f.IDToken, GitHubTokenURL: f.GitHubTokenURL, GitHubTokenRequest: f.GitHubTokenRequest, Run: a.Env.Run}
+	return oidc.Source{CI: a.Provider, IDToken: f.IDToken, GitHubTokenURL: f.GitHubTokenURL, GitHubTokenRequest: f.GitHubTokenRequest, Run: a.Env.Run, HTTP: a.Env.Reg.HTTPClient()}
 }
 
 // Prepare implements Auth: npm version, token, claims, exchange.

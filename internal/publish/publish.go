@@ -9,6 +9,7 @@ package publish
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -18,6 +19,7 @@ import (
 	"github.com/agent-facets/release/internal/pack"
 	"github.com/agent-facets/release/internal/registry"
 	"github.com/agent-facets/release/internal/report"
+	"github.com/agent-facets/release/internal/tarball"
 	"github.com/agent-facets/release/internal/toolkit"
 	"github.com/agent-facets/release/internal/version"
 )
@@ -95,6 +97,10 @@ func One(ctx context.Context, e *toolkit.Env, p *pack.Package, o Options) (outco
 		}
 		return rec, err
 	}
+	tag := Tag(e, p.Version, cmp.Or(o.Tag, p.Tag))
+	if err := version.CheckTag(tag); err != nil {
+		return done(outcome.Failed, fmt.Errorf("%s not published: %w", p, err))
+	}
 	reg := p.Registry
 	if reg == "" {
 		var err error
@@ -102,7 +108,7 @@ func One(ctx context.Context, e *toolkit.Env, p *pack.Package, o Options) (outco
 			return done(outcome.Failed, err)
 		}
 	}
-	rec.Registry = reg
+	rec.Registry = registry.Redact(reg)
 	st := e.Reg.Check(ctx, reg, registry.Spec{Name: p.Name, Version: p.Version}, true)
 	if st.Err != nil {
 		return done(outcome.Failed, fmt.Errorf("cannot tell whether %s is already published, so nothing was published: %w", p, st.Err))
@@ -116,7 +122,7 @@ func One(ctx context.Context, e *toolkit.Env, p *pack.Package, o Options) (outco
 		return done(outcome.Different, &DifferentBytesError{Name: p.Name, Version: p.Version, Local: p.Info.Integrity, Registry: st.Integrity})
 	}
 	if Staging(e, o) {
-		return stageOne(ctx, e, p, o, st, &rec, done)
+		return stageOne(ctx, e, p, o, reg, tag, st, &rec, done)
 	}
 	auth := o.Auth
 	if auth == nil {
@@ -125,17 +131,24 @@ func One(ctx context.Context, e *toolkit.Env, p *pack.Package, o Options) (outco
 	if _, isOIDC := auth.(*OIDC); isOIDC && st.State == registry.PackageMissing {
 		return done(outcome.Failed, fmt.Errorf("%s does not exist on the registry, and trusted publishing cannot create a package: seed it first (mage seedCLI / mage seedAdapters), attach its trusted publisher (mage trust:attach), then run this again", p.Name))
 	}
-	tag := Tag(e, p.Version, cmp.Or(o.Tag, p.Tag))
 	rec.Tag = tag
 	if tag == "latest" && st.Latest != "" && version.Less(p.Version, st.Latest) {
 		return done(outcome.Failed, fmt.Errorf("%s: latest is %s, newer than %s: publishing to latest would move it backwards; publish with another tag (-tag=...) if this is a backport", p.Name, st.Latest, p.Version))
+	}
+	// npm picks the registry it publishes to itself (a scope registry wins
+	// over --registry; publishConfig may name another): it must be the one
+	// checked above, and the one a token is minted for.
+	pubOpts := npmcli.PublishOptions{Path: p.Tarball, Registry: reg, Tag: tag, Access: cmp.Or(p.Access, "public")}
+	if err := samePublishRegistry(ctx, e, p, pubOpts); err != nil {
+		return done(outcome.Failed, err)
 	}
 	env, err := auth.Prepare(ctx, p.Name, reg)
 	if err != nil {
 		return done(outcome.Failed, err)
 	}
-	e.Out.Line(report.Wait, "publishing %s to %s with tag %s (%s)", p, reg, tag, auth)
-	err = e.NPM.Publish(ctx, npmcli.PublishOptions{Path: p.Tarball, Registry: reg, Tag: tag, Access: cmp.Or(p.Access, "public"), Env: env})
+	e.Out.Line(report.Wait, "publishing %s to %s with tag %s (%s)", p, rec.Registry, tag, auth)
+	pubOpts.Env = env
+	err = e.NPM.Publish(ctx, pubOpts)
 	if err != nil {
 		// The write may have landed even though npm failed (a lost answer,
 		// a retried PUT): the registry, not npm's exit code, decides.
@@ -159,6 +172,29 @@ func One(ctx context.Context, e *toolkit.Env, p *pack.Package, o Options) (outco
 	return done(outcome.Published, nil)
 }
 
+// samePublishRegistry refuses to publish p when `npm publish` with o would
+// send it to another registry than o.Registry, the one the toolkit checked.
+func samePublishRegistry(ctx context.Context, e *toolkit.Env, p *pack.Package, o npmcli.PublishOptions) error {
+	var manifest struct {
+		PublishConfig json.RawMessage `json:"publishConfig"`
+	}
+	if raw, err := tarball.ReadManifest(p.Tarball); err == nil {
+		_ = json.Unmarshal(raw, &manifest)
+	}
+	npmReg, err := e.NPM.PublishRegistry(ctx, o, p.Name, manifest.PublishConfig)
+	if err != nil {
+		return fmt.Errorf("%s not published: cannot tell which registry npm would publish it to: %w", p, err)
+	}
+	if !npmcli.SameRegistry(npmReg, o.Registry) {
+		why := "npm's configuration"
+		if len(manifest.PublishConfig) > 0 && string(manifest.PublishConfig) != "null" {
+			why = "publishConfig in its package.json, or npm's configuration"
+		}
+		return fmt.Errorf("%s not published: npm would publish it to %s (%s), not to %s, the registry the toolkit checked and would mint a token for; make them one: remove the registry from publishConfig, or set the scope's registry (@scope:registry) to the one you mean", p, registry.Redact(npmReg), why, registry.Redact(o.Registry))
+	}
+	return nil
+}
+
 // hint adds what usually fixes an npm publish failure.
 func hint(err error, auth Auth) string {
 	var ne *npmcli.Error
@@ -179,6 +215,8 @@ func hint(err error, auth Auth) string {
 		return "; the registry is rate limiting: wait a few minutes and run the same command again"
 	case "EOTP":
 		return "; this account needs a 2FA code for publishing: set NPM_OTP or publish with trusted publishing"
+	case "E409":
+		return "; the registry answered 409 Conflict: a publish of this version is under way or has just landed and is not visible yet (another job, or an earlier attempt whose answer was lost): wait a minute and run the same command again; it will not publish twice"
 	}
 	return ""
 }

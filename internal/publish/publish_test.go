@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -29,6 +30,11 @@ import (
 const ver = "1.2.3"
 
 func TestMain(m *testing.M) {
+	// The test binary is also a toolkit process for the tests that kill one
+	// (see helper_test.go): `<binary> -- helper <what> <args>`.
+	if i := slices.Index(os.Args, "--"); i >= 0 && i+1 < len(os.Args) && os.Args[i+1] == "helper" {
+		os.Exit(helper(os.Args[i+2:]))
+	}
 	code := m.Run()
 	toolkittest.CleanupDemoBuilds()
 	os.Exit(code)
@@ -249,15 +255,13 @@ func TestDifferentBytesStops(t *testing.T) {
 	if _, err := publish.Platform(ctx(t), e, "linux-x64", ver, fastOpts()); err != nil {
 		t.Fatal(err)
 	}
-	// Same version, different binary: appending keeps a valid ELF.
+	// Same version, different binary: rebuilt with other flags.
 	tg, _ := platforms.Lookup("linux-x64")
-	f, err := os.OpenFile(e.Cfg.BinaryPath(tg), os.O_APPEND|os.O_WRONLY, 0)
-	if err != nil {
-		t.Fatal(err)
+	re, reOut := toolkittest.FactsEnv(t, toolkittest.Rebuilt(t, e.Cfg), e.Facts)
+	if _, err := build.Build(ctx(t), re, []platforms.Target{tg}, ver); err != nil {
+		t.Fatalf("rebuild: %v\n%s", err, reOut)
 	}
-	f.WriteString("changed")
-	f.Close()
-	_, err = publish.Platform(ctx(t), e, "linux-x64", ver, fastOpts())
+	_, err := publish.Platform(ctx(t), e, "linux-x64", ver, fastOpts())
 	if err == nil || !strings.Contains(err.Error(), "@agent-facets/cli-linux-x64@1.2.3 is already on the registry with different contents (local sha512-") ||
 		!strings.Contains(err.Error(), ", registry sha512-") || !strings.Contains(err.Error(), "bump the version") {
 		t.Fatalf("err = %v\n%s", err, out)

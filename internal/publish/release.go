@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/agent-facets/release/internal/build"
 	"github.com/agent-facets/release/internal/command"
 	"github.com/agent-facets/release/internal/fanout"
 	"github.com/agent-facets/release/internal/library"
@@ -19,6 +20,7 @@ import (
 	"github.com/agent-facets/release/internal/tarball"
 	"github.com/agent-facets/release/internal/toolkit"
 	"github.com/agent-facets/release/internal/version"
+	"github.com/agent-facets/release/platforms"
 )
 
 // Platform checks, packs and publishes the platform package of one target.
@@ -28,7 +30,7 @@ func Platform(ctx context.Context, e *toolkit.Env, target, v string, o Options) 
 		return outcome.Fail(target, v, err), err
 	}
 	name := e.Cfg.PlatformPackage(t.Name)
-	p, err := pack.Platform(e, t, v)
+	p, err := packBuilt(e, t, v)
 	if err != nil {
 		err = fmt.Errorf("%s@%s not published: %w", name, v, err)
 		return outcome.Fail(name, v, err), err
@@ -39,6 +41,26 @@ func Platform(ctx context.Context, e *toolkit.Env, target, v string, o Options) 
 	rec, err := One(ctx, e, p, o)
 	rec.Target = t.Name
 	return rec, err
+}
+
+// packBuilt packs t's platform package at v from a binary that passes the
+// artifact checks and that the build manifest vouches for at v, in a
+// checkout whose CLI is at v (see build.Vouch, build.CheckSourceVersion).
+func packBuilt(e *toolkit.Env, t platforms.Target, v string) (*pack.Package, error) {
+	if _, err := version.Validate(v); err != nil {
+		return nil, err
+	}
+	if err := build.CheckSourceVersion(e, v); err != nil {
+		return nil, err
+	}
+	c, err := pack.PlatformContents(e, t, v)
+	if err != nil {
+		return nil, err
+	}
+	if err := build.Vouch(e, t, v); err != nil {
+		return nil, err
+	}
+	return pack.Write(e, c)
 }
 
 // Platforms publishes several platform packages concurrently, as the CI
@@ -93,6 +115,12 @@ func (e *MissingPlatformsError) Error() string {
 func CLI(ctx context.Context, e *toolkit.Env, v string, o Options) ([]outcome.Record, error) {
 	if _, err := version.Validate(v); err != nil {
 		return nil, err
+	}
+	if err := version.CheckTag(Tag(e, v, o.Tag)); err != nil {
+		return nil, fmt.Errorf("the CLI package was not published: %w", err)
+	}
+	if err := build.CheckSourceVersion(e, v); err != nil {
+		return nil, fmt.Errorf("the CLI package was not published: %w", err)
 	}
 	if err := LibrariesReady(ctx, e, o); err != nil {
 		return nil, err
@@ -153,9 +181,9 @@ func platformIntegrity(e *toolkit.Env, target, v string) (tarball.Info, error) {
 	if err != nil {
 		return tarball.Info{}, err
 	}
-	p, err := pack.Platform(e, t, v)
+	p, err := packBuilt(e, t, v)
 	if err != nil {
-		return tarball.Info{}, err
+		return tarball.Info{}, fmt.Errorf("the CLI package was not published: %w", err)
 	}
 	return p.Info, nil
 }

@@ -1,6 +1,7 @@
 package publish
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -72,8 +73,7 @@ func stagedMatch(ctx context.Context, r *StagedReader, reg string, found []regis
 // not published: already staged with the same bytes → nothing to do (no
 // credentials needed); staged with other bytes → error; else authenticate,
 // `npm stage publish`, and confirm the staging area lists it.
-func stageOne(ctx context.Context, e *toolkit.Env, p *pack.Package, o Options, st registry.Result, rec *outcome.Record, done func(outcome.Action, error) (outcome.Record, error)) (outcome.Record, error) {
-	reg := rec.Registry
+func stageOne(ctx context.Context, e *toolkit.Env, p *pack.Package, o Options, reg, tag string, st registry.Result, rec *outcome.Record, done func(outcome.Action, error) (outcome.Record, error)) (outcome.Record, error) {
 	auth := o.Auth
 	if auth == nil {
 		auth = NpmLogin{}
@@ -102,7 +102,6 @@ func stageOne(ctx context.Context, e *toolkit.Env, p *pack.Package, o Options, s
 		e.Out.Line(report.Skipped, "%s already staged, identical (id %s, %s)", p, it.ID, outcome.Short(p.Info.Integrity))
 		return done(outcome.Staged, nil)
 	}
-	tag := Tag(e, p.Version, o.Tag)
 	rec.Tag = tag
 	if tag == "latest" && st.Latest != "" && version.Less(p.Version, st.Latest) {
 		return done(outcome.Failed, fmt.Errorf("%s: latest is %s, newer than %s: approving it on latest would move it backwards; stage with another tag (-tag=...) if this is a backport", p.Name, st.Latest, p.Version))
@@ -111,8 +110,13 @@ func stageOne(ctx context.Context, e *toolkit.Env, p *pack.Package, o Options, s
 	if err != nil {
 		return done(outcome.Failed, err)
 	}
-	e.Out.Line(report.Wait, "staging %s on %s with tag %s (%s)", p, reg, tag, auth)
-	id, err := e.NPM.StagePublish(ctx, npmcli.PublishOptions{Path: p.Tarball, Registry: reg, Tag: tag, Access: "public", Env: env})
+	e.Out.Line(report.Wait, "staging %s on %s with tag %s (%s)", p, rec.Registry, tag, auth)
+	pubOpts := npmcli.PublishOptions{Path: p.Tarball, Registry: reg, Tag: tag, Access: cmp.Or(p.Access, "public")}
+	if err := samePublishRegistry(ctx, e, p, pubOpts); err != nil {
+		return done(outcome.Failed, err)
+	}
+	pubOpts.Env = env
+	id, err := e.NPM.StagePublish(ctx, pubOpts)
 	if err != nil {
 		// The upload may have landed although npm failed: the staging area
 		// decides.

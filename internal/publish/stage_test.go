@@ -3,11 +3,11 @@ package publish_test
 import (
 	"errors"
 	"net/http"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/agent-facets/release/internal/build"
 	"github.com/agent-facets/release/internal/config"
 	"github.com/agent-facets/release/internal/localregistry"
 	"github.com/agent-facets/release/internal/localregistry/localregistrytest"
@@ -154,13 +154,12 @@ func TestStageDifferentBytesStops(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
+	// Same version, different binary: rebuilt with other flags.
 	tg, _ := platforms.Lookup("linux-x64")
-	f, err := os.OpenFile(ci.Cfg.BinaryPath(tg), os.O_APPEND|os.O_WRONLY, 0)
-	if err != nil {
-		t.Fatal(err)
+	re, reOut := toolkittest.FactsEnv(t, toolkittest.Rebuilt(t, ci.Cfg), ci.Facts)
+	if _, err := build.Build(ctx(t), re, []platforms.Target{tg}, ver); err != nil {
+		t.Fatalf("rebuild: %v\n%s", err, reOut)
 	}
-	f.WriteString("changed")
-	f.Close()
 	before := len(reg.Requests())
 	rec, err := publish.Platform(ctx(t), ci, "linux-x64", ver, stageOpts(ci))
 	var sd *publish.StagedDifferentError

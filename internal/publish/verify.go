@@ -71,6 +71,48 @@ func (e *NotVisibleError) Error() string {
 	return fmt.Sprintf("after %s the registry still does not serve %s", e.Waited.Round(time.Second), strings.Join(e.Pending, ", "))
 }
 
+// UnreadableError: the registry could not be read for some of the expected
+// versions, so nothing is known of them: they are not "missing".
+type UnreadableError struct {
+	Waited time.Duration
+	// Unreadable are the name@version that could not be read, and Causes
+	// what the registry last answered for each, in the same order.
+	Unreadable, Causes []string
+	// Pending are those read fine but not visible yet.
+	Pending []string
+	// AtOnce is set when a failure that asking again cannot mend (refused
+	// connection, unknown host, TLS, a 4xx but 404 and 429) ended the wait.
+	AtOnce bool
+
+	names []string // the package names of Unreadable
+}
+
+func (e *UnreadableError) Error() string {
+	// The same answer for many packages is said once.
+	var causes []string
+	seen := map[string]bool{}
+	for i, c := range e.Causes {
+		general := c
+		if i < len(e.names) {
+			general = strings.ReplaceAll(strings.ReplaceAll(c, registry.EscapeName(e.names[i]), "<package>"), e.names[i], "<package>")
+		}
+		if !seen[general] {
+			seen[general] = true
+			causes = append(causes, general)
+		}
+	}
+	msg := fmt.Sprintf("the registry could not be read for %d package(s) (%s), so whether they are published is not known: %s", len(e.Unreadable), strings.Join(e.Unreadable, ", "), strings.Join(causes, "; "))
+	if e.AtOnce {
+		msg += "; stopped at once, since asking again cannot mend that"
+	} else {
+		msg += fmt.Sprintf("; gave up after %s", e.Waited.Round(time.Second))
+	}
+	if len(e.Pending) > 0 {
+		msg += "; not visible yet: " + strings.Join(e.Pending, ", ")
+	}
+	return msg
+}
+
 // Verifier polls the registry until it serves expected versions.
 type Verifier struct {
 	Env *toolkit.Env
@@ -112,7 +154,8 @@ func (v *Verifier) Wait(ctx context.Context, what string, xs []Expect) error {
 	lastProgress := start
 	progressEvery := cmp.Or(v.Progress, 10*time.Second)
 	pending := xs
-	var why map[string]string
+	why := map[string]string{}
+	unreadable := map[string]bool{}
 	op := func() error {
 		specs := make([]registry.Spec, len(pending))
 		for i, x := range pending {
@@ -121,16 +164,26 @@ func (v *Verifier) Wait(ctx context.Context, what string, xs []Expect) error {
 		results, _ := e.Reg.CheckAll(ctx, regFor, specs, false)
 		if ctx.Err() != nil {
 			// The deadline cut this round short: the reasons of the last
-			// complete round stand.
+			// complete round stand, and where there are none, this round's
+			// errors (which keep the registry's last answer).
+			for i, r := range results {
+				if x := pending[i].String(); why[x] == "" && r.Err != nil {
+					why[x], unreadable[x] = r.Err.Error(), true
+				}
+			}
 			return backoff.Permanent(ctx.Err())
 		}
 		var still []Expect
-		why = map[string]string{}
+		var unrecoverable []string
+		why, unreadable = map[string]string{}, map[string]bool{}
 		for i, r := range results {
 			x := pending[i]
 			switch {
 			case r.Err != nil:
-				why[x.String()] = "registry error: " + r.Err.Error()
+				why[x.String()], unreadable[x.String()] = r.Err.Error(), true
+				if registry.IsUnrecoverable(r.Err) {
+					unrecoverable = append(unrecoverable, x.String())
+				}
 			case r.State == registry.PackageMissing:
 				why[x.String()] = "package not found"
 			case r.State == registry.VersionMissing:
@@ -143,6 +196,9 @@ func (v *Verifier) Wait(ctx context.Context, what string, xs []Expect) error {
 			still = append(still, x)
 		}
 		pending = still
+		if len(unrecoverable) > 0 {
+			return backoff.Permanent(errUnrecoverable)
+		}
 		if len(pending) == 0 {
 			return nil
 		}
@@ -159,18 +215,28 @@ func (v *Verifier) Wait(ctx context.Context, what string, xs []Expect) error {
 	}
 	if err != nil {
 		ne := &NotVisibleError{Waited: time.Since(start)}
+		ue := &UnreadableError{Waited: ne.Waited, AtOnce: errors.Is(err, errUnrecoverable)}
 		for _, x := range pending {
 			reason := why[x.String()]
-			if reason == "" {
-				reason = "no answer from the registry before the deadline"
+			switch {
+			case reason == "" || unreadable[x.String()]:
+				ue.Unreadable, ue.Causes, ue.names = append(ue.Unreadable, x.String()), append(ue.Causes, cmp.Or(reason, "no answer from the registry before the deadline")), append(ue.names, x.Name)
+			default:
+				ne.Pending = append(ne.Pending, fmt.Sprintf("%s (%s)", x, reason))
 			}
-			ne.Pending = append(ne.Pending, fmt.Sprintf("%s (%s)", x, reason))
+		}
+		if len(ue.Unreadable) > 0 {
+			ue.Pending = ne.Pending
+			return ue
 		}
 		return ne
 	}
 	e.Out.Line(report.OK, "registry serves %s (%s)", what, time.Since(start).Round(100*time.Millisecond))
 	return nil
 }
+
+// errUnrecoverable ends a wait that asking again cannot mend.
+var errUnrecoverable = errors.New("the registry cannot be read")
 
 func list(xs []Expect) string {
 	var s []string

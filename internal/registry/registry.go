@@ -7,6 +7,8 @@ package registry
 import (
 	"cmp"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,6 +18,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -40,6 +43,31 @@ type Client struct {
 	Parallel int
 	// OnRetry, when set, is told about every retry (for progress output).
 	OnRetry func(url string, err error, wait time.Duration)
+
+	mu     sync.Mutex
+	net    *Network
+	client *http.Client
+}
+
+// Configure makes the client reach registries as npm does (see Network).
+// Until it is called, requests go directly, with the system's certificate
+// authorities.
+func (c *Client) Configure(n *Network) error {
+	hc, err := n.HTTPClient()
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.net, c.client = n, hc
+	return nil
+}
+
+// Network is what Configure was given (nil before).
+func (c *Client) Network() *Network {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.net
 }
 
 // Packument is the abbreviated package document.
@@ -105,11 +133,47 @@ func (e *StatusError) Retryable() bool {
 	return e.Status == http.StatusTooManyRequests || e.Status >= 500
 }
 
-func (c *Client) httpClient() *http.Client {
+// UnrecoverableError is a failure that asking again cannot mend: the
+// connection was refused, the host is unknown, TLS failed, or the registry
+// answered a 4xx other than 404 and 429. Waiting for the registry to
+// change is pointless after one.
+type UnrecoverableError struct{ Err error }
+
+func (e *UnrecoverableError) Error() string { return e.Err.Error() }
+func (e *UnrecoverableError) Unwrap() error { return e.Err }
+
+// IsUnrecoverable reports whether err is a failure that asking again
+// cannot mend (see UnrecoverableError).
+func IsUnrecoverable(err error) bool {
+	var ue *UnrecoverableError
+	if errors.As(err, &ue) {
+		return true
+	}
+	var se *StatusError
+	return errors.As(err, &se) && se.Status >= 400 && se.Status < 500 && se.Status != http.StatusNotFound && se.Status != http.StatusTooManyRequests
+}
+
+// HTTPClient is the HTTP client requests go through: HTTP when set, else
+// the one Configure made, else a direct one.
+func (c *Client) HTTPClient() *http.Client {
 	if c.HTTP != nil {
 		return c.HTTP
 	}
-	return http.DefaultClient
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.client == nil {
+		c.client, _ = (*Network)(nil).HTTPClient()
+	}
+	return c.client
+}
+
+// attemptTimeout bounds one attempt: npm's fetch-timeout when it is
+// configured, else AttemptTimeout, else 30 s.
+func (c *Client) attemptTimeout() time.Duration {
+	if n := c.Network(); n != nil && n.Timeout > 0 {
+		return n.Timeout
+	}
+	return cmp.Or(c.AttemptTimeout, 30*time.Second)
 }
 
 // PackageURL returns the packument URL of name on registry (scoped names
@@ -140,16 +204,16 @@ func (c *Client) Packument(ctx context.Context, registry, name string, fresh boo
 	if err != nil {
 		var se *StatusError
 		if errors.As(err, &se) && se.Status == http.StatusNotFound {
-			return nil, &NotFoundError{Name: name, URL: registry}
+			return nil, &NotFoundError{Name: name, URL: Redact(registry)}
 		}
 		return nil, fmt.Errorf("read %s: %w", name, err)
 	}
 	var p Packument
 	if err := json.Unmarshal(body, &p); err != nil {
-		return nil, fmt.Errorf("read %s: registry %s sent a malformed packument (%v): %.80q", name, registry, err, body)
+		return nil, fmt.Errorf("read %s: registry %s sent a malformed packument (%v): %.80q", name, Redact(registry), err, body)
 	}
 	if p.Name != "" && p.Name != name {
-		return nil, fmt.Errorf("read %s: registry %s sent the packument of %q instead", name, registry, p.Name)
+		return nil, fmt.Errorf("read %s: registry %s sent the packument of %q instead", name, Redact(registry), p.Name)
 	}
 	if p.Versions == nil {
 		p.Versions = map[string]Version{}
@@ -189,16 +253,19 @@ func (c *Client) Do(ctx context.Context, newReq func(context.Context) (*http.Req
 	)
 	op := func() error {
 		attempts++
-		actx, cancel := context.WithTimeout(ctx, cmp.Or(c.AttemptTimeout, 30*time.Second))
+		timeout := c.attemptTimeout()
+		actx, cancel := context.WithTimeout(ctx, timeout)
 		defer cancel()
 		r, err := newReq(actx)
 		if err != nil {
 			return backoff.Permanent(err)
 		}
-		lastURL = r.URL.String()
-		resp, err := c.httpClient().Do(r)
+		lastURL = redactURL(r.URL)
+		resp, err := c.HTTPClient().Do(r)
 		if err != nil {
-			return classifyNetError(ctx, r, err)
+			err = c.classifyNetError(ctx, r, err, timeout)
+			lastErr = err
+			return err
 		}
 		defer resp.Body.Close()
 		body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
@@ -209,7 +276,7 @@ func (c *Client) Do(ctx context.Context, newReq func(context.Context) (*http.Req
 			out = body
 			return nil
 		}
-		se := &StatusError{Method: r.Method, URL: r.URL.String(), Status: resp.StatusCode, Message: errorMessage(body), RetryAfter: retryAfter(resp.Header.Get("Retry-After"))}
+		se := &StatusError{Method: r.Method, URL: redactURL(r.URL), Status: resp.StatusCode, Message: errorMessage(body), RetryAfter: retryAfter(resp.Header.Get("Retry-After"))}
 		if !se.Retryable() {
 			return backoff.Permanent(se)
 		}
@@ -224,13 +291,20 @@ func (c *Client) Do(ctx context.Context, newReq func(context.Context) (*http.Req
 	}
 	err := backoff.RetryNotify(op, backoff.WithContext(sched, ctx), notify)
 	if err != nil {
-		if sched.refused > 0 {
+		var perm *backoff.PermanentError
+		if errors.As(err, &perm) {
+			err = perm.Err
+		}
+		switch {
+		case sched.refused > 0:
 			return nil, fmt.Errorf("%w: the registry asks to wait %s before retrying, beyond this run's deadline; run again later", lastErr, sched.refused)
-		}
-		if ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
+		case ctx.Err() != nil && errors.Is(err, ctx.Err()) && lastErr != nil && !errors.Is(lastErr, ctx.Err()):
+			// The deadline ended the retries: say what the registry last
+			// answered, not only that time ran out.
+			return nil, fmt.Errorf("%w (gave up after %d attempts: %v)", lastErr, attempts, ctx.Err())
+		case ctx.Err() != nil && !errors.Is(err, ctx.Err()):
 			return nil, fmt.Errorf("%w (gave up after %d attempts: %v)", err, attempts, ctx.Err())
-		}
-		if attempts > 1 {
+		case attempts > 1:
 			return nil, fmt.Errorf("%w (after %d attempts)", err, attempts)
 		}
 		return nil, err
@@ -265,17 +339,45 @@ func (h *hinted) NextBackOff() time.Duration {
 // classifyNetError turns a transport error into a permanent error when a
 // retry cannot help (refused connection, bad URL) and a retryable one when it
 // may (reset, timeout of one attempt).
-func classifyNetError(ctx context.Context, r *http.Request, err error) error {
-	where := fmt.Sprintf("%s %s", r.Method, r.URL.Redacted())
+func (c *Client) classifyNetError(ctx context.Context, r *http.Request, err error, timeout time.Duration) error {
+	where := fmt.Sprintf("%s %s", r.Method, redactURL(r.URL))
+	n := c.Network()
+	proxy, via, perr := n.proxyFor(r.URL)
+	if perr != nil {
+		return backoff.Permanent(&UnrecoverableError{fmt.Errorf("%s: %w", where, perr)})
+	}
+	if via != "" {
+		where += " (" + via + ")"
+	}
 	if ctx.Err() != nil {
 		return backoff.Permanent(fmt.Errorf("%s: %w", where, ctx.Err()))
 	}
+	unrecoverable := func(format string, args ...any) error {
+		return backoff.Permanent(&UnrecoverableError{fmt.Errorf("%s: %s", where, fmt.Sprintf(format, args...))})
+	}
+	var re *RedirectError
+	if errors.As(err, &re) {
+		return backoff.Permanent(&UnrecoverableError{re})
+	}
+	var oe *net.OpError
+	if proxy != nil && errors.As(err, &oe) && oe.Op == "proxyconnect" {
+		return unrecoverable("cannot reach the proxy %s: %v; check npm's proxy settings (`npm config get proxy`, https-proxy) and HTTPS_PROXY", redactURL(proxy), oe.Err)
+	}
 	if errors.Is(err, syscall.ECONNREFUSED) {
-		return backoff.Permanent(fmt.Errorf("%s: cannot reach the registry (connection refused): is it running, and is it the one `npm config get registry` names?", where))
+		return unrecoverable("cannot reach the registry (connection refused): is it running, and is it the one `npm config get registry` names?")
 	}
 	var dnsErr *net.DNSError
 	if errors.As(err, &dnsErr) && dnsErr.IsNotFound {
-		return backoff.Permanent(fmt.Errorf("%s: unknown host %s: check `npm config get registry`", where, dnsErr.Name))
+		return unrecoverable("unknown host %s: check `npm config get registry`", dnsErr.Name)
+	}
+	if why := tlsFailure(err); why != "" {
+		if n != nil && len(n.CA) > 0 {
+			why += "; npm's certificate authorities are in effect (" + n.where("cafile", "ca") + ")"
+		}
+		return unrecoverable("TLS failed: %s (%v)", why, err)
+	}
+	if n != nil && n.Timeout > 0 && errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("%s: no answer within %s (%s): %w", where, timeout, n.where("fetch-timeout"), err)
 	}
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 		return fmt.Errorf("%s: %w", where, err)
@@ -285,6 +387,32 @@ func classifyNetError(ctx context.Context, r *http.Request, err error) error {
 		return fmt.Errorf("%s: timed out: %w", where, err)
 	}
 	return fmt.Errorf("%s: %w", where, err)
+}
+
+// tlsFailure says what is wrong when err is a TLS failure ("" otherwise):
+// an unknown certificate authority, a certificate for another host, an
+// expired one, or a server that does not speak TLS.
+func tlsFailure(err error) string {
+	var (
+		unknown  x509.UnknownAuthorityError
+		hostname x509.HostnameError
+		invalid  x509.CertificateInvalidError
+		verify   *tls.CertificateVerificationError
+		record   tls.RecordHeaderError
+	)
+	switch {
+	case errors.As(err, &unknown):
+		return "the registry's certificate is signed by an authority this machine does not trust: give npm its CA with cafile= (or ca=) in .npmrc"
+	case errors.As(err, &hostname):
+		return "the registry's certificate is for another host: check the registry URL"
+	case errors.As(err, &invalid):
+		return "the registry's certificate is not valid (expired, or not for serving)"
+	case errors.As(err, &verify):
+		return "the registry's certificate could not be verified"
+	case errors.As(err, &record), strings.Contains(err.Error(), "server gave HTTP response to HTTPS client"):
+		return "the server does not speak TLS: is the registry URL http:// rather than https://?"
+	}
+	return ""
 }
 
 func errorMessage(body []byte) string {
@@ -332,7 +460,7 @@ func (c *Client) Ping(ctx context.Context, registry string) error {
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("registry %s is not answering: %w", registry, err)
+		return fmt.Errorf("registry %s is not answering: %w", Redact(registry), err)
 	}
 	return nil
 }

@@ -237,3 +237,70 @@ func TestEscapeName(t *testing.T) {
 		}
 	}
 }
+
+func TestUnrecoverableFailures(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := "http://" + l.Addr().String() + "/"
+	l.Close()
+	status := func(code int) string {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(code) }))
+		t.Cleanup(srv.Close)
+		return srv.URL
+	}
+	tlsSrv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, packument) }))
+	defer tlsSrv.Close()
+	plain := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, packument) }))
+	defer plain.Close()
+	for _, tt := range []struct {
+		name, url     string
+		unrecoverable bool
+		want          string
+	}{
+		{"refused", closed, true, "connection refused"},
+		{"401", status(401), true, "401"},
+		{"403", status(403), true, "403"},
+		{"unknown CA", tlsSrv.URL, true, "authority this machine does not trust"},
+		{"https to an http server", strings.Replace(plain.URL, "http:", "https:", 1), true, "does not speak TLS"},
+		{"503", status(503), false, "503"},
+		{"429", status(429), false, "429"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c := fastClient()
+			c.MaxElapsed = 300 * time.Millisecond
+			res := c.Check(context.Background(), tt.url, Spec{Name: "@s/p"}, false)
+			if res.Err == nil || !strings.Contains(res.Err.Error(), tt.want) {
+				t.Fatalf("err = %v, want %q", res.Err, tt.want)
+			}
+			if got := IsUnrecoverable(res.Err); got != tt.unrecoverable {
+				t.Errorf("IsUnrecoverable = %v, want %v (%v)", got, tt.unrecoverable, res.Err)
+			}
+		})
+	}
+}
+
+// TestDeadlineKeepsTheLastAnswer: when the caller's deadline ends the
+// retries, the error says what the registry answered last.
+func TestDeadlineKeepsTheLastAnswer(t *testing.T) {
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		w.WriteHeader(502)
+		fmt.Fprint(w, `{"error":"upstream gone"}`)
+	}))
+	defer srv.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	c := fastClient()
+	c.MaxElapsed = time.Hour
+	c.OnRetry = func(string, error, time.Duration) {
+		if calls.Load() >= 3 {
+			cancel() // the run's deadline, as an event
+		}
+	}
+	_, err := c.Get(ctx, srv.URL+"/x", "application/json")
+	if err == nil || !strings.Contains(err.Error(), "502 Bad Gateway: upstream gone") || !strings.Contains(err.Error(), "gave up after 3 attempts: context canceled") {
+		t.Fatalf("err = %v", err)
+	}
+}

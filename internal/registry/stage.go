@@ -96,18 +96,29 @@ func (c *Client) StagedTarball(ctx context.Context, registry, id, token string) 
 	b.MaxInterval = 10 * time.Second
 	b.MaxElapsedTime = cmp.Or(c.MaxElapsed, 2*time.Minute)
 	op := func() error {
-		r, err := newReq(ctx)
+		// The attempt's timeout bounds the wait for the answer's headers;
+		// the body (a whole binary) is read for as long as it streams.
+		timeout := c.attemptTimeout()
+		actx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		timer := time.AfterFunc(timeout, cancel)
+		r, err := newReq(actx)
 		if err != nil {
+			timer.Stop()
 			return backoff.Permanent(err)
 		}
-		resp, err := c.httpClient().Do(r)
+		resp, err := c.HTTPClient().Do(r)
+		timer.Stop()
+		if err != nil && actx.Err() != nil && ctx.Err() == nil {
+			err = fmt.Errorf("no answer within %s: %w", timeout, context.DeadlineExceeded)
+		}
 		if err != nil {
-			return classifyNetError(ctx, r, err)
+			return c.classifyNetError(ctx, r, err, timeout)
 		}
 		defer resp.Body.Close()
 		if resp.StatusCode < 200 || resp.StatusCode > 299 {
 			body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-			se := &StatusError{Method: r.Method, URL: r.URL.String(), Status: resp.StatusCode, Message: errorMessage(body), RetryAfter: retryAfter(resp.Header.Get("Retry-After"))}
+			se := &StatusError{Method: r.Method, URL: redactURL(r.URL), Status: resp.StatusCode, Message: errorMessage(body), RetryAfter: retryAfter(resp.Header.Get("Retry-After"))}
 			if !se.Retryable() {
 				return backoff.Permanent(se)
 			}
@@ -115,7 +126,7 @@ func (c *Client) StagedTarball(ctx context.Context, registry, id, token string) 
 		}
 		h512, h1 := sha512.New(), sha1.New()
 		if _, err := io.Copy(io.MultiWriter(h512, h1), resp.Body); err != nil {
-			return fmt.Errorf("%s %s: reading the tarball: %w", r.Method, r.URL, err)
+			return fmt.Errorf("%s %s: reading the tarball: %w", r.Method, redactURL(r.URL), err)
 		}
 		integrity = "sha512-" + base64.StdEncoding.EncodeToString(h512.Sum(nil))
 		shasum = hex.EncodeToString(h1.Sum(nil))

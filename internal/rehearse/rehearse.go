@@ -19,6 +19,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"io"
 	"maps"
@@ -29,6 +30,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/gofrs/flock"
 
 	"github.com/agent-facets/release"
 	"github.com/agent-facets/release/internal/approve"
@@ -80,6 +83,8 @@ type Options struct {
 	// stage, CI stages every package and writes its reports, and a
 	// maintainer approves the release with a one-time password.
 	Stage bool
+	// TempDir is where work directories go; empty means the system's.
+	TempDir string
 }
 
 // Result is what a rehearsal released.
@@ -126,19 +131,21 @@ func run(ctx context.Context, o Options, res *Result) ([]outcome.Record, error) 
 		return nil, err
 	}
 	res.Tool = cfg.CLI.Package
-	work, err := os.MkdirTemp("", "rehearsal-")
+	work, release, err := WorkDir(o.TempDir, out)
 	if err != nil {
 		return nil, err
 	}
+	defer release()
 	if o.Keep {
 		out.Line(report.Info, "work directory (kept): %s", work)
+		defer keep(work)
 	} else {
 		defer os.RemoveAll(work)
 	}
 
 	out.Heading("Starting a throwaway local registry")
 	base := &command.Runner{Environ: o.Facts.Environ}
-	reg, err := localregistry.New(localregistry.WithRunner(base))
+	reg, err := localregistry.New(localregistry.WithRunner(base), localregistry.WithDir(work))
 	if err != nil {
 		return nil, err
 	}
@@ -156,6 +163,12 @@ func run(ctx context.Context, o Options, res *Result) ([]outcome.Record, error) 
 	fixtures.DemoBuild(cfg, o.RepoRoot)
 	cfg.Dist.Dir = filepath.Join(work, "dist")
 	if cfg.Adapters.Workspace, err = fixtures.WriteWorkspace(filepath.Join(work, "workspace")); err != nil {
+		return nil, err
+	}
+	// The CLI's own package.json carries the release version, as a release
+	// commit of the monorepo would.
+	cfg.CLI.Source = "packages/cli"
+	if err := setVersion(filepath.Join(cfg.SourceDir(), "package.json"), o.Version); err != nil {
 		return nil, err
 	}
 	cfg.Adapters.Packages = nil
@@ -473,4 +486,93 @@ func npmEnv(reg *localregistry.Registry, dir, token string) ([]string, error) {
 		return nil, err
 	}
 	return reg.WriteNpmEnv(dir, token)
+}
+
+// setVersion sets the "version" of the package.json at path.
+func setVersion(path, v string) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	var m map[string]any
+	if err := json.Unmarshal(data, &m); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	m["version"] = v
+	data, err = json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(data, '\n'), 0o644)
+}
+
+// workPrefix names rehearsal work directories; workMark marks one made
+// under the lock (only those are ever removed: a directory of an older
+// toolkit, which held no lock, may belong to a rehearsal still running);
+// keptMark marks one kept on purpose (-keep).
+const (
+	workPrefix = "rehearsal-"
+	workMark   = ".rehearsal"
+	keptMark   = ".kept"
+	workLock   = "agent-facets-rehearsal.lock"
+)
+
+// WorkDir makes a rehearsal's work directory (mode 0700) in tmp (the
+// system's temporary directory when empty). A work directory holds a
+// maintainer's token, the stand-in circleci's signing key and the
+// registry's users: one that a killed rehearsal left behind is removed
+// here, at the next start. Every running rehearsal holds a shared lock
+// until release is called; only when no rehearsal holds it are the others'
+// directories stale, so concurrent rehearsals never remove each other's.
+func WorkDir(tmp string, out *report.Printer) (dir string, release func(), err error) {
+	if tmp == "" {
+		tmp = os.TempDir()
+	}
+	lock := flock.New(filepath.Join(tmp, workLock))
+	if ok, err := lock.TryLock(); err == nil && ok {
+		for _, stale := range staleWorkDirs(tmp) {
+			if err := os.RemoveAll(stale); err == nil && out != nil {
+				out.Line(report.Info, "removed %s, left by a rehearsal that did not finish", stale)
+			}
+		}
+		_ = lock.Unlock()
+	}
+	if err := lock.RLock(); err != nil {
+		return "", nil, fmt.Errorf("lock %s: %w", lock.Path(), err)
+	}
+	dir, err = os.MkdirTemp(tmp, workPrefix)
+	if err == nil {
+		err = os.WriteFile(filepath.Join(dir, workMark), []byte("a rehearsal's work directory: removed by the next rehearsal if this one does not finish\n"), 0o600)
+	}
+	if err != nil {
+		_ = lock.Unlock()
+		return "", nil, err
+	}
+	return dir, func() { _ = lock.Unlock() }, nil
+}
+
+// staleWorkDirs are the work directories in tmp not kept on purpose.
+func staleWorkDirs(tmp string) []string {
+	matches, _ := filepath.Glob(filepath.Join(tmp, workPrefix+"*"))
+	var out []string
+	for _, m := range matches {
+		fi, err := os.Lstat(m)
+		if err != nil || !fi.IsDir() {
+			continue
+		}
+		if _, err := os.Stat(filepath.Join(m, keptMark)); err == nil {
+			continue
+		}
+		if _, err := os.Stat(filepath.Join(m, workMark)); err != nil {
+			continue
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+// keep marks a work directory kept on purpose, so that the next rehearsal
+// leaves it alone.
+func keep(dir string) {
+	_ = os.WriteFile(filepath.Join(dir, keptMark), []byte("kept with -keep: remove it when done\n"), 0o600)
 }

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gofrs/flock"
+
 	"github.com/agent-facets/release/internal/command"
 	"github.com/agent-facets/release/internal/localregistry"
 	"github.com/agent-facets/release/internal/publisher"
@@ -44,7 +46,21 @@ func Serve(ctx context.Context, o ServeOptions, out *report.Printer) error {
 	if err := os.MkdirAll(o.Dir, 0o700); err != nil {
 		return err
 	}
-	reg, err := localregistry.New(localregistry.WithRunner(&command.Runner{Environ: o.Facts.Environ}))
+	// One served registry per directory; the storage a killed one left
+	// there goes now.
+	lock := flock.New(filepath.Join(o.Dir, ".serve.lock"))
+	if ok, err := lock.TryLock(); err != nil || !ok {
+		return fmt.Errorf("another localRegistry is serving from %s: stop it, or pass another -dir", o.Dir)
+	}
+	defer lock.Unlock()
+	if stale, _ := filepath.Glob(filepath.Join(o.Dir, "localregistry-*")); len(stale) > 0 {
+		for _, d := range stale {
+			if os.RemoveAll(d) == nil {
+				out.Line(report.Info, "removed %s, left by a local registry that did not stop", d)
+			}
+		}
+	}
+	reg, err := localregistry.New(localregistry.WithRunner(&command.Runner{Environ: o.Facts.Environ}), localregistry.WithDir(o.Dir))
 	if err != nil {
 		return err
 	}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/agent-facets/release/internal/archive"
 	"github.com/agent-facets/release/internal/artifact"
+	"github.com/agent-facets/release/internal/atomicfile"
 	"github.com/agent-facets/release/internal/fanout"
 	"github.com/agent-facets/release/internal/outcome"
 	"github.com/agent-facets/release/internal/report"
@@ -121,7 +122,7 @@ func Make(ctx context.Context, e *toolkit.Env, v string) (*Result, []outcome.Rec
 	}
 	slices.SortFunc(res.Archives, func(a, b archive.Info) int { return strings.Compare(a.Name, b.Name) })
 	sums := archive.Checksums(res.Archives)
-	if err := writeFile(res.Checksums, sums); err != nil {
+	if err := atomicfile.WriteFile(res.Checksums, sums, 0o644); err != nil {
 		return res, recs, err
 	}
 	recs = append(recs, outcome.Record{Package: e.Cfg.Assets.Checksums, Version: v, Action: outcome.Published, Note: fmt.Sprintf("SHA-256 of %d archives", len(res.Archives))})
@@ -151,27 +152,6 @@ func clear(dir string) error {
 		}
 	}
 	return nil
-}
-
-// writeFile writes data at path atomically.
-func writeFile(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }
 
 // Read reads the checksums file in the assets directory and checks every archive it lists

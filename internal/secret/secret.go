@@ -18,26 +18,34 @@ var (
 	mu     sync.RWMutex
 	values = map[string]struct{}{}
 
-	patterns = []*regexp.Regexp{
+	// patterns are token-shaped strings and what replaces each: Mask, with
+	// the parts named by ${1} kept.
+	patterns = []struct {
+		re   *regexp.Regexp
+		with string
+	}{
 		// npm access and granular tokens.
-		regexp.MustCompile(`npm_[A-Za-z0-9]{36}`),
+		{regexp.MustCompile(`npm_[A-Za-z0-9]{36}`), Mask},
 		// JWTs (OIDC identity tokens): three base64url parts, the first two JSON.
-		regexp.MustCompile(`eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*`),
+		{regexp.MustCompile(`eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*`), Mask},
 		// Auth lines of an .npmrc.
-		regexp.MustCompile(`(_authToken|_auth|_password)\s*=\s*\S+`),
+		{regexp.MustCompile(`(_authToken|_auth|_password)\s*=\s*\S+`), "${1}=" + Mask},
 		// Bearer headers.
-		regexp.MustCompile(`(?i)(authorization:\s*bearer\s+)\S+`),
+		{regexp.MustCompile(`(?i)(authorization:\s*bearer\s+)\S+`), "${1}" + Mask},
+		// Credentials in URLs: https://user:pass@host/ (a scope registry,
+		// a proxy).
+		{regexp.MustCompile(`([A-Za-z][A-Za-z0-9+.-]*://)[^/\s@"'<>]+@`), "${1}" + Mask + "@"},
 		// GitHub tokens: personal, OAuth, App installation and user-to-server,
 		// refresh, and fine-grained personal access tokens.
-		regexp.MustCompile(`\bgh[pousr]_[A-Za-z0-9]{30,}`),
-		regexp.MustCompile(`\bgithub_pat_[A-Za-z0-9_]{30,}`),
+		{regexp.MustCompile(`\bgh[pousr]_[A-Za-z0-9]{30,}`), Mask},
+		{regexp.MustCompile(`\bgithub_pat_[A-Za-z0-9_]{30,}`), Mask},
 		// Slack tokens (bot, user, app, configuration).
-		regexp.MustCompile(`\bxox[abposre]-[A-Za-z0-9-]{10,}`),
-		regexp.MustCompile(`\bxapp-[A-Za-z0-9-]{10,}`),
+		{regexp.MustCompile(`\bxox[abposre]-[A-Za-z0-9-]{10,}`), Mask},
+		{regexp.MustCompile(`\bxapp-[A-Za-z0-9-]{10,}`), Mask},
 		// The secret part of a Slack incoming webhook's URL.
-		regexp.MustCompile(`/services/T[A-Z0-9]+/B[A-Z0-9]+/[A-Za-z0-9]+`),
+		{regexp.MustCompile(`/services/T[A-Z0-9]+/B[A-Z0-9]+/[A-Za-z0-9]+`), Mask},
 		// PEM private keys (a GitHub App's).
-		regexp.MustCompile(`-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----`),
+		{regexp.MustCompile(`-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----`), Mask},
 	}
 )
 
@@ -67,15 +75,8 @@ func Redact(s string) string {
 	for _, v := range known {
 		s = strings.ReplaceAll(s, v, Mask)
 	}
-	for i, re := range patterns {
-		switch i {
-		case 2:
-			s = re.ReplaceAllString(s, "${1}="+Mask)
-		case 3:
-			s = re.ReplaceAllString(s, "${1}"+Mask)
-		default:
-			s = re.ReplaceAllString(s, Mask)
-		}
+	for _, p := range patterns {
+		s = p.re.ReplaceAllString(s, p.with)
 	}
 	return s
 }

@@ -24,6 +24,10 @@ func TestRedact(t *testing.T) {
 		"POST https://hooks.example.test/services/T0ABC12/B0DEF34/zyXw9876v":                       "POST https://hooks.example.test[redacted]",
 		"key -----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEA\n-----END RSA PRIVATE KEY----- end": "key [redacted] end",
 		"a word like ghost_writer or xox-tic stays":                                                "a word like ghost_writer or xox-tic stays",
+		"GET http://user:pass@127.0.0.1:4873/x failed":                                             "GET http://[redacted]@127.0.0.1:4873/x failed",
+		"proxy https://token@127.0.0.1:3128/":                                                      "proxy https://[redacted]@127.0.0.1:3128/",
+		`"registry":"http://a:b@localhost:1/"`:                                                     `"registry":"http://[redacted]@localhost:1/"`,
+		"no credentials in http://127.0.0.1:4873/":                                                 "no credentials in http://127.0.0.1:4873/",
 	}
 	for in, want := range tests {
 		if got := Redact(in); got != want {

@@ -83,14 +83,23 @@ func TestStatusOfAStagedRelease(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(cfg.BinaryPath(tg), append(append([]byte(nil), orig...), 'x'), 0o755); err != nil {
+	manifest, err := os.ReadFile(build.ManifestPath(e))
+	if err != nil {
 		t.Fatal(err)
+	}
+	re, reOut := toolkittest.FactsEnv(t, toolkittest.Rebuilt(t, cfg), e.Facts)
+	if _, err := build.Build(ctx, re, []platforms.Target{tg}, "1.2.3"); err != nil {
+		t.Fatalf("rebuild: %v\n%s", err, reOut)
 	}
 	r = read()
 	if r.AwaitingApproval || r.Packages[2].Action != outcome.Different || !strings.Contains(r.Next, "@agent-facets/cli-windows-x64") {
 		t.Fatalf("awaiting=%v next=%q windows-x64=%+v", r.AwaitingApproval, r.Next, r.Packages[2])
 	}
+	// The release's build again, as the build manifest recorded it.
 	if err := os.WriteFile(cfg.BinaryPath(tg), orig, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(build.ManifestPath(e), manifest, 0o644); err != nil {
 		t.Fatal(err)
 	}
 

@@ -11,6 +11,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/agent-facets/release/internal/build"
 	"github.com/agent-facets/release/internal/library"
 	"github.com/agent-facets/release/internal/outcome"
 	"github.com/agent-facets/release/internal/pack"
@@ -64,12 +65,17 @@ func Read(ctx context.Context, e *toolkit.Env, v string) (*Report, error) {
 	reader := &publish.StagedReader{Env: e}
 	var missingTargets, bad, unknown, staged []string
 	for i, res := range results {
-		row := outcome.Record{Package: names[i], Version: v, Latest: res.Latest, Integrity: res.Integrity, Registry: regFor(names[i])}
+		row := outcome.Record{Package: names[i], Version: v, Latest: res.Latest, Integrity: res.Integrity, Registry: registry.Redact(regFor(names[i]))}
 		var local *pack.Contents
 		if i < len(targets) {
 			row.Target = targets[i].Name
 			if _, err := os.Stat(e.Cfg.BinaryPath(targets[i])); err == nil {
-				local, _ = pack.PlatformContents(e, targets[i], v)
+				// Only a binary build made at v is this release's build.
+				if verr := build.Vouch(e, targets[i], v); verr != nil {
+					row.Note = "local binary not compared: " + verr.Error()
+				} else {
+					local, _ = pack.PlatformContents(e, targets[i], v)
+				}
 			}
 		} else {
 			local, _ = pack.CLIContents(e, v)
@@ -159,6 +165,8 @@ func Print(out *report.Printer, r *Report) {
 			out.Line(report.Failed, "%s: %s (local %s, registry %s)", row.Package, row.Note, outcome.Short(row.Local), outcome.Short(row.Integrity))
 		case row.Action == outcome.Staged:
 			out.Line(report.Wait, "%s: %s", row.Package, row.Note)
+		case row.Note != "":
+			out.Line(report.Warn, "%s: %s", row.Package, row.Note)
 		}
 	}
 	switch {

@@ -95,11 +95,13 @@ func TestStatusThroughARelease(t *testing.T) {
 	if r, err := status.Read(ctx, ce, "1.2.3"); err != nil || r.Complete || !strings.Contains(r.Next, "other bytes than this build for @agent-facets/cli-linux-arm64") {
 		t.Errorf("status from records: %+v, %v", r, err)
 	}
-	// A local build that differs from what was released.
+	// A local build that differs from what was released: the same version
+	// rebuilt with other flags.
 	tg, _ := platforms.Lookup("darwin-x64")
-	f, _ := os.OpenFile(cfg.BinaryPath(tg), os.O_APPEND|os.O_WRONLY, 0)
-	f.WriteString("x")
-	f.Close()
+	re, reOut := toolkittest.FactsEnv(t, toolkittest.Rebuilt(t, cfg), e.Facts)
+	if _, err := build.Build(ctx, re, []platforms.Target{tg}, "1.2.3"); err != nil {
+		t.Fatalf("rebuild: %v\n%s", err, reOut)
+	}
 	// From here on only status runs: it must pack nothing to disk.
 	npmDir := filepath.Join(cfg.Path(cfg.Dist.Dir), "npm")
 	if err := os.RemoveAll(npmDir); err != nil {

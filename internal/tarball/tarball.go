@@ -22,13 +22,13 @@ import (
 	"io/fs"
 	"os"
 	"path"
-	"path/filepath"
 	"runtime"
 	"sort"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/agent-facets/release/internal/atomicfile"
 	"github.com/klauspost/pgzip"
 )
 
@@ -148,35 +148,15 @@ func write(w io.Writer, files []File, prefix string, npmPackage bool) (Info, err
 // the same directory, syncs it and renames it over path, so path never holds
 // a half-written tarball. The file is created with mode 0644.
 func Create(dst string, files []File) (Info, error) {
-	dir := filepath.Dir(dst)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(dst)+".*.tmp")
+	var info Info
+	err := atomicfile.Create(dst, 0o644, func(f *os.File) error {
+		var err error
+		info, err = Write(f, files)
+		return err
+	})
 	if err != nil {
 		return Info{}, fmt.Errorf("tarball: create %s: %w", dst, err)
 	}
-	ok := false
-	defer func() {
-		if !ok {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	info, err := Write(tmp, files)
-	if err != nil {
-		return Info{}, fmt.Errorf("%w (writing %s)", err, dst)
-	}
-	if err := tmp.Chmod(0o644); err != nil {
-		return Info{}, fmt.Errorf("tarball: create %s: %w", dst, err)
-	}
-	if err := tmp.Sync(); err != nil {
-		return Info{}, fmt.Errorf("tarball: create %s: sync: %w", dst, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return Info{}, fmt.Errorf("tarball: create %s: %w", dst, err)
-	}
-	if err := os.Rename(tmp.Name(), dst); err != nil {
-		return Info{}, fmt.Errorf("tarball: create %s: %w", dst, err)
-	}
-	ok = true
 	return info, nil
 }
 

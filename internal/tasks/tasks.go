@@ -32,6 +32,7 @@ import (
 	"github.com/agent-facets/release/internal/status"
 	"github.com/agent-facets/release/internal/toolkit"
 	"github.com/agent-facets/release/internal/trust"
+	"github.com/agent-facets/release/internal/version"
 	"github.com/agent-facets/release/platforms"
 )
 
@@ -113,9 +114,12 @@ func LocalRegistry(ctx context.Context,
 // Build compiles the CLI for every configured target (or one) with the configured build command.
 //
 // Binaries land at dist.binary (default dist/<target>/facet[.exe]); each is
-// checked against its target (format, OS, architecture, libc), and the one
-// this machine runs is run with --version, which must print the version.
-// -target names one target or several, comma-separated.
+// checked against its target (format, OS, architecture, libc) and recorded
+// (version, SHA-256, command) in dist/build-manifest.json, which the
+// publishing targets check; the one this machine runs is run with
+// --version, which must print the version. The version must be the one in
+// cli.source's package.json, when that has one. -target names one target
+// or several, comma-separated.
 //
 // Example: go tool mage build -version=1.2.3 -target=linux-x64,linux-arm64
 func Build(ctx context.Context,
@@ -146,7 +150,9 @@ func Build(ctx context.Context,
 
 // PublishPlatform publishes one target's platform package, then waits until the registry serves it.
 //
-// Already published with the same bytes: nothing to do, no token minted.
+// The binary must be the one build made at this version (see
+// dist/build-manifest.json). Already published with the same bytes:
+// nothing to do, no token minted.
 // Published with other bytes: stops and shows both integrities. Otherwise it
 // authenticates (on CI: OIDC, minted with `circleci run oidc get`, its claims
 // checked and the registry's token exchange tried first), publishes to latest
@@ -247,6 +253,11 @@ func publishing(operation string, needVersion bool, fl publishFlags, op func(e *
 			if fl.mode != "" {
 				if err := config.CheckMode(fl.mode); err != nil {
 					return nil, fmt.Errorf("-mode: %w", err)
+				}
+			}
+			if fl.tag != "" {
+				if err := version.CheckTag(fl.tag); err != nil {
+					return nil, fmt.Errorf("-tag=%s: %w", fl.tag, err)
 				}
 			}
 			auth, err := publish.ChooseAuth(e, fl.auth)

@@ -141,7 +141,7 @@ func TestFailedTargetsWriteReports(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !strings.Contains(string(summary), "### "+tt.operation+" agent-facets") || !strings.Contains(string(summary), "**✗ "+tt.operation+" failed**") {
+			if !strings.Contains(string(summary), "### "+tt.operation+" `agent-facets") || !strings.Contains(string(summary), "**✗ "+tt.operation+" failed**") {
 				t.Errorf("step summary:\n%s", summary)
 			}
 		})
@@ -200,7 +200,7 @@ func TestPublishPlatformReports(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := string(summary)
-	if strings.Count(got, "### publishPlatform agent-facets@1.2.3") != 2 ||
+	if strings.Count(got, "### publishPlatform `agent-facets@1.2.3`") != 2 ||
 		!strings.Contains(got, "| `"+name+"` | 1.2.3 | published | latest | `sha512-") ||
 		!strings.Contains(got, "| `"+name+"` | 1.2.3 | identical |  | `sha512-") ||
 		!strings.Contains(got, "**✓ publishPlatform succeeded**: 1 published in ") ||

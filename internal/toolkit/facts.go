@@ -6,6 +6,7 @@ import (
 	"github.com/agent-facets/release/internal/command"
 	"github.com/agent-facets/release/internal/config"
 	"github.com/agent-facets/release/internal/publisher"
+	"github.com/agent-facets/release/internal/registry"
 	"github.com/agent-facets/release/internal/secret"
 )
 
@@ -62,6 +63,10 @@ type Facts struct {
 	StepSummary string
 	// NoColor is set when output must not be coloured (NO_COLOR, TERM=dumb).
 	NoColor bool
+	// Proxy is what the environment says about proxies (HTTPS_PROXY,
+	// HTTP_PROXY, PROXY, NO_PROXY, in any letter case), which npm follows
+	// when its own configuration names no proxy, and so does the toolkit.
+	Proxy registry.EnvProxy
 
 	// GitHubToken is a GitHub token (GITHUB_TOKEN, else GH_TOKEN).
 	GitHubToken string
@@ -105,6 +110,20 @@ func ReadFacts(environ []string, stdinTerminal bool) Facts {
 			f.CI = publisher.GitLab
 		case get("CIRCLECI") != "":
 			f.CI = publisher.CircleCI
+		}
+	}
+	// As npm's agent reads them: names in any case, the last one wins.
+	for _, kv := range environ {
+		k, v, _ := strings.Cut(kv, "=")
+		switch strings.ToLower(k) {
+		case "https_proxy":
+			f.Proxy.HTTPS = v
+		case "http_proxy":
+			f.Proxy.HTTP = v
+		case "proxy":
+			f.Proxy.Any = v
+		case "no_proxy":
+			f.Proxy.No = v
 		}
 	}
 	f.OnCI = f.CI != "" || get("CI") == "true"

@@ -60,9 +60,36 @@ func (e *Env) Version(arg string) (string, error) {
 	return version.Resolve(arg, e.Cfg.Release.TagPrefix, e.Facts.Tag, e.Facts.TagVar)
 }
 
-// Registry returns the registry URL npm uses for name.
+// Registry returns the registry URL npm uses for name, read as npm reads
+// it, and makes the registry client reach it as npm does (proxies,
+// certificate authorities, strict-ssl, fetch-timeout).
 func (e *Env) Registry(ctx context.Context, name string) (string, error) {
-	return e.NPM.Registry(ctx, name)
+	s, err := e.NPM.Settings(ctx)
+	if err != nil {
+		return "", err
+	}
+	if err := e.configure(s); err != nil {
+		return "", err
+	}
+	return s.RegistryFor(name)
+}
+
+// Network is how npm reaches registries, from its settings s and the
+// environment's proxies in f.
+func Network(s *npmcli.Settings, f Facts) *registry.Network {
+	return &registry.Network{
+		Proxy: s.Proxy, NoProxy: s.NoProxy, Env: f.Proxy,
+		CA: s.CA, Insecure: !s.StrictSSL, Timeout: s.Timeout(), Where: s.Where,
+	}
+}
+
+// configure points the registry client at npm's network settings, once
+// per client.
+func (e *Env) configure(s *npmcli.Settings) error {
+	if n := e.Reg.Network(); n != nil {
+		return nil
+	}
+	return e.Reg.Configure(Network(s, e.Facts))
 }
 
 // RegistryFor returns a lookup usable by registry.Client.CheckAll, after

@@ -55,7 +55,7 @@ type State struct {
 
 // Record is s in the outcome vocabulary of every report.
 func (s State) Record() outcome.Record {
-	r := outcome.Record{Package: s.Package, Registry: s.Registry, Note: s.Status.String()}
+	r := outcome.Record{Package: s.Package, Registry: registry.Redact(s.Registry), Note: s.Status.String()}
 	switch s.Status {
 	case Matches:
 		r.Action = outcome.Identical
@@ -67,7 +67,7 @@ func (s State) Record() outcome.Record {
 		r.Action = outcome.Different
 	default:
 		r = outcome.Fail(s.Package, "", s.Err)
-		r.Registry = s.Registry
+		r.Registry = registry.Redact(s.Registry)
 	}
 	return r
 }

@@ -8,7 +8,9 @@
 package localregistrytest
 
 import (
+	"net/http"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -110,4 +112,45 @@ func (c *Clock) Advance(d time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.offset += d
+}
+
+// Mark returns the length of the request log: pass it to Writes to see
+// what came after.
+func (r *Registry) Mark() int { return len(r.Requests()) }
+
+// Writes returns every request from index since on that could change the
+// registry ("PUT /@scope/name"): PUT, PATCH and DELETE, and POST but for the
+// OIDC token exchange and the stand-in CI token service (which hand out
+// tokens and change nothing), unless an injected fault answered it instead
+// of the registry.
+func (r *Registry) Writes(since int) []string {
+	var w []string
+	reqs := r.Requests()
+	if since > len(reqs) {
+		since = len(reqs)
+	}
+	for _, q := range reqs[since:] {
+		if q.Injected {
+			continue
+		}
+		switch q.Method {
+		case http.MethodGet, http.MethodHead, http.MethodOptions:
+			continue
+		case http.MethodPost:
+			if strings.HasPrefix(q.Path, "/-/npm/v1/oidc/token/exchange/") || strings.HasPrefix(q.Path, "/-/localregistry/") {
+				continue
+			}
+		}
+		w = append(w, q.Method+" "+q.Path)
+	}
+	return w
+}
+
+// NoWrites fails the test when anything after since could have changed the
+// registry (see Writes).
+func (r *Registry) NoWrites(t testing.TB, since int) {
+	t.Helper()
+	if w := r.Writes(since); len(w) > 0 {
+		t.Errorf("the registry was written to: %v", w)
+	}
 }

@@ -60,6 +60,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/agent-facets/release/internal/atomicfile"
 	"github.com/agent-facets/release/internal/outcome"
 	"github.com/agent-facets/release/internal/secret"
 )
@@ -278,39 +279,10 @@ func (r *Report) WriteJSON(path string) error {
 }
 
 func writeAtomic(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	ok := false
-	defer func() {
-		if !ok {
-			f.Close()
-			os.Remove(tmp)
-		}
-	}()
-	if _, err := f.Write(data); err != nil {
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		return err
-	}
-	if err := f.Chmod(0o644); err != nil {
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return err
-	}
-	ok = true
-	return nil
+	return atomicfile.WriteFile(path, data, 0o644)
 }
 
 // AppendMarkdown appends the Markdown summary to path (GitHub Actions'
@@ -338,12 +310,12 @@ func (r *Report) Markdown() string {
 	if r.Version != "" {
 		title += "@" + r.Version
 	}
-	fmt.Fprintf(&b, "### %s %s\n\n", r.Operation, title)
+	fmt.Fprintf(&b, "### %s %s\n\n", text(r.Operation), span(title))
 	if len(r.Packages) > 0 {
 		b.WriteString("| package | version | action | tag | integrity | time | error |\n")
 		b.WriteString("| --- | --- | --- | --- | --- | ---: | --- |\n")
 		for _, p := range r.Packages {
-			cells := []string{code(p.Name), cell(p.Version), cell(p.Action), cell(p.Tag), code(shorten(p.Integrity, 20)), duration(p.DurationMS), cell(shorten(p.Error, 300))}
+			cells := []string{code(p.Name), text(p.Version), text(p.Action), text(p.Tag), code(shorten(p.Integrity, 20)), duration(p.DurationMS), code(shorten(p.Error, 300))}
 			b.WriteString("| " + strings.Join(cells, " | ") + " |\n")
 		}
 		b.WriteString("\n")
@@ -374,21 +346,55 @@ func (r *Report) ResultLine() string {
 		return fmt.Sprintf("**✓ %s succeeded**: %s in %s.", r.Operation, what, cmp.Or(duration(r.DurationMS), "0 ms"))
 	}
 	line, _, _ := strings.Cut(r.Error, "\n")
-	return fmt.Sprintf("**✗ %s failed**: %s; %s.", r.Operation, what, cell(shorten(line, 500)))
+	return fmt.Sprintf("**✗ %s failed**: %s; %s.", r.Operation, what, span(shorten(line, 500)))
 }
 
-// cell makes s safe inside a Markdown table cell.
-func cell(s string) string {
-	s = strings.NewReplacer("\r\n", " ", "\n", " ", "|", `\|`).Replace(s)
-	return strings.TrimSpace(s)
-}
+// Text from a registry (error messages, integrities) may hold anything:
+// links, images, HTML, emphasis. It is rendered as inline code, which
+// Markdown (GitHub's included) shows as it is: no link, image, tag or
+// autolink is ever made of it.
 
-// code formats s as inline code, unless it is empty or holds a backtick.
-func code(s string) string {
-	if s == "" || strings.Contains(s, "`") {
-		return cell(s)
+// span is s as inline code on one line, fenced with more backticks than s
+// holds in a row, so that nothing in s can end it.
+func span(s string) string {
+	s = strings.TrimSpace(strings.NewReplacer("\r\n", " ", "\r", " ", "\n", " ").Replace(s))
+	if s == "" {
+		return ""
 	}
-	return "`" + cell(s) + "`"
+	longest, run := 0, 0
+	for _, c := range s {
+		if c == '`' {
+			run++
+			longest = max(longest, run)
+		} else {
+			run = 0
+		}
+	}
+	fence := strings.Repeat("`", longest+1)
+	if strings.HasPrefix(s, "`") || strings.HasSuffix(s, "`") {
+		s = " " + s + " "
+	}
+	return fence + s + fence
+}
+
+// code is s as inline code inside a table cell: a pipe is escaped, which
+// GitHub's tables undo inside code too, so the row stays one row.
+func code(s string) string {
+	return strings.ReplaceAll(span(s), "|", `\|`)
+}
+
+// text is a cell of the toolkit's own words (versions, actions, tags),
+// with Markdown's punctuation escaped all the same.
+func text(s string) string {
+	s = strings.TrimSpace(strings.NewReplacer("\r\n", " ", "\r", " ", "\n", " ").Replace(s))
+	var b strings.Builder
+	for _, c := range s {
+		if c < 128 && strings.ContainsRune("\\`*_{}[]()<>#+!|~&", c) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
 }
 
 func shorten(s string, n int) string {

@@ -5,9 +5,14 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/yuin/goldmark"
+	"github.com/yuin/goldmark/extension"
+	"github.com/yuin/goldmark/renderer/html"
 
 	"github.com/agent-facets/release/internal/outcome"
 	"github.com/agent-facets/release/internal/secret"
@@ -188,16 +193,16 @@ func TestStepSummaryIsAppended(t *testing.T) {
 	got := string(data)
 	wantInOrder := []string{
 		"## Build\n\nbuilt 12 targets\n\n",
-		"### publishPlatform agent-facets@1.2.3\n\n",
+		"### publishPlatform `agent-facets@1.2.3`\n\n",
 		"| package | version | action | tag | integrity | time | error |\n| --- | --- | --- | --- | --- | ---: | --- |\n",
 		"| `@agent-facets/cli-linux-x64` | 1.2.3 | published | latest | `sha512-AAAAAAAAAAAAA…` | 812 ms |  |\n",
 		"| `@agent-facets/cli-darwin-arm64` | 1.2.3 | identical |  | `sha512-BBBB` | 40 ms |  |\n",
 		"**✓ publishPlatform succeeded**: 1 published, 1 identical in 852 ms.\n\n",
-		"### publishCLI agent-facets@1.2.3\n\n",
+		"### publishCLI `agent-facets@1.2.3`\n\n",
 		// A pipe is escaped and a newline flattened, so the row stays one row.
-		"| `@agent-facets/cli-win32-x64` | 1.2.3 | failed |  |  | 1.5 s | exchange with [redacted] failed \\| status 403 second line |\n",
+		"| `@agent-facets/cli-win32-x64` | 1.2.3 | failed |  |  | 1.5 s | `exchange with [redacted] failed \\| status 403 second line` |\n",
 		"| `@agent-facets/cli-linux-arm64` | 1.2.3 | missing |  |  |  |  |\n",
-		"**✗ publishCLI failed**: 1 published, 1 identical, 1 missing, 1 failed; 1 platform package(s) are not on the registry at 1.2.3 (token [redacted]).\n\n",
+		"**✗ publishCLI failed**: 1 published, 1 identical, 1 missing, 1 failed; `1 platform package(s) are not on the registry at 1.2.3 (token [redacted])`.\n\n",
 	}
 	rest := got
 	for _, w := range wantInOrder {
@@ -277,5 +282,57 @@ func TestStatusReport(t *testing.T) {
 	}
 	if r := New("status", "agent-facets", "1.2.3", start, start, recs[:1], nil); r.Result != Success || r.Error != "" {
 		t.Errorf("complete release: %+v", r)
+	}
+}
+
+// hostile is what a registry (or something between it and us) could put in
+// an error message.
+const hostile = "denied: [click here](http://127.0.0.1:1/phish) ![x](http://127.0.0.1:1/x.png) <img src=\"http://127.0.0.1:1/y.png\"> " +
+	"<a href=\"http://127.0.0.1:1/\">a</a> **bold** _em_ http://127.0.0.1:1/autolink www.example.invalid `tick` ``two`` | pipe &amp; <script>alert(1)</script>"
+
+// renderGitHub renders Markdown as GitHub does for step summaries:
+// CommonMark with GitHub's tables, autolinks and raw HTML.
+func renderGitHub(t *testing.T, md string) string {
+	t.Helper()
+	var b strings.Builder
+	gm := goldmark.New(goldmark.WithExtensions(extension.GFM), goldmark.WithRendererOptions(html.WithUnsafe()))
+	if err := gm.Convert([]byte(md), &b); err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
+}
+
+// MarkupIn returns the HTML elements in rendered that registry text could
+// have made (links, images, any tag but the table's, code and emphasis the
+// summary itself writes).
+func markupIn(rendered string) []string {
+	var found []string
+	for _, m := range regexp.MustCompile(`<(/?[a-zA-Z][a-zA-Z0-9]*)`).FindAllStringSubmatch(rendered, -1) {
+		switch strings.TrimPrefix(strings.ToLower(m[1]), "/") {
+		case "h3", "p", "table", "thead", "tbody", "tr", "th", "td", "code", "strong":
+		default:
+			found = append(found, m[0])
+		}
+	}
+	return found
+}
+
+func TestRegistryTextIsNotMarkdown(t *testing.T) {
+	recs := []outcome.Record{{Package: "@agent-facets/cli-linux-x64", Version: "1.2.3", Action: outcome.Failed, Error: hostile},
+		{Package: "@agent-facets/cli-linux-arm64", Version: "1.2.3", Action: outcome.Different, Integrity: "sha512-<img src=x>", Local: "sha512-[a](b)"}}
+	r := New("publishPlatform", "agent-facets", "1.2.3", start, start.Add(time.Second), recs, errors.New(hostile))
+	html := renderGitHub(t, r.Markdown())
+	if m := markupIn(html); len(m) > 0 {
+		t.Errorf("registry text became markup %v:\n%s", m, html)
+	}
+	// The words are all still there, as text.
+	for _, w := range []string{"[click here](http://127.0.0.1:1/phish)", "&lt;img src=", "**bold**", "``two``", "| pipe"} {
+		if !strings.Contains(html, w) {
+			t.Errorf("rendered summary lacks %q:\n%s", w, html)
+		}
+	}
+	// Every row is still one row of the table.
+	if n := strings.Count(html, "<tr>"); n != 3 {
+		t.Errorf("%d table rows, want 3:\n%s", n, html)
 	}
 }

@@ -5,9 +5,13 @@ package toolkittest
 
 import (
 	"bytes"
+	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -47,7 +51,8 @@ func (b *Buffer) String() string {
 // replaced by a fresh copy of the demo workspace, then applies mutate.
 // cli.source is cleared: the demo CLI's source depends on the demo
 // libraries, and most tests release the CLI without them; a test of
-// "libraries before the CLI" sets it back (SourceDir).
+// "libraries before the CLI", or of the CLI's version in its package.json,
+// sets it back (SourceDir, SetSourceVersion).
 func Config(t testing.TB, mutate func(*config.Config)) *config.Config {
 	t.Helper()
 	cfg, err := config.Load(filepath.Join(RepoRoot(), config.DefaultFile))
@@ -194,4 +199,80 @@ func WithBun(t testing.TB) string {
 func Again(t testing.TB, e *toolkit.Env) (*toolkit.Env, *Buffer) {
 	t.Helper()
 	return FactsEnv(t, e.Cfg, e.Facts)
+}
+
+// tokenShapes are npm tokens and JWTs (OIDC ID tokens).
+var tokenShapes = regexp.MustCompile(`eyJ[A-Za-z0-9_-]{8,}\.eyJ|npm_[A-Za-z0-9]{36}`)
+
+// NoLeaks fails the test when one of secrets, or anything shaped like an
+// npm token or a JWT, appears in one of texts (output, errors, reports) or
+// in a file under one of paths (files or directories: dist, reports, what
+// a run left behind). Paths that do not exist are skipped.
+func NoLeaks(t testing.TB, secrets []string, texts []string, paths ...string) {
+	t.Helper()
+	check := func(where, s string) {
+		t.Helper()
+		for _, sec := range secrets {
+			if sec != "" && strings.Contains(s, sec) {
+				t.Errorf("a secret (%.6s…) reached %s", sec, where)
+			}
+		}
+		if m := tokenShapes.FindString(s); m != "" {
+			t.Errorf("a token (%.12s…) reached %s", m, where)
+		}
+	}
+	for i, s := range texts {
+		check(fmt.Sprintf("text %d", i), s)
+	}
+	for _, root := range paths {
+		_ = filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return nil
+			}
+			data, err := os.ReadFile(p)
+			if err == nil {
+				check(p, string(data))
+			}
+			return nil
+		})
+	}
+}
+
+// Rebuilt returns a copy of cfg whose build command makes other bytes for
+// the same version (another Go build ID): a rebuild that is not the
+// release's build, as the build manifest records it.
+func Rebuilt(t testing.TB, cfg *config.Config) *config.Config {
+	t.Helper()
+	c := *cfg
+	c.Build.Command = append([]string{}, cfg.Build.Command...)
+	for i, a := range c.Build.Command {
+		if a == "-ldflags" && i+1 < len(c.Build.Command) {
+			c.Build.Command[i+1] += " -buildid=rebuilt"
+			return &c
+		}
+	}
+	t.Fatalf("the build command %q has no -ldflags to change", cfg.Build.Command)
+	return nil
+}
+
+// SetSourceVersion points cfg.CLI.Source at the workspace's CLI package
+// (SourceDir) and sets the version in its package.json to v, as a release
+// commit of the monorepo does.
+func SetSourceVersion(t testing.TB, cfg *config.Config, v string) {
+	t.Helper()
+	cfg.CLI.Source = SourceDir
+	path := filepath.Join(cfg.SourceDir(), "package.json")
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(data, &m); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	m["version"] = v
+	out, _ := json.MarshalIndent(m, "", "  ")
+	if err := os.WriteFile(path, append(out, '\n'), 0o644); err != nil {
+		t.Fatal(err)
+	}
 }
