@@ -182,7 +182,7 @@ func otherWork(p printf, cores int, sides ...[]Span) {
 	}
 	p("")
 	p("Other work on the machine took %s of its %d CPUs during these runs (%s of CPU over %s): the", pct(float64(other)/float64(wall*time.Duration(cores))), cores, sec(other), sec(wall))
-	p("times are slower than on a quiet machine, both sides alike.")
+	p("times are slower than on a quiet machine, every side alike.")
 }
 
 func stateSection(p printf, r *Results) {
@@ -415,13 +415,16 @@ func levelSection(p printf, r *Results) {
 	default:
 		p("The levels that reach npm pack's size (%s) are too slow for %d× on %d CPUs. %s", joinInts(sizeOK), packSpeedGoal, r.Machine.Cores, speedVerdict(speedOK, r.Machine.Cores))
 	}
-	p("The toolkit keeps level %d: a different level changes every tarball's bytes, and so the integrity", tarball.Level)
-	p("of a re-run against a version already published with the current one.")
+	p("The toolkit keeps level %d: another level would change every tarball's bytes, so that a re-run", tarball.Level)
+	p("would find a version the current level published with another integrity.")
 }
 
 func speedVerdict(speedOK []int, cores int) string {
 	if len(speedOK) == 0 {
 		return fmt.Sprintf("No level is fast enough for %d× on %d CPUs either.", packSpeedGoal, cores)
+	}
+	if len(speedOK) == 1 {
+		return fmt.Sprintf("Level %d is fast enough for %d× on %d CPUs, at a larger size.", speedOK[0], packSpeedGoal, cores)
 	}
 	return fmt.Sprintf("Levels %s are fast enough for %d× on %d CPUs, at a larger size.", joinInts(speedOK), packSpeedGoal, cores)
 }
