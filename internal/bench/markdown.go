@@ -372,6 +372,11 @@ func levelSection(p printf, r *Results) {
 	p("parallel gzip on the real payload, in memory (no reading, hashing or writing), at every level, with")
 	p("the rest of a pack added for the estimates (%s here: reading, SHA-512 and SHA-1, writing, syncing,", sec(rest))
 	p("the process's start; and %s of tar headers, package.json and README):", humanBytes(extra))
+	if at.Wall > tk.wall() {
+		p("")
+		p("Level %d alone took %s here, longer than the whole pack's median (%s): other work held the CPUs", tarball.Level, sec(at.Wall), sec(tk.wall()))
+		p("more while the levels ran, so their times are rough; their sizes are exact.")
+	}
 	p("")
 	p("| level | gzip alone | estimated pack | vs %s's time | estimated tarball | vs npm pack's size |", sideNames[peer])
 	p("| --- | --- | --- | --- | --- | --- |")
