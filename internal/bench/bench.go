@@ -1,10 +1,12 @@
 // Package bench measures the toolkit against the npm CLI doing the same work,
 // side by side in one run, against throwaway local registries
 // (internal/localregistry): reading the state of a release, packing a platform
-// package with a large binary, noticing a version the registry serves late,
-// and publishing a whole release. Each pair runs alternately several times;
-// the report gives medians, ratios, the goals and, where a goal is missed,
-// the measurements that bound it. Markdown renders it as BENCHMARKS.md.
+// package with a real Bun runtime (against npm pack and bun pm pack), noticing
+// a version the registry serves late, and publishing a whole release; and it
+// costs one release in the CircleCI pipeline, before the pipeline rework and
+// as generated now. Each pair runs alternately several times; the report
+// gives medians, ratios, the goals and, where a goal is missed, the
+// measurements that bound it. Markdown renders it as BENCHMARKS.md.
 package bench
 
 import (
@@ -31,15 +33,25 @@ type Options struct {
 	// RepoRoot is this module's root (the demo CLI and the pack helper are
 	// built from it); empty means the current directory.
 	RepoRoot string
-	// Runs is how many times the state and packing pairs run (default 5).
+	// Runs is how many times the state and packing pairs run, and the
+	// compiled toolkit starts (default 5).
 	Runs int
 	// ReleaseRuns is how many times the whole-release pair runs, each side
 	// on a fresh registry (default 3: each run starts and seeds two
 	// registries).
 	ReleaseRuns int
-	// PackSize is the size of the binary packed in the packing pair
-	// (default 100 MiB).
-	PackSize int64
+	// PackSize is the size of the synthetic binary the packing pair also
+	// packs (default 100 MiB); SkipSynthetic leaves that row out. The real
+	// payload has the size it has.
+	PackSize      int64
+	SkipSynthetic bool
+	// ColdRuns is how many times the toolkit starts with empty Go build and
+	// Mage caches, each a full compilation (default 3).
+	ColdRuns int
+	// CacheDir is where the real payload and the pinned Bun are fetched on
+	// first use (default: localregistry.CacheDir(), the user's cache
+	// directory).
+	CacheDir string
 	// Visibility lists the delays after which the registry serves a version
 	// in the verification pair (default 5 s, 30 s, 90 s). They run at the
 	// same time, each on its own package.
@@ -66,16 +78,26 @@ func (o *Options) defaults() error {
 		o.RepoRoot = wd
 	}
 	if o.Runs <= 0 {
-		o.Runs = 5
+		o.Runs = defaultRuns
 	}
 	if o.ReleaseRuns <= 0 {
-		o.ReleaseRuns = 3
+		o.ReleaseRuns = defaultReleaseRuns
 	}
 	if o.PackSize <= 0 {
-		o.PackSize = 100 << 20
+		o.PackSize = defaultPackSize
+	}
+	if o.ColdRuns <= 0 {
+		o.ColdRuns = defaultColdRuns
+	}
+	if o.CacheDir == "" {
+		dir, err := localregistry.CacheDir()
+		if err != nil {
+			return err
+		}
+		o.CacheDir = dir
 	}
 	if len(o.Visibility) == 0 {
-		o.Visibility = []time.Duration{5 * time.Second, 30 * time.Second, 90 * time.Second}
+		o.Visibility = append([]time.Duration(nil), defaultVisibility...)
 	}
 	if o.Command == "" {
 		o.Command = "go tool mage bench"
@@ -84,6 +106,22 @@ func (o *Options) defaults() error {
 		o.Out = os.Stdout
 	}
 	return nil
+}
+
+// The full run's sizes.
+const (
+	defaultRuns        = 5
+	defaultReleaseRuns = 3
+	defaultColdRuns    = 3
+	defaultPackSize    = 100 << 20
+)
+
+var defaultVisibility = []time.Duration{5 * time.Second, 30 * time.Second, 90 * time.Second}
+
+// full reports whether o is the full run: every default.
+func (o Options) full() bool {
+	return o.Runs == defaultRuns && o.ReleaseRuns == defaultReleaseRuns && o.ColdRuns == defaultColdRuns &&
+		o.PackSize == defaultPackSize && !o.SkipSynthetic && fmt.Sprint(o.Visibility) == fmt.Sprint(defaultVisibility)
 }
 
 // Results is one benchmark run.
@@ -95,10 +133,11 @@ type Results struct {
 	Version  string   // the released version
 	Targets  []string // the release's targets
 
-	State   *StateResult
-	Pack    *PackResult
-	Verify  *VerifyResult
-	Release *ReleaseResult
+	State    *StateResult
+	Pack     *PackResult
+	Verify   *VerifyResult
+	Release  *ReleaseResult
+	Pipeline *PipelineResult
 }
 
 // Goal is one goal of the issue and whether this run met it.
@@ -140,9 +179,10 @@ type world struct {
 	quiet *report.Printer
 }
 
-// Run runs the four pairs: the whole release first (its last toolkit
-// registry then holds the release the other pairs read), then the state of
-// the release, packing, and verification latency.
+// Run runs the four pairs and the pipeline's cost: the whole release first
+// (its last toolkit registry then holds the release the other pairs read),
+// then the state of the release, packing, the pipeline's cost per release
+// (with the packing pair's real sizes), and verification latency.
 func Run(ctx context.Context, o Options) (*Results, error) {
 	if err := o.defaults(); err != nil {
 		return nil, err
@@ -183,8 +223,13 @@ func Run(ctx context.Context, o Options) (*Results, error) {
 		return nil, err
 	}
 
-	w.out.Heading("2. Packing a %d MiB platform package: the toolkit vs npm pack", o.PackSize>>20)
+	w.out.Heading("2. Packing a platform package with a real Bun runtime: the toolkit vs npm pack vs bun pm pack")
 	if res.Pack, err = w.pack(ctx, kept); err != nil {
+		return nil, err
+	}
+
+	w.out.Heading("5. The CircleCI pipeline's cost per release: before the rework and now")
+	if res.Pipeline, err = w.pipeline(ctx, res.Pack); err != nil {
 		return nil, err
 	}
 

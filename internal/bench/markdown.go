@@ -2,6 +2,7 @@ package bench
 
 import (
 	"fmt"
+	"reflect"
 	"strings"
 	"time"
 
@@ -36,6 +37,10 @@ func ms(d time.Duration) string {
 
 func mib(n int64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }
 
+// mb formats a file's size in decimal megabytes, as npm and registries
+// print them: "52.42 MB".
+func mb(n int64) string { return fmt.Sprintf("%.2f MB", float64(n)/1e6) }
+
 func pct(f float64) string { return fmt.Sprintf("%.0f%%", f*100) }
 
 func list(ds []time.Duration, f func(time.Duration) string) string {
@@ -44,6 +49,14 @@ func list(ds []time.Duration, f func(time.Duration) string) string {
 		s[i] = f(d)
 	}
 	return strings.Join(s, ", ")
+}
+
+// times says how many times: "once", "3 times".
+func times(n int) string {
+	if n == 1 {
+		return "once"
+	}
+	return fmt.Sprintf("%d times", n)
 }
 
 func mark(ok bool) string {
@@ -60,21 +73,34 @@ func Markdown(r *Results) []byte {
 	o := r.Options
 	p("# Benchmarks")
 	p("")
-	p("The toolkit against the npm CLI doing the same work, side by side in one run, against throwaway")
-	p("local registries (Verdaccio behind the test emulator of `internal/localregistry`, on loopback). Each pair")
-	p("runs alternately, each side first in turn; the tables give every run and the median. This file is")
-	p("written by the benchmark: run it again rather than editing it.")
+	p("The toolkit against the npm CLI (and, for packing, `bun pm pack`) doing the same work, side by side")
+	p("in one run, against throwaway local registries (Verdaccio behind the test emulator of")
+	p("`internal/localregistry`, on loopback); and what one release costs in the CircleCI pipeline,")
+	p("before the pipeline rework and as generated now. Each pair runs alternately, each side first in")
+	p("turn; the tables give every run and the median. This file is written by the benchmark: run it")
+	p("again rather than editing it.")
 	p("")
 	p("## Reproduce")
 	p("")
 	p("```sh")
-	p("%s", o.Command)
+	p("go tool mage bench")
 	p("```")
 	p("")
-	p("Flags: `-runs=N` (state and packing pairs, default 5), `-size=MiB` (the packed binary, default")
-	p("100), `-out=FILE` (default BENCHMARKS.md). This run: pairs 1 and 2 ran %d times, pair 4 %d times,", o.Runs, o.ReleaseRuns)
-	p("a %s binary, delays %s; it took %s in all, on %s.", mib(o.PackSize), list(o.Visibility, func(d time.Duration) string { return d.String() }),
-		r.Duration.Round(time.Second), r.Started.UTC().Format("2006-01-02"))
+	p("Flags: `-runs=N` (the state and packing pairs and the compiled toolkit's start, default 5),")
+	p("`-releaseRuns=N` (the whole release, default 3), `-coldRuns=N` (toolkit starts with empty Go build")
+	p("and Mage caches, default 3), `-size=MiB` (the synthetic binary, default 100; 0 leaves it out),")
+	p("`-delays=LIST` (the verification delays, default 5s,30s,90s), `-out=FILE` (default BENCHMARKS.md).")
+	p("")
+	synthetic := "a " + mib(o.PackSize) + " synthetic binary"
+	if o.SkipSynthetic {
+		synthetic = "no synthetic binary"
+	}
+	p("This file was written by `%s` on %s, in %s: pairs 1 and 2 ran %s, pair 4 %s,", o.Command, r.Started.UTC().Format("2006-01-02"), r.Duration.Round(time.Second), times(o.Runs), times(o.ReleaseRuns))
+	p("the toolkit started cold %s, %s, delays %s.", times(o.ColdRuns), synthetic, list(o.Visibility, func(d time.Duration) string { return d.String() }))
+	if !o.full() {
+		p("**It is a shortened run**: its medians rest on fewer runs (or smaller work) than the defaults, and")
+		p("its timings are only as good as the machine was quiet; `go tool mage bench` with no flags is the full run.")
+	}
 	p("")
 	p("## Machine")
 	p("")
@@ -88,6 +114,9 @@ func Markdown(r *Results) []byte {
 	p("| Go | %s |", m.Go)
 	p("| Node.js | %s |", m.Node)
 	p("| npm | %s |", m.NPM)
+	if r.Pack != nil {
+		p("| Bun (pinned) | %s |", r.Pack.Bun.Version)
+	}
 	p("")
 	p("## Goals")
 	p("")
@@ -107,6 +136,9 @@ func Markdown(r *Results) []byte {
 	}
 	if r.Release != nil {
 		releaseSection(p, r)
+	}
+	if r.Pipeline != nil {
+		pipelineSection(p, r)
 	}
 	return []byte(b.String())
 }
@@ -150,7 +182,7 @@ func otherWork(p printf, cores int, sides ...[]Span) {
 	}
 	p("")
 	p("Other work on the machine took %s of its %d CPUs during these runs (%s of CPU over %s): the", pct(float64(other)/float64(wall*time.Duration(cores))), cores, sec(other), sec(wall))
-	p("times are slower than on a quiet machine, both sides alike.")
+	p("times are slower than on a quiet machine, every side alike.")
 }
 
 func stateSection(p printf, r *Results) {
@@ -200,84 +232,50 @@ func stateSection(p printf, r *Results) {
 
 func packSection(p printf, r *Results) {
 	s := r.Pack
-	tk, npm := median(procWalls(s.Toolkit)), median(procWalls(s.NPM))
-	cpu := func(ps []Proc) time.Duration {
-		var c []time.Duration
-		for _, x := range ps {
-			c = append(c, x.CPU)
-		}
-		return median(c)
+	p("")
+	p("## 2. Packing a platform package with a real binary")
+	p("")
+	p("The linux-x64 platform package (package.json, README.md, `bin/facet`). Its `bin/facet` is the real")
+	p("payload, %s: %s. It is the runtime every `bun build", mb(s.Real.BinarySize), s.Real.Sources)
+	p("--compile` CLI embeds (agent-facets' binaries are it plus their bundle), fetched with npm into the")
+	p("user's cache directory on first use. Three sides pack the same directory, alternately, each first")
+	p("in turn:")
+	p("")
+	p("- **toolkit**: `internal/tarball` as `pack.Platform` does (gzip level %d, parallel in 1 MiB blocks, written", tarball.Level)
+	p("  to a temporary file, synced and renamed), in a process of its own;")
+	p("- **npm pack** (npm %s);", r.Machine.NPM)
+	p("- **bun pm pack** with the Bun the tests pin (%s, `--ignore-scripts`; gzip level 9, its default), what", s.Bun.Version)
+	p("  agent-facets' old scripts packed with.")
+	p("")
+	p("Each is started through a small measuring process (`internal/bench/benchpack measure`), which reads")
+	p("the command's wall time, CPU time and peak resident memory (`ru_maxrss`) as `/usr/bin/time` would.")
+	p("")
+	packTable(p, s.Real, fmt.Sprintf("toolkit, %s binary (the runtime three times over)", mb(s.LargerSize)), s.Larger)
+	otherProcs(p, s.Real)
+	packOtherWork(p, r.Machine.Cores, s.Real)
+	tk, npmSide, bunSide := s.Real.Sides[sideToolkit], s.Real.Sides[sideNPM], s.Real.Sides[sideBun]
+	p("")
+	p("The toolkit is %.1f× faster than npm pack and %.1f× faster than bun pm pack; its output is %+.2f%% the size of", ratio(npmSide.wall(), tk.wall()), ratio(bunSide.wall(), tk.wall()), (s.Real.sizeRatio()-1)*100)
+	p("npm's (bun pm pack's: %+.2f%%); its peak memory is %s, and %s with a binary three times larger", (float64(bunSide.Size)/float64(max(npmSide.Size, 1))-1)*100, mib(maxRSS(tk.Runs)), mib(s.Larger.MaxRSS))
+	p("(npm pack: %s; bun pm pack: %s).", mib(maxRSS(npmSide.Runs)), mib(maxRSS(bunSide.Runs)))
+	identity(p, s.Real)
+	if s.Synthetic != nil {
+		p("")
+		p("### A synthetic binary")
+		p("")
+		p("The same package with a %s binary-like `bin/facet`: %s. It compresses", mib(s.Synthetic.BinarySize), s.Synthetic.Sources)
+		p("differently from a real Bun runtime; the goals are measured on the real payload above.")
+		p("")
+		packTable(p, s.Synthetic, "", Proc{})
+		packOtherWork(p, r.Machine.Cores, s.Synthetic)
+		identity(p, s.Synthetic)
 	}
-	p("")
-	p("## 2. Packing a platform package with a large binary")
-	p("")
-	p("The linux-x64 platform package (package.json, README.md, `bin/facet`) with a %s binary-like", mib(s.BinarySize))
-	p("`bin/facet`: %s.", s.Sources)
-	p("The toolkit packs it with `internal/tarball` as `pack.Platform` does (gzip level %d, parallel in", tarball.Level)
-	p("1 MiB blocks, written to a temporary file, synced and renamed), in a process of its own; `npm pack`")
-	p("packs the same directory. Both are started through a small measuring process")
-	p("(`internal/bench/benchpack measure`), which reads the command's wall time, CPU time and peak")
-	p("resident memory (`ru_maxrss`) as `/usr/bin/time` would.")
-	p("")
-	p("| side | median | runs | output | peak memory (RSS) | CPU (median) |")
-	p("| --- | --- | --- | --- | --- | --- |")
-	p("| toolkit | **%s** | %s | %s | %s | %s |", sec(tk), list(procWalls(s.Toolkit), sec), mib(s.ToolkitSize), mib(maxRSS(s.Toolkit)), sec(cpu(s.Toolkit)))
-	p("| npm pack | **%s** | %s | %s | %s | %s |", sec(npm), list(procWalls(s.NPM), sec), mib(s.NPMSize), mib(maxRSS(s.NPM)), sec(cpu(s.NPM)))
-	p("| toolkit, %s binary | %s | 1 run | | %s | %s |", mib(s.LargerSize), sec(s.Larger.Wall), mib(s.Larger.MaxRSS), sec(s.Larger.CPU))
-	p("")
-	p("The toolkit is %.1f× faster; its output is %+.2f%% the size of npm's; its peak memory is %s, and", s.speedRatio(), (s.sizeRatio()-1)*100, mib(maxRSS(s.Toolkit)))
-	p("%s with a binary three times larger (npm pack: %s).", mib(s.Larger.MaxRSS), mib(maxRSS(s.NPM)))
-	if s.SameTar {
-		p("The two tarballs hold byte-identical tar streams: only the gzip layer differs.")
-	} else {
-		p("**The two tarballs' tar streams differ** (same files expected): compare them with `tar -tvzf`.")
-	}
-	if len(s.Levels) == 0 {
-		return
-	}
-	need := time.Duration(float64(npm) / 10)
-	var at7 time.Duration
-	for _, l := range s.Levels {
-		if l.Level == tarball.Level {
-			at7 = l.Wall
-		}
-	}
-	rest := max(0, tk-at7) // reading, hashing, writing, syncing, process start
-	p("")
-	p("### What bounds the packing speed")
-	p("")
-	p("10× needs %s or less. Packing is bound by compression on %d CPUs: the toolkit used %s of CPU", sec(need), r.Machine.Cores, sec(cpu(s.Toolkit)))
-	p("in %s (%.1f CPUs busy), most of it in deflate (profile below). The same parallel gzip on this", sec(tk), float64(cpu(s.Toolkit))/float64(max(tk, 1)))
-	p("binary, in memory (no reading, hashing or writing), at each level, with the rest of a pack")
-	p("(%s here: reading, SHA-512 and SHA-1, writing and syncing) added for the estimated pack time:", sec(rest))
-	p("")
-	p("| level | gzip alone | estimated pack | vs npm pack's time | size | vs npm pack's size |")
-	p("| --- | --- | --- | --- | --- | --- |")
-	best := 0
-	for _, l := range s.Levels {
-		rel := float64(l.Size)/float64(s.NPMSize) - 1
-		est := l.Wall + rest
-		p("| %d | %s | %s | %.1f× faster | %s | %+.2f%% |", l.Level, sec(l.Wall), sec(est), ratio(npm, est), mib(l.Size), rel*100)
-		if rel <= 0.03 && est <= need && best == 0 {
-			best = l.Level
-		}
-	}
-	p("")
-	switch {
-	case best == tarball.Level:
-		p("By this estimate the toolkit's level %d meets both goals; the measured runs did not, so the", best)
-		p("difference is noise between runs.")
-	case best != 0:
-		p("By this estimate level %d would meet both goals on this machine; the toolkit's level is %d, set", best, tarball.Level)
-		p("in `internal/tarball`.")
-	default:
-		p("No level is both within 3%% of npm's size and fast enough for 10× on %d CPUs: on this machine", r.Machine.Cores)
-		p("the two goals conflict, and the toolkit keeps the size goal (level %d). The parallel gzip uses", tarball.Level)
-		p("every CPU while npm's zlib uses one, so the ratio grows with the number of CPUs.")
+	if len(s.Levels) > 0 {
+		levelSection(p, r)
 	}
 	if s.Profile != "" {
 		p("")
-		p("CPU profile of one toolkit pack (`go tool pprof -top`):")
+		p("CPU profile of one toolkit pack of the real payload (`go tool pprof -top`):")
 		p("")
 		p("```")
 		for _, line := range strings.Split(s.Profile, "\n") {
@@ -288,6 +286,173 @@ func packSection(p printf, r *Results) {
 		}
 		p("```")
 	}
+}
+
+// packTable prints one payload's sides, and an extra toolkit row if named.
+func packTable(p printf, run *PackRun, extra string, x Proc) {
+	tk := run.Sides[sideToolkit].wall()
+	npmSize := run.Sides[sideNPM].Size
+	p("| side | median | × toolkit | runs | output | vs npm pack's size | peak memory (RSS) | CPU (median) |")
+	p("| --- | --- | --- | --- | --- | --- | --- | --- |")
+	for k, side := range run.Sides {
+		rel := "1×"
+		if k != sideToolkit {
+			rel = fmt.Sprintf("%.2f×", ratio(side.wall(), tk))
+		}
+		p("| %s | **%s** | %s | %s | %s | %+.2f%% | %s | %s |", sideNames[k], sec(side.wall()), rel, list(procWalls(side.Runs), sec),
+			mb(side.Size), (float64(side.Size)/float64(max(npmSize, 1))-1)*100, mib(maxRSS(side.Runs)), sec(side.cpu()))
+	}
+	if extra != "" {
+		p("| %s | %s | | 1 run | | | %s | %s |", extra, sec(x.Wall), mib(x.MaxRSS), sec(x.CPU))
+	}
+}
+
+// otherProcs notes how many CPUs each side kept busy.
+func otherProcs(p printf, run *PackRun) {
+	var parts []string
+	for k, side := range run.Sides {
+		parts = append(parts, fmt.Sprintf("%s %.1f", sideNames[k], float64(side.cpu())/float64(max(side.wall(), 1))))
+	}
+	p("")
+	p("CPUs kept busy (CPU time over wall time, medians): %s.", strings.Join(parts, ", "))
+}
+
+// packOtherWork warns, as otherWork does, when other processes took a
+// noticeable share of the CPUs while the sides packed.
+func packOtherWork(p printf, cores int, run *PackRun) {
+	var spans [][]Span
+	for _, side := range run.Sides {
+		spans = append(spans, side.Machine)
+	}
+	otherWork(p, cores, spans...)
+}
+
+func identity(p printf, run *PackRun) {
+	p("")
+	switch {
+	case run.SameTar && run.SameBinary:
+		p("The toolkit's and npm's tarballs hold byte-identical tar streams (only the gzip layer differs), and")
+		p("all three hold `bin/facet` byte for byte.")
+	case run.SameTar:
+		p("The toolkit's and npm's tarballs hold byte-identical tar streams (only the gzip layer differs);")
+		p("**bun pm pack's `bin/facet` differs**: compare them with `tar -xzOf`.")
+	case run.SameBinary:
+		p("**The toolkit's and npm's tar streams differ** (same files expected: compare them with `tar -tvzf`);")
+		p("all three hold `bin/facet` byte for byte.")
+	default:
+		p("**The tarballs differ in `bin/facet`**: compare them with `tar -xzOf`.")
+	}
+	if !run.SameTarBun {
+		p("bun pm pack's tar stream is not npm's: it holds %s.", strings.Join(run.BunDiffers, "; "))
+	}
+}
+
+// levelSection is the evidence for a missed packing goal: the toolkit's
+// gzip at every level on the real payload.
+func levelSection(p printf, r *Results) {
+	s := r.Pack
+	run := s.Real
+	tk := run.Sides[sideToolkit]
+	peer := run.fastestPeer()
+	need := time.Duration(float64(run.Sides[peer].wall()) / packSpeedGoal)
+	npmSize := run.Sides[sideNPM].Size
+	var at Level
+	for _, l := range s.Levels {
+		if l.Level == tarball.Level {
+			at = l
+		}
+	}
+	rest := max(0, tk.wall()-at.Wall) // reading, hashing, writing, syncing, process start
+	extra := tk.Size - at.Size        // tar headers, package.json, README, gzip framing
+	p("")
+	p("### What bounds packing")
+	p("")
+	p("%d× the fastest peer (%s, %s) needs %s or less, with output no larger than npm pack's %s.", packSpeedGoal, sideNames[peer], sec(run.Sides[peer].wall()), sec(need), mb(npmSize))
+	p("The toolkit used %s of CPU in %s (%.1f CPUs busy), most of it in deflate (profile below). The same", sec(tk.cpu()), sec(tk.wall()), float64(tk.cpu())/float64(max(tk.wall(), 1)))
+	p("parallel gzip on the real payload, in memory (no reading, hashing or writing), at every level, with")
+	p("the rest of a pack added for the estimates (%s here: reading, SHA-512 and SHA-1, writing, syncing,", sec(rest))
+	p("the process's start; and %s of tar headers, package.json and README):", humanBytes(extra))
+	if at.Wall > tk.wall() {
+		p("")
+		p("Level %d alone took %s here, longer than the whole pack's median (%s): other work held the CPUs", tarball.Level, sec(at.Wall), sec(tk.wall()))
+		p("more while the levels ran, so their times are rough; their sizes are exact.")
+	}
+	p("")
+	p("| level | gzip alone | estimated pack | vs %s's time | estimated tarball | vs npm pack's size |", sideNames[peer])
+	p("| --- | --- | --- | --- | --- | --- |")
+	var sizeOK, speedOK []int
+	best := 0
+	for _, l := range s.Levels {
+		est, size := l.Wall+rest, l.Size+extra
+		mark := ""
+		if l.Level == tarball.Level {
+			mark = " (the toolkit's)"
+		}
+		p("| %d%s | %s | %s | %.1f× faster | %s | %+.2f%% |", l.Level, mark, sec(l.Wall), sec(est), ratio(run.Sides[peer].wall(), est), mb(size), (float64(size)/float64(max(npmSize, 1))-1)*100)
+		if size <= npmSize {
+			sizeOK = append(sizeOK, l.Level)
+		}
+		if est <= need {
+			speedOK = append(speedOK, l.Level)
+		}
+		if size <= npmSize && est <= need && best == 0 {
+			best = l.Level
+		}
+	}
+	p("")
+	smallest := s.Levels[0]
+	for _, l := range s.Levels {
+		if l.Size < smallest.Size {
+			smallest = l
+		}
+	}
+	switch {
+	case best == tarball.Level:
+		p("By this estimate the toolkit's level %d meets both goals; the measured runs did not, so the", best)
+		p("difference is noise between runs (other work on the machine).")
+	case best != 0:
+		p("By this estimate level %d would meet both goals on this machine; the toolkit's level is %d, set", best, tarball.Level)
+		p("in `internal/tarball`.")
+	case len(sizeOK) == 0:
+		p("**No level writes a tarball as small as npm pack's**: the smallest, level %d, is %+.2f%% (%s). The", smallest.Level, (float64(smallest.Size+extra)/float64(max(npmSize, 1))-1)*100, mb(smallest.Size+extra))
+		p("bound is the encoder at its best level: klauspost/compress's deflate, in 1 MiB blocks each primed")
+		p("with the previous block's tail, against npm's zlib. %s", speedVerdict(speedOK, r.Machine.Cores))
+	default:
+		p("The levels that reach npm pack's size (%s) are too slow for %d× on %d CPUs. %s", joinInts(sizeOK), packSpeedGoal, r.Machine.Cores, speedVerdict(speedOK, r.Machine.Cores))
+	}
+	p("The toolkit keeps level %d: another level would change every tarball's bytes, so that a re-run", tarball.Level)
+	p("would find a version the current level published with another integrity.")
+}
+
+func speedVerdict(speedOK []int, cores int) string {
+	if len(speedOK) == 0 {
+		return fmt.Sprintf("No level is fast enough for %d× on %d CPUs either.", packSpeedGoal, cores)
+	}
+	if len(speedOK) == 1 {
+		return fmt.Sprintf("Level %d is fast enough for %d× on %d CPUs, at a larger size.", speedOK[0], packSpeedGoal, cores)
+	}
+	return fmt.Sprintf("Levels %s are fast enough for %d× on %d CPUs, at a larger size.", joinInts(speedOK), packSpeedGoal, cores)
+}
+
+func joinInts(xs []int) string {
+	s := make([]string, len(xs))
+	for i, x := range xs {
+		s[i] = fmt.Sprint(x)
+	}
+	return strings.Join(s, ", ")
+}
+
+// humanBytes formats a byte count with a decimal unit.
+func humanBytes(n int64) string {
+	switch {
+	case n >= 1e9:
+		return fmt.Sprintf("%.2f GB", float64(n)/1e9)
+	case n >= 1e6:
+		return fmt.Sprintf("%.1f MB", float64(n)/1e6)
+	case n >= 1e3:
+		return fmt.Sprintf("%.1f kB", float64(n)/1e3)
+	}
+	return fmt.Sprintf("%d B", n)
 }
 
 func verifySection(p printf, r *Results) {
@@ -380,4 +545,153 @@ func procMedians(ps []Proc) (wall, cpu time.Duration) {
 		c = append(c, x.CPU)
 	}
 	return median(w), median(c)
+}
+
+func pipelineSection(p printf, r *Results) {
+	s := r.Pipeline
+	st := s.Start
+	p("")
+	p("## 5. The pipeline's cost per release")
+	p("")
+	p("What one release moves and compiles in CircleCI, read from the pipeline's YAML for a push of the")
+	p("tag `%s`: the jobs whose filters run on it, matrices expanded, reusable commands and parameters", s.Tag)
+	p("substituted; per job, what its `attach_workspace`, `persist_to_workspace`, `restore_cache` and")
+	p("`save_cache` steps move, and every start of the toolkit in its `run` steps (`go tool mage`, which")
+	p("compiles it from the fresh clone, or a binary that `go tool mage -compile` wrote). The files are")
+	p("what the toolkit's targets write there (`build`: the binaries; `publishPlatform`: its target's")
+	p("tarball; `publishCLI`: the CLI package's), at these sizes, measured in this run:")
+	p("")
+	p("| file | size | measured as |")
+	p("| --- | --- | --- |")
+	p("| a binary (×%d targets) | %s | the real payload of pair 2, standing for every target's binary |", s.Targets, mb(s.Binary))
+	p("| a platform package tarball (×%d) | %s | the toolkit's tarball of the real payload (pair 2) |", s.Targets, mb(s.Tarball))
+	p("| the CLI package's tarball | %s | `pack.CLIContents` of release.json at %s, packed in memory |", humanBytes(s.CLI), r.Version)
+	p("| the compiled toolkit | %s | `go tool mage -compile` of this repository |", mb(st.Toolkit))
+	p("| the Go build cache | %s | `GOCACHE` after a cold start |", mb(st.GoBuildCache))
+	p("| the Go module cache | %s | the zips and trees `go mod download` keeps for go.mod's build list |", mb(st.ModCache))
+	p("")
+	p("The toolkit's own start, `go tool mage %s` (a target that only prints a table) from this", startProbe)
+	p("repository. Cold is a fresh CI container's case: a temporary, empty `GOCACHE` and `MAGEFILE_CACHE`.")
+	p("Kept warm throughout: the Go module cache (nothing downloaded: `GOPROXY=off`), the Go toolchain")
+	p("and the operating system's file cache; a fresh container also downloads the modules.")
+	p("")
+	p("| start | median | runs | CPU (median) |")
+	p("| --- | --- | --- | --- |")
+	for _, row := range []struct {
+		name string
+		ps   []Proc
+	}{
+		{"cold: empty Go build and Mage caches", st.Cold},
+		{"warm Go cache, empty Mage cache (a job that restored the Go build cache)", st.WarmGo},
+		{"warm (a second start in the same job)", st.Warm},
+		{"compiled: the binary `go tool mage -compile` wrote", st.Compiled},
+	} {
+		cpu := make([]time.Duration, len(row.ps))
+		for i, x := range row.ps {
+			cpu[i] = x.CPU
+		}
+		p("| %s | **%s** | %s | %s |", row.name, sec(median(procWalls(row.ps))), list(procWalls(row.ps), sec), sec(median(cpu)))
+	}
+	pipelineTable(p, s.Before)
+	if reflect.DeepEqual(s.Before.Jobs, s.After.Jobs) {
+		p("")
+		p("### After: %s", s.After.Source)
+		p("")
+		p("The pipeline generated now costs what the one committed at cab9365 does, job for job and in every")
+		p("column (the table above): the pipeline rework has not changed these costs in this tree.")
+		return
+	}
+	pipelineTable(p, s.After)
+	b, a := s.Before.Total(), s.After.Total()
+	p("")
+	p("### Before and after")
+	p("")
+	p("| per release | before | after | change |")
+	p("| --- | --- | --- | --- |")
+	p("| jobs | %d | %d | %+d |", len(s.Before.Jobs), len(s.After.Jobs), len(s.After.Jobs)-len(s.Before.Jobs))
+	p("| workspace bytes attached | %s | %s | %s |", humanBytes(b.Attached), humanBytes(a.Attached), change(b.Attached, a.Attached))
+	p("| workspace bytes persisted | %s | %s | %s |", humanBytes(b.Persisted), humanBytes(a.Persisted), change(b.Persisted, a.Persisted))
+	p("| cache bytes restored | %s | %s | %s |", humanBytes(b.Restored), humanBytes(a.Restored), change(b.Restored, a.Restored))
+	p("| cache bytes saved (only for a new key) | %s | %s | %s |", humanBytes(b.Saved), humanBytes(a.Saved), change(b.Saved, a.Saved))
+	p("| toolkit compilations | %d | %d | %+d |", b.Compiles, a.Compiles, a.Compiles-b.Compiles)
+	p("| toolkit start time, all jobs | %s | %s | %s |", sec(b.Start), sec(a.Start), change(int64(b.Start), int64(a.Start)))
+}
+
+func change(before, after int64) string {
+	if before == 0 {
+		if after == 0 {
+			return "none"
+		}
+		return "new"
+	}
+	return fmt.Sprintf("%+.0f%%", (float64(after)/float64(before)-1)*100)
+}
+
+// pipelineTable prints one pipeline's jobs and its total.
+func pipelineTable(p printf, pc *PipelineCost) {
+	p("")
+	p("### %s%s: %s", strings.ToUpper(pc.Label[:1]), pc.Label[1:], pc.Source)
+	p("")
+	p("| job | attaches | persists | caches restored / saved | compiles the toolkit | toolkit starts | toolkit start time |")
+	p("| --- | --- | --- | --- | --- | --- | --- |")
+	row := func(j JobCost, bold bool) {
+		compiles := "no"
+		if j.Compiles > 0 {
+			compiles = fmt.Sprintf("yes, %d×", j.Compiles)
+		}
+		starts := "none"
+		if len(j.Starts) > 0 {
+			starts = strings.Join(countWords(j.Starts), ", ")
+		}
+		caches := "none"
+		if j.Restored > 0 || j.Saved > 0 {
+			caches = humanBytes(j.Restored) + " / " + humanBytes(j.Saved)
+		}
+		f := func(s string) string { return s }
+		if bold {
+			f = func(s string) string { return "**" + s + "**" }
+		}
+		p("| %s | %s | %s | %s | %s | %s | %s |", f(j.Name), f(humanBytes(j.Attached)), f(humanBytes(j.Persisted)), caches, f(compiles), starts, f(sec(j.Start)))
+	}
+	for _, j := range pc.Jobs {
+		row(j, false)
+	}
+	row(pc.Total(), true)
+	if t := pc.Total(); len(t.Unsized) > 0 {
+		p("")
+		p("Not sized (nothing the toolkit's targets write is there, or a cache no job of the pipeline saves):")
+		for _, u := range dedupe(t.Unsized) {
+			p("- %s", u)
+		}
+	}
+}
+
+// countWords turns ["cold", "warm", "warm"] into ["cold", "warm ×2"].
+func countWords(ws []string) []string {
+	var order []string
+	n := map[string]int{}
+	for _, w := range ws {
+		if n[w] == 0 {
+			order = append(order, w)
+		}
+		n[w]++
+	}
+	for i, w := range order {
+		if n[w] > 1 {
+			order[i] = fmt.Sprintf("%s ×%d", w, n[w])
+		}
+	}
+	return order
+}
+
+func dedupe(xs []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, x := range xs {
+		if !seen[x] {
+			seen[x] = true
+			out = append(out, x)
+		}
+	}
+	return out
 }
