@@ -76,14 +76,6 @@ func median(ds []time.Duration) time.Duration {
 	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
-func medianInt(xs []int64) int64 {
-	ds := make([]time.Duration, len(xs))
-	for i, x := range xs {
-		ds[i] = time.Duration(x)
-	}
-	return int64(median(ds))
-}
-
 func medianFloat(xs []float64) float64 {
 	ds := make([]time.Duration, len(xs))
 	for i, x := range xs {

@@ -481,12 +481,12 @@ func repeatFile(src, dst string, n int) error {
 // over again if they are not enough. It returns a description of the
 // sources.
 func binaryLike(dst string, size int64) (string, error) {
-	goroot := runtime.GOROOT()
-	dirs := []string{
-		filepath.Join(goroot, "pkg", "tool", runtime.GOOS+"_"+runtime.GOARCH),
-		filepath.Join(goroot, "bin"),
-		"/usr/bin", "/usr/sbin",
+	var dirs []string
+	if out, _, err := run(context.Background(), "", nil, "go", "env", "GOROOT"); err == nil {
+		goroot := strings.TrimSpace(out)
+		dirs = append(dirs, filepath.Join(goroot, "pkg", "tool", runtime.GOOS+"_"+runtime.GOARCH), filepath.Join(goroot, "bin"))
 	}
+	dirs = append(dirs, "/usr/bin", "/usr/sbin")
 	var srcs []string
 	for _, d := range dirs {
 		entries, err := os.ReadDir(d)

@@ -155,10 +155,7 @@ func GitHubActions(cfg *config.Config, opts ...Option) ([]byte, error) {
 	cliOnly := kv{key: "if", value: str("startsWith(github.ref_name, '" + p.prefix + "')")}
 	slackEnv := []kv{{key: "SLACK_BOT_TOKEN", value: str("${{ secrets.SLACK_BOT_TOKEN }}")}, {key: "SLACK_WEBHOOK_URL", value: str("${{ secrets.SLACK_WEBHOOK_URL }}")}}
 
-	var cliJobs []string
-	for _, d := range []string{PlatformJob, AssetsJob, CLIJob, AdaptersJob, GitHubJob, StatusJob, NotifyJob} {
-		cliJobs = append(cliJobs, d)
-	}
+	cliJobs := []string{PlatformJob, AssetsJob, CLIJob, AdaptersJob, GitHubJob, StatusJob, NotifyJob}
 	jobs := m(
 		kv{key: BuildJob, comment: "Compiles the toolkit once; every later job runs the binary.", value: job(
 			kv{key: "steps", value: cat(checkout, []*yaml.Node{

@@ -8,7 +8,6 @@ import (
 )
 
 func atoi(s string) int { n, _ := strconv.Atoi(s); return n }
-func itoa(n int) string { return strconv.Itoa(n) }
 
 // lines is a writer that sends every complete line written to it on c:
 // a test waits for a program to say something instead of for a while.

@@ -135,30 +135,6 @@ func launcherOrder(h platforms.Host) []string {
 	return out
 }
 
-// assertFailure checks a launcher run that could not start a binary: a
-// non-zero exit, nothing on stdout, and every expected piece of text on
-// stderr, word for word.
-func assertFailure(t *testing.T, r result, want []string, unwanted []string) {
-	t.Helper()
-	t.Logf("%s printed on stderr:\n%s", r.cmd, r.stderr)
-	if r.code == 0 {
-		t.Errorf("want a non-zero exit\n%s", r)
-	}
-	if r.stdout != "" {
-		t.Errorf("want nothing on stdout\n%s", r)
-	}
-	for _, w := range want {
-		if !strings.Contains(r.stderr, w) {
-			t.Errorf("stderr lacks %q\n%s", w, r)
-		}
-	}
-	for _, u := range unwanted {
-		if strings.Contains(r.stderr, u) {
-			t.Errorf("stderr has %q, which does not apply here\n%s", u, r)
-		}
-	}
-}
-
 // assertMessage checks a launcher run that could not start a binary: exit
 // code 1, nothing on stdout, and exactly want on stderr.
 func assertMessage(t *testing.T, r result, want string) {
