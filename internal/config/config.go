@@ -165,8 +165,9 @@ type GitHub struct {
 	UploadURL string `json:"uploadURL"`
 	// Changelog is the file whose section for the version becomes the
 	// release notes, relative to the configuration file. Default:
-	// CHANGELOG.md of the CLI's source package (the workspace package named
-	// cli.package), else CHANGELOG.md beside the configuration.
+	// CHANGELOG.md of the CLI's source package (cli.source, else the
+	// workspace package named cli.package), else CHANGELOG.md beside the
+	// configuration.
 	Changelog string `json:"changelog"`
 	// AppID is a GitHub App's client ID or app ID, to authenticate as the
 	// App (with GITHUB_APP_PRIVATE_KEY); GITHUB_APP_ID overrides it.

@@ -31,6 +31,7 @@ import (
 
 	"github.com/agent-facets/release/internal/archive"
 	"github.com/agent-facets/release/internal/changelog"
+	"github.com/agent-facets/release/internal/config"
 	"github.com/agent-facets/release/internal/githubapi"
 	"github.com/agent-facets/release/internal/outcome"
 	"github.com/agent-facets/release/internal/releaseassets"
@@ -213,7 +214,7 @@ func Run(ctx context.Context, e *toolkit.Env, v string, o Options) (*Result, []o
 // package, else beside the configuration), where they came from, and
 // whether the section was found; otherwise a one-line note.
 func Notes(e *toolkit.Env, v string) (body, from string, found bool) {
-	path := changelogPath(e)
+	path := ChangelogPath(e.Cfg)
 	from = path
 	if wd, err := os.Getwd(); err == nil {
 		if rel, err := filepath.Rel(wd, path); err == nil && !strings.HasPrefix(rel, "..") {
@@ -235,20 +236,27 @@ func Notes(e *toolkit.Env, v string) (body, from string, found bool) {
 	return section, "notes from " + from, true
 }
 
-func changelogPath(e *toolkit.Env) string {
-	if p := e.Cfg.GitHub.Changelog; p != "" {
-		return e.Cfg.Path(p)
+// ChangelogPath is the changelog whose section for the version becomes the
+// release notes: github.changelog, else CHANGELOG.md of the CLI's source
+// package (cli.source, else the workspace package named cli.package), else
+// CHANGELOG.md beside the configuration.
+func ChangelogPath(cfg *config.Config) string {
+	if p := cfg.GitHub.Changelog; p != "" {
+		return cfg.Path(p)
 	}
-	if ws := e.Cfg.Adapters.Workspace; ws != "" {
-		if pkgs, err := workspace.Discover(e.Cfg.Path(ws)); err == nil {
+	if dir := cfg.SourceDir(); dir != "" {
+		return filepath.Join(dir, "CHANGELOG.md")
+	}
+	if ws := cfg.Adapters.Workspace; ws != "" {
+		if pkgs, err := workspace.Discover(cfg.Path(ws)); err == nil {
 			for _, p := range pkgs {
-				if p.Name == e.Cfg.CLI.Package {
+				if p.Name == cfg.CLI.Package {
 					return filepath.Join(p.Dir, "CHANGELOG.md")
 				}
 			}
 		}
 	}
-	return e.Cfg.Path("CHANGELOG.md")
+	return cfg.Path("CHANGELOG.md")
 }
 
 type run struct {

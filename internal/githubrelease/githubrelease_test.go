@@ -565,3 +565,27 @@ func client(t *testing.T, e *toolkit.Env) *githubapi.Client {
 func ghCreate(tag, body string) gogithub.CreateReleaseRequest {
 	return gogithub.CreateReleaseRequest{TagName: tag, Name: gogithub.Ptr("by hand"), Body: gogithub.Ptr(body)}
 }
+
+// The notes come from the CLI's source package (agent-facets keeps its
+// changelog in packages/cli), whatever that package is called.
+func TestChangelogOfTheCLISource(t *testing.T) {
+	root := t.TempDir()
+	cfg := toolkittest.Config(t, func(c *config.Config) {
+		c.Dir = root
+		c.Adapters.Workspace = "."
+		c.CLI.Source = "packages/cli"
+		c.GitHub.Changelog = ""
+	})
+	want := filepath.Join(root, "packages", "cli", "CHANGELOG.md")
+	if got := ChangelogPath(cfg); got != want {
+		t.Errorf("ChangelogPath = %s, want %s", got, want)
+	}
+	cfg.GitHub.Changelog = "docs/CHANGES.md"
+	if got, want := ChangelogPath(cfg), filepath.Join(root, "docs", "CHANGES.md"); got != want {
+		t.Errorf("with github.changelog: ChangelogPath = %s, want %s", got, want)
+	}
+	cfg.GitHub.Changelog, cfg.CLI.Source = "", ""
+	if got, want := ChangelogPath(cfg), filepath.Join(root, "CHANGELOG.md"); got != want {
+		t.Errorf("without cli.source: ChangelogPath = %s, want %s", got, want)
+	}
+}

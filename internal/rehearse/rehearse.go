@@ -55,7 +55,6 @@ import (
 	"github.com/agent-facets/release/internal/seed"
 	"github.com/agent-facets/release/internal/toolkit"
 	"github.com/agent-facets/release/internal/trust"
-	"github.com/agent-facets/release/internal/workspace"
 	"github.com/agent-facets/release/platforms"
 )
 
@@ -404,17 +403,8 @@ func gitHubAndSlack(ctx context.Context, o Options, cfg *config.Config, ciEnv []
 // writeChangelog gives the demo CLI's source package a changelog entry for
 // v, where githubRelease looks for the notes.
 func writeChangelog(cfg *config.Config, v string) error {
-	pkgs, err := workspace.Discover(cfg.Adapters.Workspace)
-	if err != nil {
-		return err
-	}
-	for _, p := range pkgs {
-		if p.Name == cfg.CLI.Package {
-			text := fmt.Sprintf("# %s\n\n## %s\n\n### Patch Changes\n\n- A rehearsed release of the demo CLI.\n", p.Name, v)
-			return os.WriteFile(filepath.Join(p.Dir, "CHANGELOG.md"), []byte(text), 0o644)
-		}
-	}
-	return nil
+	text := fmt.Sprintf("# %s\n\n## %s\n\n### Patch Changes\n\n- A rehearsed release of the demo CLI.\n", cfg.CLI.Package, v)
+	return os.WriteFile(githubrelease.ChangelogPath(cfg), []byte(text), 0o644)
 }
 
 // downloads fetches checksums.txt and this machine's archive from the
