@@ -81,7 +81,8 @@ func Serve(ctx context.Context, o ServeOptions, out *report.Printer) error {
 	if err != nil {
 		return err
 	}
-	ci = append(ci, job...)
+	// The job's own settings (CI=true, ...) replace the blanked ones.
+	ci = command.Merge(ci, job)
 	// Approving and rejecting staged packages always need the registry's
 	// one-time password.
 	maintainer = append(maintainer, "NPM_OTP="+reg.OTP())

@@ -60,6 +60,20 @@ func TestServe(t *testing.T) {
 	if !strings.Contains(out.String(), "export NPM_CONFIG_USERCONFIG='") || !strings.Contains(out.String(), "export CIRCLECI='true'") {
 		t.Errorf("output:\n%s", out)
 	}
+	// Each variable is set once, to the value the job has.
+	for _, env := range [][]string{got.maintainer, got.ci} {
+		seen := map[string]bool{}
+		for _, kv := range env {
+			k, _, _ := strings.Cut(kv, "=")
+			if seen[k] {
+				t.Errorf("%s is set twice in %q", k, env)
+			}
+			seen[k] = true
+		}
+	}
+	if n := strings.Count(out.String(), "export CI="); n != 2 {
+		t.Errorf("CI is exported %d times, want once per environment:\n%s", n, out)
+	}
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
