@@ -53,6 +53,17 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return mage.ParseAndRun(stdout, stderr, stdin, args)
 	}
 	inv.Stdout, inv.Stderr, inv.Stdin = stdout, stderr, stdin
+	if cmd == mage.CompileStatic && !filepath.IsAbs(inv.CompileOut) {
+		// Mage runs `go build -o` in the magefiles directory, so a relative
+		// -compile path would land under magefiles/; it means the caller's
+		// working directory (the pipelines' .release/bin/release).
+		abs, err := filepath.Abs(inv.CompileOut)
+		if err != nil {
+			errlog.Println("Error:", err)
+			return 1
+		}
+		inv.CompileOut = abs
+	}
 
 	unlock, err := lockCompile(inv)
 	if err != nil {
