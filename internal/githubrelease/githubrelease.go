@@ -73,7 +73,7 @@ func Run(ctx context.Context, e *toolkit.Env, v string, o Options) (*Result, []o
 	}
 	tag := e.Cfg.Release.TagPrefix + v
 	res := &Result{Tag: tag}
-	archives, sumsPath, err := releaseassets.Read(e)
+	archives, sumsPath, err := releaseassets.Read(e, v)
 	if err != nil {
 		return res, nil, err
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/agent-facets/release/internal/githubapi"
 	"github.com/agent-facets/release/internal/localgithub"
 	"github.com/agent-facets/release/internal/outcome"
+	"github.com/agent-facets/release/internal/releaseassets"
 	"github.com/agent-facets/release/internal/toolkit"
 	"github.com/agent-facets/release/internal/toolkit/toolkittest"
 )
@@ -74,6 +75,14 @@ func newFixture(t *testing.T, tags ...string) *fixture {
 	return f
 }
 
+// madeFor records the assets as releaseAssets made them for version v.
+func (f *fixture) madeFor(t *testing.T, v string) {
+	t.Helper()
+	if err := os.WriteFile(filepath.Join(f.cfg.AssetsDir(), releaseassets.VersionFile), []byte(v+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // write replaces the assets directory with these archives and their checksums.
 func (f *fixture) write(t *testing.T, archives map[string][]byte) {
 	t.Helper()
@@ -98,6 +107,7 @@ func (f *fixture) write(t *testing.T, archives map[string][]byte) {
 		t.Fatal(err)
 	}
 	f.files["checksums.txt"] = sums
+	f.madeFor(t, ver)
 }
 
 // env is an Env with exactly these GitHub credentials.
@@ -304,6 +314,7 @@ func TestNotesAndPrerelease(t *testing.T) {
 	if _, _, err := gh.Repositories.CreateRelease(ctx(t), "agent-facets", "facets", ghCreate("agent-facets@2.0.0-rc.1", "typed by hand")); err != nil {
 		t.Fatal(err)
 	}
+	f.madeFor(t, "2.0.0-rc.1")
 	_, recs, err := Run(ctx(t), e, "2.0.0-rc.1", opts())
 	if err != nil {
 		t.Fatal(err)
@@ -505,6 +516,7 @@ func TestMissingTag(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	e, _ := f.env(t, "GITHUB_TOKEN="+f.gh.Token(repo))
+	f.madeFor(t, "1.2.4")
 	_, _, err := Run(ctx(t), e, "1.2.4", opts())
 	if err == nil || !strings.Contains(err.Error(), "the tag agent-facets@1.2.4 is not on agent-facets/facets: push it first") {
 		t.Errorf("err = %v", err)
@@ -587,5 +599,24 @@ func TestChangelogOfTheCLISource(t *testing.T) {
 	cfg.GitHub.Changelog, cfg.CLI.Source = "", ""
 	if got, want := ChangelogPath(cfg), filepath.Join(root, "CHANGELOG.md"); got != want {
 		t.Errorf("without cli.source: ChangelogPath = %s, want %s", got, want)
+	}
+}
+
+// TestAssetsOfAnotherVersion: archives made from another version's binaries
+// (their names carry no version) never reach this version's release.
+func TestAssetsOfAnotherVersion(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, "agent-facets@1.2.4")
+	e, _ := f.env(t, "GITHUB_TOKEN="+f.gh.Token(repo))
+	_, _, err := Run(ctx(t), e, "1.2.4", opts())
+	if err == nil || !strings.Contains(err.Error(), "hold the binaries of 1.2.3, not 1.2.4") || !strings.Contains(err.Error(), "releaseAssets -version=1.2.4") {
+		t.Errorf("err = %v", err)
+	}
+	os.Remove(filepath.Join(f.cfg.AssetsDir(), releaseassets.VersionFile))
+	if _, _, err := Run(ctx(t), e, "1.2.4", opts()); err == nil || !strings.Contains(err.Error(), "holds no archives made for 1.2.4") {
+		t.Errorf("without the version file: %v", err)
+	}
+	if n := len(f.gh.Releases(repo)); n != 0 {
+		t.Errorf("%d releases created", n)
 	}
 }

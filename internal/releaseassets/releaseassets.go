@@ -19,6 +19,8 @@ import (
 	"github.com/agent-facets/release/internal/archive"
 	"github.com/agent-facets/release/internal/artifact"
 	"github.com/agent-facets/release/internal/atomicfile"
+	"github.com/agent-facets/release/internal/build"
+	"github.com/agent-facets/release/internal/config"
 	"github.com/agent-facets/release/internal/fanout"
 	"github.com/agent-facets/release/internal/outcome"
 	"github.com/agent-facets/release/internal/report"
@@ -33,6 +35,8 @@ type Result struct {
 	Archives []archive.Info
 	// Checksums is the checksums file's path.
 	Checksums string
+	// Version is the release version the binaries were built at.
+	Version string
 }
 
 // Name is the file name of the archive of target (an assets.archives name)
@@ -45,6 +49,13 @@ func Name(binary, target string, f archive.Format) string {
 // (all of them, before writing any), writes the archives and then the
 // checksums file. It returns one record per file, also when it fails part
 // of the way; the checksums file is written only when every archive is.
+//
+// Every binary must be the one `build` made at the release version v, as for
+// the npm packages (see build.Vouch): the archives go to the GitHub Release
+// of v's tag under names without a version. With v empty (no -version, no
+// tag) the version is cli.source's, else the one the build manifest records
+// for the archives' binaries, which must all agree. Result.Version says
+// which.
 func Make(ctx context.Context, e *toolkit.Env, v string) (*Result, []outcome.Record, error) {
 	list := e.Cfg.ArchiveList()
 	dir := e.Cfg.AssetsDir()
@@ -52,6 +63,11 @@ func Make(ctx context.Context, e *toolkit.Env, v string) (*Result, []outcome.Rec
 	if len(list) == 0 {
 		return res, nil, fmt.Errorf("no archives to make: assets.archives in %s is empty, or none of its builds is a configured target (%s)", e.Cfg.File, strings.Join(e.Cfg.Targets, ", "))
 	}
+	v, err := releaseVersion(e, list, v)
+	if err != nil {
+		return res, nil, err
+	}
+	res.Version = v
 	if err := clear(dir); err != nil {
 		return res, nil, err
 	}
@@ -68,6 +84,9 @@ func Make(ctx context.Context, e *toolkit.Env, v string) (*Result, []outcome.Rec
 		f := archive.FormatFor(a.From)
 		jobs[i] = job{name: Name(e.Cfg.CLI.Binary, a.Name, f), entry: a.From.BinaryName(e.Cfg.CLI.Binary), src: e.Cfg.BinaryPath(a.From), format: f, from: a.From.Name}
 		checked, err := artifact.Check(jobs[i].src, a.From, artifact.Build{Command: e.Cfg.Build.Command, Config: e.Cfg.File})
+		if err == nil {
+			err = build.Vouch(e, a.From, v)
+		}
 		if err != nil {
 			err = fmt.Errorf("%s needs the %s binary: %w", jobs[i].name, a.From.Name, err)
 			errs = append(errs, err)
@@ -125,6 +144,11 @@ func Make(ctx context.Context, e *toolkit.Env, v string) (*Result, []outcome.Rec
 	if err := atomicfile.WriteFile(res.Checksums, sums, 0o644); err != nil {
 		return res, recs, err
 	}
+	// The version last: githubRelease uploads these archives only to the
+	// release of this version.
+	if err := atomicfile.WriteFile(filepath.Join(dir, VersionFile), []byte(v+"\n"), 0o644); err != nil {
+		return res, recs, err
+	}
 	recs = append(recs, outcome.Record{Package: e.Cfg.Assets.Checksums, Version: v, Action: outcome.Published, Note: fmt.Sprintf("SHA-256 of %d archives", len(res.Archives))})
 	e.Out.Line(report.Added, "%s (SHA-256 of %d archives, sha256sum format)", e.Cfg.Assets.Checksums, len(res.Archives))
 	return res, recs, nil
@@ -154,10 +178,15 @@ func clear(dir string) error {
 	return nil
 }
 
-// Read reads the checksums file in the assets directory and checks every archive it lists
-// against its bytes: what githubRelease uploads is exactly what
-// releaseAssets wrote. It returns the archives in the file's order.
-func Read(e *toolkit.Env) ([]archive.Info, string, error) {
+// VersionFile, in the assets directory, holds the release version the
+// archives' binaries were built at (not uploaded anywhere).
+const VersionFile = "release-version.txt"
+
+// Read reads the checksums file in the assets directory and checks every
+// archive it lists against its bytes, and that they were made for release
+// version v: what githubRelease uploads is exactly what releaseAssets wrote
+// for v. It returns the archives in the file's order.
+func Read(e *toolkit.Env, v string) ([]archive.Info, string, error) {
 	dir := e.Cfg.AssetsDir()
 	sumsPath := filepath.Join(dir, e.Cfg.Assets.Checksums)
 	data, err := os.ReadFile(sumsPath)
@@ -166,6 +195,15 @@ func Read(e *toolkit.Env) ([]archive.Info, string, error) {
 	}
 	if err != nil {
 		return nil, sumsPath, err
+	}
+	made, err := os.ReadFile(filepath.Join(dir, VersionFile))
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return nil, sumsPath, fmt.Errorf("%s holds no archives made for %s (no %s): make them with `go tool mage releaseAssets -version=%s`", dir, v, VersionFile, v)
+	case err != nil:
+		return nil, sumsPath, err
+	case strings.TrimSpace(string(made)) != v:
+		return nil, sumsPath, fmt.Errorf("the archives in %s hold the binaries of %s, not %s: build %s and make them again with `go tool mage releaseAssets -version=%s`", dir, strings.TrimSpace(string(made)), v, v, v)
 	}
 	sums, err := archive.ParseChecksums(data)
 	if err != nil {
@@ -176,7 +214,7 @@ func Read(e *toolkit.Env) ([]archive.Info, string, error) {
 	}
 	var out []archive.Info
 	for _, info := range infos(sums) {
-		if info.Name != filepath.Base(info.Name) || strings.HasPrefix(info.Name, ".") || info.Name == e.Cfg.Assets.Checksums {
+		if info.Name != filepath.Base(info.Name) || strings.HasPrefix(info.Name, ".") || info.Name == e.Cfg.Assets.Checksums || info.Name == VersionFile {
 			return nil, sumsPath, fmt.Errorf("%s lists %q, which is not an archive in %s: run `go tool mage releaseAssets` again", sumsPath, info.Name, dir)
 		}
 		p := filepath.Join(dir, info.Name)
@@ -200,4 +238,44 @@ func infos(sums map[string]string) []archive.Info {
 	}
 	slices.SortFunc(out, func(a, b archive.Info) int { return strings.Compare(a.Name, b.Name) })
 	return out
+}
+
+// releaseVersion is the version the archives are made for: v when given
+// (checked against cli.source's), else cli.source's, else the one the build
+// manifest records for every binary the archives hold.
+func releaseVersion(e *toolkit.Env, list []config.Archive, v string) (string, error) {
+	if v != "" {
+		return v, build.CheckSourceVersion(e, v)
+	}
+	sv, err := build.SourceVersion(e)
+	if err != nil || sv != "" {
+		return sv, err
+	}
+	m, err := build.ReadManifest(e)
+	if err != nil {
+		return "", err
+	}
+	seen := map[string][]string{}
+	var versions []string
+	for _, a := range list {
+		b, ok := m.Targets[a.From.Name]
+		if !ok {
+			continue // Vouch names it
+		}
+		if _, dup := seen[b.Version]; !dup {
+			versions = append(versions, b.Version)
+		}
+		seen[b.Version] = append(seen[b.Version], a.From.Name)
+	}
+	switch len(versions) {
+	case 0:
+		return "", fmt.Errorf("no archive can be made: the build manifest (%s) records none of the binaries they hold; build them with `go tool mage build -version=X.Y.Z`", build.ManifestPath(e))
+	case 1:
+		return versions[0], nil
+	}
+	var parts []string
+	for _, ver := range versions {
+		parts = append(parts, fmt.Sprintf("%s at %s", strings.Join(seen[ver], ", "), ver))
+	}
+	return "", fmt.Errorf("the binaries were built at different versions (%s), so no archive was made: pass -version=X.Y.Z, and rebuild the others with `go tool mage build -version=X.Y.Z`", strings.Join(parts, "; "))
 }

@@ -202,7 +202,7 @@ func TestArchives(t *testing.T) {
 		}
 	}
 
-	listed, _, err := Read(again)
+	listed, _, err := Read(again, ver)
 	if err != nil || len(listed) != len(want) || listed[0].Path != filepath.Join(res.Dir, want[0]) || listed[0].Size == 0 {
 		t.Fatalf("Read = %+v, %v", listed, err)
 	}
@@ -266,7 +266,7 @@ func TestMissingBinary(t *testing.T) {
 	if left, _ := os.ReadDir(res.Dir); len(left) != 0 {
 		t.Errorf("the assets directory holds %v after a failed run", left)
 	}
-	if _, _, err := Read(e); err == nil || !strings.Contains(err.Error(), "make the archives first") {
+	if _, _, err := Read(e, ver); err == nil || !strings.Contains(err.Error(), "make the archives first") {
 		t.Errorf("Read after a failed run: %v", err)
 	}
 }
@@ -312,14 +312,72 @@ func TestChangedArchive(t *testing.T) {
 	}
 	f.Write([]byte{0})
 	f.Close()
-	if _, _, err := Read(e); err == nil || !strings.Contains(err.Error(), "the archive changed after releaseAssets") {
+	if _, _, err := Read(e, ver); err == nil || !strings.Contains(err.Error(), "the archive changed after releaseAssets") {
 		t.Errorf("Read of a changed archive: %v", err)
 	}
 	sum := strings.Repeat("0", 64)
 	if err := os.WriteFile(res.Checksums, []byte(sum+"  ../../etc/passwd\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := Read(e); err == nil || !strings.Contains(err.Error(), "which is not an archive in") {
+	if _, _, err := Read(e, ver); err == nil || !strings.Contains(err.Error(), "which is not an archive in") {
 		t.Errorf("Read of a checksums file naming a path: %v", err)
 	}
+}
+
+// TestBinariesOfTheReleaseVersion: the archives go to the GitHub Release
+// of a version under names without one, so a binary built at another
+// version, or changed since its build, is refused as it is for npm, and
+// nothing is written.
+func TestBinariesOfTheReleaseVersion(t *testing.T) {
+	t.Parallel()
+	e, _ := demo(t, nil)
+	arm, _ := platforms.Lookup("linux-arm64")
+	if _, err := build.Build(ctx(t), e, []platforms.Target{arm}, "1.5.0"); err != nil {
+		t.Fatal(err)
+	}
+	empty := func() {
+		t.Helper()
+		if left, _ := os.ReadDir(e.Cfg.AssetsDir()); len(left) != 0 {
+			t.Errorf("the assets directory holds %v after a refusal", left)
+		}
+	}
+	_, _, err := Make(ctx(t), e, ver)
+	for _, w := range []string{"1 of 8 archives cannot be made", "facet-linux-arm64.tar.gz needs the linux-arm64 binary",
+		"is not the linux-arm64 binary built at 1.4.0: it was built at 1.5.0", "go tool mage build -target=linux-arm64 -version=1.4.0"} {
+		if err == nil || !strings.Contains(err.Error(), w) {
+			t.Errorf("Make at %s with linux-arm64 built at 1.5.0: error lacks %q: %v", ver, w, err)
+		}
+	}
+	empty()
+	// Without a version the manifest's must agree.
+	_, _, err = Make(ctx(t), e, "")
+	if err == nil || !strings.Contains(err.Error(), "built at different versions") || !strings.Contains(err.Error(), "linux-arm64 at 1.5.0") {
+		t.Errorf("Make without a version, binaries at two versions: %v", err)
+	}
+	empty()
+	if _, err := build.Build(ctx(t), e, []platforms.Target{arm}, ver); err != nil {
+		t.Fatal(err)
+	}
+	res, _, err := Make(ctx(t), e, "")
+	if err != nil || res.Version != ver || len(res.Archives) != 8 {
+		t.Fatalf("Make without a version after the rebuild: version %q, %d archives, %v", res.Version, len(res.Archives), err)
+	}
+	// githubRelease reads them for their version only.
+	if _, _, err := Read(e, ver); err != nil {
+		t.Errorf("Read at %s: %v", ver, err)
+	}
+	if _, _, err := Read(e, "1.5.0"); err == nil || !strings.Contains(err.Error(), "hold the binaries of 1.4.0, not 1.5.0") {
+		t.Errorf("Read at 1.5.0 of archives made at %s: %v", ver, err)
+	}
+	// A binary changed after its build.
+	f, err := os.OpenFile(e.Cfg.BinaryPath(arm), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Write([]byte{0})
+	f.Close()
+	if _, _, err := Make(ctx(t), e, ver); err == nil || !strings.Contains(err.Error(), "it changed since it was built") {
+		t.Errorf("Make with a changed binary: %v", err)
+	}
+	empty()
 }

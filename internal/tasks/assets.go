@@ -23,7 +23,11 @@ import (
 // their SHA-256 in sha256sum format, sorted by name. The output directory
 // (assets.dir, default dist/assets) is cleared first; every binary is
 // checked before any archive is written, and a missing one is named with
-// its target and the build command that makes it.
+// its target and the build command that makes it. Every binary must be the
+// one build made at the release version (-version, else the CI tag's, else
+// cli.source's, else the one the build manifest records for all of them),
+// unchanged since; githubRelease uploads the archives only to that
+// version's release.
 //
 // Environment: RELEASE_CONFIG, RELEASE_REPORT, GITHUB_STEP_SUMMARY.
 //
@@ -38,9 +42,12 @@ func ReleaseAssets(ctx context.Context,
 			return err
 		}
 		e.Out.Heading("Making %d standalone archives in %s", len(e.Cfg.ArchiveList()), e.Cfg.AssetsDir())
-		_, recs, err := releaseassets.Make(ctx, e, v)
+		res, recs, err := releaseassets.Make(ctx, e, v)
 		if len(recs) > 0 {
 			outcome.Summary(e.Out, recs)
+		}
+		if res != nil && res.Version != "" {
+			v = res.Version
 		}
 		rep := releasereport.New("releaseAssets", e.Cfg.CLI.Package, v, start, time.Now(), recs, err)
 		return errors.Join(err, releasereport.Emit(rep, e.Facts.ReportPath, e.Facts.StepSummary))

@@ -15,6 +15,7 @@ import (
 	"github.com/agent-facets/release/internal/localgithub"
 	"github.com/agent-facets/release/internal/localregistry/localregistrytest"
 	"github.com/agent-facets/release/internal/localslack"
+	"github.com/agent-facets/release/internal/releaseassets"
 	"github.com/agent-facets/release/internal/report/releasereport"
 	"github.com/agent-facets/release/internal/toolkit/toolkittest"
 	"github.com/agent-facets/release/platforms"
@@ -262,6 +263,9 @@ func TestGithubReleaseTarget(t *testing.T) {
 	}
 	_, sum, _ := archive.SHA256File(filepath.Join(dir, "facet-linux-x64.tar.gz"))
 	if err := os.WriteFile(filepath.Join(dir, "checksums.txt"), archive.Checksums([]archive.Info{{Name: "facet-linux-x64.tar.gz", SHA256: sum}}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, releaseassets.VersionFile), []byte("1.2.3\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	writeConfig(t, cfg)
