@@ -22,6 +22,7 @@ import (
 	"github.com/agent-facets/release/internal/publish"
 	"github.com/agent-facets/release/internal/report/releasereport"
 	"github.com/agent-facets/release/internal/seed"
+	"github.com/agent-facets/release/internal/status"
 	"github.com/agent-facets/release/internal/toolkit"
 	"github.com/agent-facets/release/internal/toolkit/toolkittest"
 	"github.com/agent-facets/release/internal/trust"
@@ -164,10 +165,21 @@ func TestStagedReleaseApprovedPlatformsFirst(t *testing.T) {
 	s := stageRelease(t, nil)
 	reg, e := s.reg, s.maintainer
 	cliID := s.ids["agent-facets"]
+	// status sees the staged libraries as staged, waiting for approval.
+	before, err := status.Libraries(ctx(t), e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if before.Complete || !before.AwaitingApproval || outcome.Count(before.Packages, outcome.Staged) != 3 || !strings.HasPrefix(before.Next, "release:approve") {
+		t.Fatalf("libraries before approval: complete=%v awaiting=%v next=%q %+v", before.Complete, before.AwaitingApproval, before.Next, before.Packages)
+	}
 	from := len(reg.Requests())
 	recs, err := approve.Approve(ctx(t), e, ver, fastApprove(s))
 	if err != nil {
 		t.Fatalf("%v\n%s", err, s.out)
+	}
+	if after, err := status.Libraries(ctx(t), e); err != nil || !after.Complete || outcome.Count(after.Packages, outcome.Published) != 3 {
+		t.Errorf("libraries after approval: %+v, %v", after, err)
 	}
 	if len(recs) != 16 {
 		t.Fatalf("%d records, want 12 platforms + 3 libraries + the CLI", len(recs))

@@ -193,7 +193,10 @@ type LibraryReport struct {
 	// Skipped are the workspace packages that are not libraries, and why.
 	Skipped  []toolkit.Skip
 	Complete bool
-	Next     string
+	// AwaitingApproval is set when nothing is missing and some libraries
+	// are staged (stage mode): a maintainer's release:approve finishes it.
+	AwaitingApproval bool
+	Next             string
 }
 
 // Libraries reads the state of every library package (the set
@@ -216,7 +219,8 @@ func Libraries(ctx context.Context, e *toolkit.Env) (*LibraryReport, error) {
 		specs[i] = registry.Spec{Name: p.Name, Version: p.Version}
 	}
 	results, _ := e.Reg.CheckAll(ctx, func(n string) string { return regs[n] }, specs, true)
-	var missing, unknown []string
+	reader := &publish.StagedReader{Env: e}
+	var missing, unknown, staged []string
 	for _, res := range results {
 		row := outcome.Record{Package: res.Spec.Name, Version: res.Spec.Version, Integrity: res.Integrity, Latest: res.Latest, Registry: regs[res.Spec.Name]}
 		switch {
@@ -226,6 +230,14 @@ func Libraries(ctx context.Context, e *toolkit.Env) (*LibraryReport, error) {
 		case res.State == registry.Published && res.Spec.Version == e.Cfg.Release.PlaceholderVersion:
 			row.Action, row.Note = outcome.Missing, "only the seeded placeholder"
 			missing = append(missing, row.String())
+		case res.State != registry.Published && lookStaged(ctx, e, reader, &row):
+			// Libraries are packed by npm, so there are no local bytes to
+			// compare here: release:approve checks them against CI's reports.
+			if row.Action == outcome.Staged {
+				staged = append(staged, row.Package)
+			} else {
+				unknown = append(unknown, row.Package)
+			}
 		case res.State != registry.Published:
 			row.Action = outcome.Missing
 			missing = append(missing, row.String())
@@ -239,6 +251,9 @@ func Libraries(ctx context.Context, e *toolkit.Env) (*LibraryReport, error) {
 		r.Next = "the registry could not be read for " + strings.Join(unknown, ", ") + " (see above); fix that and run status again"
 	case len(missing) > 0:
 		r.Next = "publishAdapters (or push the tag of each: " + strings.Join(missing, ", ") + ")"
+	case len(staged) > 0:
+		r.AwaitingApproval = true
+		r.Next = fmt.Sprintf("release:approve (a maintainer, with 2FA: %s staged)", strings.Join(staged, ", "))
 	default:
 		r.Complete = true
 		r.Next = "nothing: every library is published at its version"
@@ -267,9 +282,12 @@ func PrintLibraries(out *report.Printer, r *LibraryReport) {
 			out.Line(report.Failed, "%s: %s", row.Package, row.Error)
 		}
 	}
-	if r.Complete {
+	switch {
+	case r.Complete:
 		out.Line(report.OK, "every library is published at its version")
-	} else {
+	case r.AwaitingApproval:
+		out.Line(report.Wait, "libraries staged, not public yet; next: %s", r.Next)
+	default:
 		out.Line(report.Warn, "libraries incomplete; next: %s", r.Next)
 	}
 }

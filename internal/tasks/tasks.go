@@ -317,11 +317,15 @@ func Status(ctx context.Context,
 			}
 			status.PrintLibraries(e.Out, lr)
 			rows = append(rows, lr.Packages...)
-			switch {
-			case !lr.Complete && complete:
+			switch done := lr.Complete || staged && lr.AwaitingApproval; {
+			case !done && complete:
 				complete, next = false, lr.Next
-			case !lr.Complete:
+			case !done:
 				next += "; libraries: " + lr.Next
+			case !lr.Complete && r.Complete:
+				// The platform packages and the CLI are public; libraries
+				// wait for approval.
+				next = lr.Next
 			}
 		}
 		var incomplete error
