@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/agent-facets/release/internal/fanout"
+	"github.com/agent-facets/release/internal/library"
 	"github.com/agent-facets/release/internal/npmcli"
 	"github.com/agent-facets/release/internal/outcome"
 	"github.com/agent-facets/release/internal/publish"
@@ -76,14 +77,35 @@ type item struct {
 
 func (it *item) String() string { return it.Name + "@" + it.Version }
 
-// plan lists the release's packages at v: the platform packages, the
-// libraries (the adapters at their workspace versions) and the CLI
-// package, with the registries npm uses for them.
+// IsLibraryTag reports whether what names a library released on its own
+// (<scope>/<name>@X.Y.Z, the tags changesets makes) rather than a version
+// of the CLI.
+func IsLibraryTag(e *toolkit.Env, what string) bool {
+	rest, ok := strings.CutPrefix(what, e.Cfg.Scope+"/")
+	return ok && e.Cfg.Scope != "" && strings.Contains(rest, "@")
+}
+
+// plan lists the release's packages: for a CLI version v the platform
+// packages, the libraries (the adapters at their workspace versions) and
+// the CLI package; for a library's tag that library alone; with the
+// registries npm uses for them.
 func plan(ctx context.Context, e *toolkit.Env, v string) ([]*item, error) {
+	var items []*item
+	if IsLibraryTag(e, v) {
+		d, err := e.Libraries()
+		if err != nil {
+			return nil, fmt.Errorf("cannot tell which libraries there are: %w", err)
+		}
+		name, ver, err := library.ParseTag(e, d, v)
+		if err != nil {
+			return nil, err
+		}
+		items = append(items, &item{Kind: Library, Name: name, Version: ver})
+		return withRegistries(ctx, e, items)
+	}
 	if _, err := version.Validate(v); err != nil {
 		return nil, err
 	}
-	var items []*item
 	for _, t := range e.Cfg.PlatformTargets() {
 		items = append(items, &item{Kind: Platform, Name: e.Cfg.PlatformPackage(t.Name), Version: v, Target: t.Name})
 	}
@@ -99,6 +121,11 @@ func plan(ctx context.Context, e *toolkit.Env, v string) ([]*item, error) {
 		items = append(items, &item{Kind: Library, Name: l.Name, Version: l.Version})
 	}
 	items = append(items, &item{Kind: CLI, Name: e.Cfg.CLI.Package, Version: v})
+	return withRegistries(ctx, e, items)
+}
+
+// withRegistries sets each item's registry, the one npm uses for it.
+func withRegistries(ctx context.Context, e *toolkit.Env, items []*item) ([]*item, error) {
 	for _, it := range items {
 		reg, err := e.Registry(ctx, it.Name)
 		if err != nil {
@@ -264,6 +291,9 @@ func Approve(ctx context.Context, e *toolkit.Env, v string, o Options) ([]outcom
 		return nil, err
 	}
 	var expect map[string]expectation
+	if o.Reports == "" && IsLibraryTag(e, v) {
+		return nil, fmt.Errorf("a library is checked against what CI built only through its report: pass -reports=<dir> (the RELEASE_REPORT of the publishAdapters job that staged %s); nothing was approved", v)
+	}
 	if o.Reports != "" {
 		if expect, err = fromReports(o.Reports); err != nil {
 			return nil, err

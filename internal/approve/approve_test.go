@@ -532,3 +532,68 @@ func TestApproveAsksOnceAndReusesTheCode(t *testing.T) {
 		t.Errorf("asked %d times, %d publishes", asked, len(s.reg.Publishes()))
 	}
 }
+
+// TestLibraryApprovedByItsTag: a library released on its own tag is
+// approved (and rejected) by that tag, alone, checked against the report
+// of the job that staged it; status names the command.
+func TestLibraryApprovedByItsTag(t *testing.T) {
+	t.Parallel()
+	s := stageRelease(t, nil)
+	reg, e := s.reg, s.maintainer
+	const sdk, openai = "@agent-facets/adapter@1.2.0", "@agent-facets/adapter-openai@1.0.0"
+	libs, err := status.Libraries(ctx(t), e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(libs.Next, "release:approve "+sdk+" -reports=<dir>") {
+		t.Errorf("status's next step: %q", libs.Next)
+	}
+
+	// Without the reports nothing says what CI built.
+	o := fastApprove(s)
+	o.Reports = ""
+	from := len(reg.Requests())
+	if _, err := approve.Approve(ctx(t), e, sdk, o); err == nil || !strings.Contains(err.Error(), "pass -reports=<dir>") {
+		t.Errorf("approve %s without reports: %v", sdk, err)
+	}
+	if w := writes(reg, from); len(w) != 0 {
+		t.Errorf("writes without reports: %v", w)
+	}
+
+	recs, err := approve.Approve(ctx(t), e, sdk, fastApprove(s))
+	if err != nil {
+		t.Fatalf("%v\n%s", err, s.out)
+	}
+	if len(recs) != 1 || recs[0].Package != "@agent-facets/adapter" || recs[0].Action != outcome.Published || recs[0].Note != "approved" {
+		t.Fatalf("records: %+v", recs)
+	}
+	// Only that library is public: the CLI and the other libraries stay staged.
+	after, err := status.Libraries(ctx(t), e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if outcome.Count(after.Packages, outcome.Published) != 1 || outcome.Count(after.Packages, outcome.Staged) != 2 {
+		t.Errorf("libraries after approving %s: %+v", sdk, after.Packages)
+	}
+	r, err := status.Read(ctx(t), e, ver)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if outcome.Count(r.Packages, outcome.Staged) != len(r.Packages) {
+		t.Errorf("the CLI release was touched: %+v", r.Packages)
+	}
+	// Again: nothing to do.
+	if recs, err := approve.Approve(ctx(t), e, sdk, fastApprove(s)); err != nil || recs[0].Action != outcome.Identical {
+		t.Errorf("approve %s again: %+v, %v", sdk, recs, err)
+	}
+
+	// Rejecting another library by its tag removes it alone.
+	recs, err = approve.Reject(ctx(t), e, openai, approve.Options{OTP: reg.OTP()})
+	if err != nil || len(recs) != 1 || recs[0].Action != outcome.Rejected {
+		t.Fatalf("reject %s: %+v, %v\n%s", openai, recs, err, s.out)
+	}
+	if _, err := approve.Approve(ctx(t), e, "@agent-facets/adapter-nope@1.0.0", fastApprove(s)); err == nil || !strings.Contains(err.Error(), "no package of the workspace") {
+		t.Errorf("approve of an unknown library: %v", err)
+	}
+	assertNoSecrets(t, reg.OTP(), s.out.String())
+}

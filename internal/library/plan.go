@@ -116,7 +116,7 @@ func NewPlan(ctx context.Context, e *toolkit.Env, d *toolkit.Discovery, tag stri
 		}
 	default:
 		p.Mode = LibraryTag
-		name, v, err := parseLibraryTag(e, d, tag)
+		name, v, err := ParseTag(e, d, tag)
 		if err != nil {
 			return nil, err
 		}
@@ -147,9 +147,9 @@ func NewPlan(ctx context.Context, e *toolkit.Env, d *toolkit.Discovery, tag stri
 	return p, nil
 }
 
-// parseLibraryTag splits a library tag into the package and version, and
-// checks that it names a library.
-func parseLibraryTag(e *toolkit.Env, d *toolkit.Discovery, tag string) (string, string, error) {
+// ParseTag splits a library tag (<scope>/<name>@X.Y.Z) into the package and
+// version, and checks that it names a library.
+func ParseTag(e *toolkit.Env, d *toolkit.Discovery, tag string) (string, string, error) {
 	i := strings.LastIndex(tag, "@")
 	if i <= 0 {
 		return "", "", fmt.Errorf("tag %s is neither the CLI's release tag (%sX.Y.Z) nor a library's (%s/<name>@X.Y.Z): nothing to release", tag, e.Cfg.Release.TagPrefix, e.Cfg.Scope)

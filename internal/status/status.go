@@ -234,7 +234,7 @@ func Libraries(ctx context.Context, e *toolkit.Env) (*LibraryReport, error) {
 			// Libraries are packed by npm, so there are no local bytes to
 			// compare here: release:approve checks them against CI's reports.
 			if row.Action == outcome.Staged {
-				staged = append(staged, row.Package)
+				staged = append(staged, row.String())
 			} else {
 				unknown = append(unknown, row.Package)
 			}
@@ -253,7 +253,11 @@ func Libraries(ctx context.Context, e *toolkit.Env) (*LibraryReport, error) {
 		r.Next = "publishAdapters (or push the tag of each: " + strings.Join(missing, ", ") + ")"
 	case len(staged) > 0:
 		r.AwaitingApproval = true
-		r.Next = fmt.Sprintf("release:approve (a maintainer, with 2FA: %s staged)", strings.Join(staged, ", "))
+		steps := make([]string, len(staged))
+		for i, tag := range staged {
+			steps[i] = "release:approve " + tag + " -reports=<dir>"
+		}
+		r.Next = strings.Join(steps, ", ") + " (a maintainer, with 2FA; release:approve of the CLI's version approves them too)"
 	default:
 		r.Complete = true
 		r.Next = "nothing: every library is published at its version"
@@ -271,7 +275,10 @@ func PrintLibraries(out *report.Printer, r *LibraryReport) {
 	rows := make([][]string, len(r.Packages))
 	for i, row := range r.Packages {
 		state := string(row.Action)
-		if row.Note != "" {
+		switch {
+		case strings.HasPrefix(row.Note, state):
+			state = row.Note // "staged (id …), waiting for …"
+		case row.Note != "":
 			state += " (" + row.Note + ")"
 		}
 		rows[i] = []string{row.Package, row.Version, state, outcome.Short(row.Integrity), row.Latest}

@@ -34,6 +34,10 @@ type Release mg.Namespace
 // Already-published identical versions are skipped, so a re-run after any
 // failure finishes the release.
 //
+// A library released on its own tag is approved by that tag instead of a
+// version (release:approve @agent-facets/adapter@0.19.0 -reports=...), the
+// library alone, checked against the report of the job that staged it.
+//
 // 2FA: one one-time password (NPM_OTP) serves every approval while npm
 // accepts it; in a terminal you are asked for it, and asked again when npm
 // refuses it. Without a terminal a refused code stops the run, saying what
@@ -43,29 +47,38 @@ type Release mg.Namespace
 //
 // Example: NPM_OTP=123456 go tool mage release:approve 1.2.3 -reports=ci-reports
 func (Release) Approve(ctx context.Context,
-	version string, // the staged release version, e.g. 1.2.3
+	version string, // the staged release version, e.g. 1.2.3, or a library's tag, e.g. @agent-facets/adapter@0.19.0
 	reports *string, // a directory of the CI jobs' RELEASE_REPORT files (default: compare with the local build)
 ) error {
 	return maintaining("release:approve", version, func(e *toolkit.Env, v string, o approve.Options) ([]outcome.Record, error) {
 		o.Reports = str(reports)
-		e.Out.Heading("Approving the staged release %s@%s", e.Cfg.CLI.Package, v)
+		if approve.IsLibraryTag(e, v) {
+			e.Out.Heading("Approving the staged library release %s", v)
+		} else {
+			e.Out.Heading("Approving the staged release %s@%s", e.Cfg.CLI.Package, v)
+		}
 		return approve.Approve(ctx, e, v, o)
 	})
 }
 
 // Reject deletes, unapproved, everything staged for a release version: the CLI package first.
 //
-// Published versions are left alone (they cannot be rejected). Needs a
-// one-time password as release:approve does.
+// Published versions are left alone (they cannot be rejected). A library's
+// tag instead of a version rejects that library alone. Needs a one-time
+// password as release:approve does.
 //
 // Environment: NPM_OTP, RELEASE_CONFIG, RELEASE_REPORT, npm's login.
 //
 // Example: NPM_OTP=123456 go tool mage release:reject 1.2.3
 func (Release) Reject(ctx context.Context,
-	version string, // the staged release version, e.g. 1.2.3
+	version string, // the staged release version, e.g. 1.2.3, or a library's tag
 ) error {
 	return maintaining("release:reject", version, func(e *toolkit.Env, v string, o approve.Options) ([]outcome.Record, error) {
-		e.Out.Heading("Rejecting what is staged for %s@%s", e.Cfg.CLI.Package, v)
+		if approve.IsLibraryTag(e, v) {
+			e.Out.Heading("Rejecting what is staged for %s", v)
+		} else {
+			e.Out.Heading("Rejecting what is staged for %s@%s", e.Cfg.CLI.Package, v)
+		}
 		return approve.Reject(ctx, e, v, o)
 	})
 }
@@ -76,7 +89,10 @@ func (Release) Reject(ctx context.Context,
 func maintaining(operation, version string, op func(e *toolkit.Env, v string, o approve.Options) ([]outcome.Record, error)) error {
 	return withEnv(func(e *toolkit.Env) error {
 		start := time.Now()
-		v, err := e.Version(version)
+		v, err := version, error(nil)
+		if !approve.IsLibraryTag(e, version) {
+			v, err = e.Version(version)
+		}
 		var recs []outcome.Record
 		if err == nil {
 			o := approve.Options{OTP: e.Facts.OTP}
