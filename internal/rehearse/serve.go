@@ -26,7 +26,9 @@ type ServeOptions struct {
 	// tokens for).
 	Facts toolkit.Facts
 	// Dir receives the npm configurations, the stand-in circleci and the
-	// environment files; it is created (mode 0700) and left in place.
+	// environment files; it is created (mode 0700) and left in place, and
+	// what the run wrote in it (a login token among it) is removed when
+	// the run ends.
 	Dir string
 	// Ready, when set, is called with the two environments once the
 	// registry answers (tests use it; people read the printed lines).
@@ -109,6 +111,11 @@ func Serve(ctx context.Context, o ServeOptions, out *report.Printer) error {
 	}
 	<-ctx.Done()
 	out.Line(report.Info, "stopping the local registry")
+	// Its login token, the stand-in circleci and the environments are of
+	// a registry that is gone.
+	for _, name := range []string{"maintainer.env", "ci.env", "npm-maintainer", "npm-ci", "bin"} {
+		os.RemoveAll(filepath.Join(o.Dir, name))
+	}
 	return nil
 }
 

@@ -78,6 +78,10 @@ func TestServe(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
+	// Nothing of it is left in the directory: no login token, no signing key.
+	if left, _ := os.ReadDir(dir); len(left) > 1 || len(left) == 1 && left[0].Name() != ".serve.lock" {
+		t.Errorf("left in %s: %v", dir, left)
+	}
 	if _, err := run(got.maintainer).Output(context.Background(), command.Cmd{Name: "npm", Args: []string{"ping", "--fetch-retries=0"}}); err == nil {
 		t.Error("the registry still answers after the run ended")
 	}

@@ -99,8 +99,9 @@ func Rehearse(ctx context.Context,
 // publishing to it with trusted publishing: npm without a login and a
 // stand-in circleci minting tokens for release.json's trusted publisher.
 // Export one in another shell and run any target against the registry;
-// nothing reaches any other registry. The registry and its storage are
-// removed when it stops; <dir> stays.
+// nothing reaches any other registry. The registry, its storage, the npm
+// configurations (a login token) and the env files are removed when it
+// stops; <dir> stays.
 //
 // Example: go tool mage localRegistry -dir=/tmp/reg
 func LocalRegistry(ctx context.Context,
