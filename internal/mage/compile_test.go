@@ -58,3 +58,15 @@ func TestCompileIsRelativeToTheCaller(t *testing.T) {
 		t.Fatalf("%s -l: %v\n%s", exe, err, out)
 	}
 }
+
+// Runs of one checkout with different Mage caches share the lock (they
+// share magefiles/mage_output_file.go); other checkouts do not.
+func TestOneLockPerCheckout(t *testing.T) {
+	a, b := t.TempDir(), t.TempDir()
+	if lockPath(a, "/src/one/magefiles") != lockPath(b, "/src/one/magefiles") {
+		t.Error("two Mage caches give one checkout two locks")
+	}
+	if lockPath(a, "/src/one/magefiles") == lockPath(a, "/src/two/magefiles") {
+		t.Error("two checkouts share a lock")
+	}
+}

@@ -111,16 +111,28 @@ func lockCompile(inv mage.Invocation) (unlock func(), err error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(filepath.Join(inv.CacheDir, "locks"), 0o755); err != nil {
-		return nil, fmt.Errorf("mage cache %s: %w", inv.CacheDir, err)
+	path := lockPath(inv.CacheDir, abs)
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, fmt.Errorf("lock directory %s: %w", filepath.Dir(path), err)
 	}
-	sum := sha256.Sum256([]byte(abs))
-	lock := flock.New(filepath.Join(inv.CacheDir, "locks", hex.EncodeToString(sum[:8])+".lock"))
+	lock := flock.New(path)
 	if err := lock.Lock(); err != nil {
-		return nil, fmt.Errorf("lock the magefile's compilation in %s: %w", inv.CacheDir, err)
+		return nil, fmt.Errorf("lock the magefile's compilation (%s): %w", path, err)
 	}
 	removeOldRuns(inv.CacheDir)
 	return func() { _ = lock.Unlock() }, nil
+}
+
+// lockPath is the lock of the magefiles directory dir: the same whatever
+// Mage cache a run uses (MAGEFILE_CACHE may differ between runs of one
+// checkout), in the user's cache directory, else in Mage's.
+func lockPath(mageCache, dir string) string {
+	locks := filepath.Join(mageCache, "locks")
+	if user, err := os.UserCacheDir(); err == nil {
+		locks = filepath.Join(user, "agent-facets-release", "mage-locks")
+	}
+	sum := sha256.Sum256([]byte(dir))
+	return filepath.Join(locks, hex.EncodeToString(sum[:8])+".lock")
 }
 
 // removeOldRuns removes run binaries older than a day: a run removes its
