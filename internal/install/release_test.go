@@ -120,7 +120,7 @@ func release(t *testing.T) *localregistrytest.Registry {
 		defer cancel()
 		opts := publish.Options{
 			Verify:  publish.Verifier{Deadline: 30 * time.Second, Min: 100 * time.Millisecond},
-			Confirm: publish.Verifier{Deadline: 5 * time.Second, Min: 100 * time.Millisecond},
+			Confirm: publish.Verifier{Deadline: 2 * time.Minute, Min: 100 * time.Millisecond, Rounds: 3},
 		}
 		var here []string
 		for _, tg := range platforms.DetectHost().Candidates() {

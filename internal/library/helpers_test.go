@@ -24,7 +24,7 @@ func ctx(t *testing.T) context.Context {
 func fastOpts() publish.Options {
 	return publish.Options{
 		Verify:  publish.Verifier{Deadline: 30 * time.Second, Min: 100 * time.Millisecond},
-		Confirm: publish.Verifier{Deadline: 3 * time.Second, Min: 100 * time.Millisecond},
+		Confirm: publish.Verifier{Deadline: 2 * time.Minute, Min: 100 * time.Millisecond, Rounds: 3},
 	}
 }
 

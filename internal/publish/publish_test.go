@@ -68,7 +68,7 @@ func release(t *testing.T, mutate func(*config.Config)) (*localregistrytest.Regi
 func fastOpts() publish.Options {
 	return publish.Options{
 		Verify:  publish.Verifier{Deadline: 30 * time.Second, Min: 100 * time.Millisecond},
-		Confirm: publish.Verifier{Deadline: 3 * time.Second, Min: 100 * time.Millisecond},
+		Confirm: publish.Verifier{Deadline: 2 * time.Minute, Min: 100 * time.Millisecond, Rounds: 3},
 	}
 }
 

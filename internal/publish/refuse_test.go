@@ -112,7 +112,7 @@ func TestUnreadableIsNotMissing(t *testing.T) {
 		{"connection refused", func(reg *localregistrytest.Registry) { reg.Stop() },
 			// The default five-minute deadline: the test ends at once or not
 			// for five minutes.
-			func(o *publish.Options) { o.Confirm.Deadline = 0 },
+			func(o *publish.Options) { o.Confirm.Deadline, o.Confirm.Rounds = 0, 0 },
 			[]string{"the registry could not be read for 12 package(s)", "connection refused", "stopped at once"}},
 		{"every answer 502", func(reg *localregistrytest.Registry) {
 			reg.Inject(localregistry.Fault{Method: "GET", PathPrefix: "/@agent-facets/cli-", Status: 502, Body: `{"error":"bad gateway from the CDN"}`, Times: 1 << 20})

@@ -122,6 +122,10 @@ type Verifier struct {
 	Min, Max time.Duration
 	// Progress is how often a line reports a long wait. Zero means 10 s.
 	Progress time.Duration
+	// Rounds, when set, also ends the wait after that many complete reads
+	// of every pending version: a bound counted in the registry's answers,
+	// not in time (tests that expect a version never to appear).
+	Rounds int
 }
 
 // Wait returns once the registry serves every expected version with its
@@ -156,6 +160,7 @@ func (v *Verifier) Wait(ctx context.Context, what string, xs []Expect) error {
 	pending := xs
 	why := map[string]string{}
 	unreadable := map[string]bool{}
+	rounds := 0
 	op := func() error {
 		specs := make([]registry.Spec, len(pending))
 		for i, x := range pending {
@@ -202,6 +207,9 @@ func (v *Verifier) Wait(ctx context.Context, what string, xs []Expect) error {
 		if len(pending) == 0 {
 			return nil
 		}
+		if rounds++; v.Rounds > 0 && rounds >= v.Rounds {
+			return backoff.Permanent(errRounds)
+		}
 		if time.Since(lastProgress) >= progressEvery {
 			lastProgress = time.Now()
 			e.Out.Line(report.Wait, "waiting for the registry to serve %s (%s so far, deadline %s)", list(pending), time.Since(start).Round(time.Second), deadline)
@@ -234,6 +242,9 @@ func (v *Verifier) Wait(ctx context.Context, what string, xs []Expect) error {
 	e.Out.Line(report.OK, "registry serves %s (%s)", what, time.Since(start).Round(100*time.Millisecond))
 	return nil
 }
+
+// errRounds ends a wait after Verifier.Rounds reads.
+var errRounds = errors.New("read as many times as asked")
 
 // errUnrecoverable ends a wait that asking again cannot mend.
 var errUnrecoverable = errors.New("the registry cannot be read")

@@ -41,7 +41,7 @@ func TestStatusThroughARelease(t *testing.T) {
 		_, err := build.Build(ctx, e, e.Cfg.PlatformTargets(), "1.2.3")
 		return err
 	})
-	o := publish.Options{Verify: publish.Verifier{Min: 100 * time.Millisecond}, Confirm: publish.Verifier{Deadline: 2 * time.Second}}
+	o := publish.Options{Verify: publish.Verifier{Min: 100 * time.Millisecond}, Confirm: publish.Verifier{Deadline: 2 * time.Minute, Rounds: 3}}
 	check := func(wantComplete bool, wantNext string, states map[string]outcome.Action) {
 		t.Helper()
 		r, err := status.Read(ctx, e, "1.2.3")
