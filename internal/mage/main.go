@@ -111,6 +111,10 @@ func lockCompile(inv mage.Invocation) (unlock func(), err error) {
 	if err != nil {
 		return nil, err
 	}
+	// Mage's cache receives this run's binary.
+	if err := os.MkdirAll(inv.CacheDir, 0o755); err != nil {
+		return nil, fmt.Errorf("mage cache %s: %w", inv.CacheDir, err)
+	}
 	path := lockPath(inv.CacheDir, abs)
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, fmt.Errorf("lock directory %s: %w", filepath.Dir(path), err)
