@@ -400,11 +400,15 @@ func gitHubAndSlack(ctx context.Context, o Options, cfg *config.Config, ciEnv []
 	return nil
 }
 
-// writeChangelog gives the demo CLI's source package a changelog entry for
-// v, where githubRelease looks for the notes.
+// writeChangelog gives the demo CLI's source package (in the rehearsal's
+// own workspace) a changelog entry for v, and points githubRelease at it:
+// a github.changelog of the configuration is never written to.
 func writeChangelog(cfg *config.Config, v string) error {
+	cfg.GitHub.Changelog = ""
+	path := githubrelease.ChangelogPath(cfg)
+	cfg.GitHub.Changelog = path
 	text := fmt.Sprintf("# %s\n\n## %s\n\n### Patch Changes\n\n- A rehearsed release of the demo CLI.\n", cfg.CLI.Package, v)
-	return os.WriteFile(githubrelease.ChangelogPath(cfg), []byte(text), 0o644)
+	return os.WriteFile(path, []byte(text), 0o644)
 }
 
 // downloads fetches checksums.txt and this machine's archive from the

@@ -125,6 +125,14 @@ func TestStagedRehearsalFromGitHubActions(t *testing.T) {
 		t.Fatal(err)
 	}
 	m["trustedPublisher"] = map[string]any{"provider": "github", "repository": "agent-facets/facets", "workflow": "release.yml", "environment": "npm"}
+	// The configuration's own changelog is read by a real release, never
+	// written by a rehearsal.
+	changes := filepath.Join(t.TempDir(), "CHANGELOG.md")
+	const mine = "# agent-facets\n\n## 3.1.4\n\n- the maintainers' own\n"
+	if err := os.WriteFile(changes, []byte(mine), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	m["github"] = map[string]any{"changelog": changes}
 	data, _ = json.Marshal(m)
 	cfg := filepath.Join(t.TempDir(), "release.json")
 	if err := os.WriteFile(cfg, data, 0o644); err != nil {
@@ -160,5 +168,8 @@ func TestStagedRehearsalFromGitHubActions(t *testing.T) {
 	}
 	if m := regexp.MustCompile(`eyJ[A-Za-z0-9_-]{8,}\.eyJ|npm_[A-Za-z0-9]{36}|_authToken=[^\[]|--otp=\d`).FindString(text); m != "" {
 		t.Errorf("a secret reached the output: %.24s…", m)
+	}
+	if got, _ := os.ReadFile(changes); string(got) != mine {
+		t.Errorf("the rehearsal wrote to the configuration's changelog:\n%s", got)
 	}
 }
