@@ -40,9 +40,6 @@ import (
 	"encoding/pem"
 	"fmt"
 	"io"
-	"log"
-	"math/big"
-	"net"
 	"net/http"
 	"net/url"
 	"slices"
@@ -51,6 +48,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/agent-facets/release/internal/loopback"
 	"github.com/golang-jwt/jwt/v5"
 )
 
@@ -60,7 +58,7 @@ type Server struct {
 	// APIURL and uploads at UploadURL.
 	URL string
 
-	srv *http.Server
+	srv *loopback.Server
 
 	mu       sync.Mutex
 	repos    map[string]*repo // "owner/name" (lower case) -> repository
@@ -119,28 +117,23 @@ type App struct {
 
 // New starts an emulator on a free loopback port.
 func New() (*Server, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, url, err := loopback.Listen("localgithub")
 	if err != nil {
-		return nil, fmt.Errorf("localgithub: listen: %w", err)
+		return nil, err
 	}
 	s := &Server{
-		URL:     fmt.Sprintf("http://%s/", ln.Addr()),
+		URL:     url,
 		repos:   map[string]*repo{},
 		tokens:  map[string]*token{},
 		nextID:  1000,
 		arrived: make(chan struct{}),
 	}
-	s.srv = &http.Server{Handler: http.HandlerFunc(s.serve), ReadHeaderTimeout: 10 * time.Second, ErrorLog: log.New(io.Discard, "", 0)}
-	go func() { _ = s.srv.Serve(ln) }()
+	s.srv = loopback.Serve(ln, http.HandlerFunc(s.serve))
 	return s, nil
 }
 
 // Close stops the emulator.
-func (s *Server) Close() {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	_ = s.srv.Shutdown(ctx)
-}
+func (s *Server) Close() { s.srv.Close() }
 
 // APIURL is the REST API's base URL, as release.json's github.apiURL takes it.
 func (s *Server) APIURL() string { return s.URL + "api/v3/" }
@@ -171,7 +164,7 @@ func (s *Server) AddTag(fullName, tag string) {
 // Token returns a new personal access token that may write the given
 // repositories (every one when none is given).
 func (s *Server) Token(repos ...string) string {
-	v := "ghp_" + randomString(36)
+	v := "ghp_" + loopback.Random(36, loopback.Alnum)
 	t := &token{value: v, expires: time.Now().Add(24 * time.Hour)}
 	for _, r := range repos {
 		t.repos = append(t.repos, strings.ToLower(r))
@@ -204,7 +197,7 @@ func (s *Server) AddApp(repos ...string) (*App, error) {
 	s.nextID++
 	a := &App{
 		ID:       s.nextID,
-		ClientID: "Iv23li" + randomString(14),
+		ClientID: "Iv23li" + loopback.Random(14, loopback.Alnum),
 		Key:      key,
 		KeyPEM:   pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)}),
 		s:        s, installations: map[string]int64{},
@@ -1059,7 +1052,7 @@ func (s *Server) appEndpoint(rw http.ResponseWriter, r *http.Request, segs []str
 			return
 		}
 	}
-	t := &token{value: "ghs_" + randomString(36), repos: repos, expires: time.Now().Add(time.Hour), install: id}
+	t := &token{value: "ghs_" + loopback.Random(36, loopback.Alnum), repos: repos, expires: time.Now().Add(time.Hour), install: id}
 	s.mu.Lock()
 	s.tokens[t.value] = t
 	s.mu.Unlock()
@@ -1069,15 +1062,4 @@ func (s *Server) appEndpoint(rw http.ResponseWriter, r *http.Request, segs []str
 		"permissions":          map[string]string{"contents": "write", "metadata": "read"},
 		"repository_selection": "selected",
 	})
-}
-
-const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
-
-func randomString(n int) string {
-	b := make([]byte, n)
-	for i := range b {
-		k, _ := rand.Int(rand.Reader, big.NewInt(int64(len(alphabet))))
-		b[i] = alphabet[k.Int64()]
-	}
-	return string(b)
 }

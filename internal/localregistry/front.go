@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/Masterminds/semver/v3"
+	"github.com/agent-facets/release/internal/loopback"
 )
 
 // emulatorState is everything the front keeps; guarded by Registry.mu.
@@ -52,7 +53,7 @@ func (s *emulatorState) init() {
 	s.idClaims = map[string]map[string]any{}
 	s.stages = map[string]*stagedPublish{}
 	s.arrived = make(chan struct{})
-	s.stageOTP = randomDigits(6)
+	s.stageOTP = loopback.Random(6, loopback.Digits)
 }
 
 type publishRecord struct {
@@ -305,40 +306,12 @@ func (r *Registry) record(pkg string, versions []string, staged bool) {
 	}
 }
 
-// statusWriter remembers the status code written.
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	if w.status == 0 {
-		w.status = code
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusWriter) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	return w.ResponseWriter.Write(b)
-}
-
-func (w *statusWriter) Flush() {
-	if f, ok := w.ResponseWriter.(http.Flusher); ok {
-		f.Flush()
-	}
-}
-
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
 func (r *Registry) startFront() error {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, url, err := loopback.Listen("localregistry: the emulator front")
 	if err != nil {
-		return fmt.Errorf("localregistry: listen for the emulator front: %w", err)
+		return err
 	}
-	r.URL = fmt.Sprintf("http://%s/", ln.Addr().String())
+	r.URL = url
 	if r.cfg.tls {
 		cert, caPEM, err := newCertificate()
 		if err != nil {
@@ -374,12 +347,7 @@ func (r *Registry) startFront() error {
 			writeError(w, http.StatusBadGateway, "localregistry: Verdaccio unreachable: "+err.Error())
 		},
 	}
-	r.front = &http.Server{
-		Handler:           http.HandlerFunc(r.serve),
-		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          log.New(io.Discard, "", 0),
-	}
-	go func() { _ = r.front.Serve(ln) }()
+	r.front = loopback.Serve(ln, http.HandlerFunc(r.serve))
 	return nil
 }
 
@@ -388,9 +356,9 @@ func (r *Registry) startFront() error {
 func (r *Registry) serve(w http.ResponseWriter, req *http.Request) {
 	rec := Request{Method: req.Method, Path: req.URL.Path, Query: req.URL.RawQuery, Package: packageOf(req.URL.Path), Time: r.now(), InFlight: true}
 	idx := r.logRequest(rec)
-	sw := &statusWriter{ResponseWriter: w}
+	sw := &loopback.StatusWriter{ResponseWriter: w}
 	defer func() {
-		rec.Status, rec.InFlight = sw.status, false
+		rec.Status, rec.InFlight = sw.Status, false
 		r.mu.Lock()
 		r.state.requests[idx] = rec
 		r.wake()
@@ -455,7 +423,7 @@ func (r *Registry) serve(w http.ResponseWriter, req *http.Request) {
 	r.route(sw, req, rec.Package)
 }
 
-func (r *Registry) route(w *statusWriter, req *http.Request, pkg string) {
+func (r *Registry) route(w *loopback.StatusWriter, req *http.Request, pkg string) {
 	path := req.URL.Path
 	switch {
 	case path == idTokenPath:
@@ -489,7 +457,7 @@ func (r *Registry) route(w *statusWriter, req *http.Request, pkg string) {
 }
 
 // proxyPublish forwards a publish and records it when Verdaccio accepts it.
-func (r *Registry) proxyPublish(w *statusWriter, req *http.Request, pkg string) {
+func (r *Registry) proxyPublish(w *loopback.StatusWriter, req *http.Request, pkg string) {
 	body, err := io.ReadAll(req.Body)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, "read publish body: "+err.Error())
@@ -499,7 +467,7 @@ func (r *Registry) proxyPublish(w *statusWriter, req *http.Request, pkg string) 
 	req.ContentLength = int64(len(body))
 	versions := publishedVersions(body)
 	r.proxy.ServeHTTP(w, req)
-	if w.status >= 200 && w.status < 300 && len(versions) > 0 {
+	if w.Status >= 200 && w.Status < 300 && len(versions) > 0 {
 		r.recordPublish(pkg, versions)
 	}
 }

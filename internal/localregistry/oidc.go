@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/agent-facets/release/internal/loopback"
 	"github.com/golang-jwt/jwt/v5"
 )
 
@@ -40,7 +41,7 @@ func NewIssuer() *Issuer {
 	if err != nil {
 		panic(fmt.Sprintf("localregistry: generate RSA key: %v", err))
 	}
-	return &Issuer{Key: key, KeyID: "testreg-" + randomAlnum(12)}
+	return &Issuer{Key: key, KeyID: "testreg-" + loopback.Random(12, loopback.Alnum)}
 }
 
 // Mint signs claims as an RS256 JWT whose header carries the issuer's kid.
@@ -159,7 +160,7 @@ func (r *Registry) GitHubActionsEnv(claims jwt.MapClaims) []string {
 // tokenService registers claims with the emulated CI token service and
 // returns the request token that asks for them.
 func (r *Registry) tokenService(claims jwt.MapClaims) string {
-	reqToken := randomAlnum(40)
+	reqToken := loopback.Random(40, loopback.Alnum)
 	cp := map[string]any{}
 	for k, v := range claims {
 		cp[k] = v
@@ -272,7 +273,7 @@ func (r *Registry) serveOIDCExchange(w http.ResponseWriter, req *http.Request, p
 		writeError(w, http.StatusForbidden, prefix+"ID token does not match the trusted publisher of "+pkg+": "+strings.Join(reasons, "; "))
 		return
 	}
-	token := "npm_" + randomAlnum(36)
+	token := "npm_" + loopback.Random(36, loopback.Alnum)
 	expires := r.now().Add(r.cfg.oidcTTL).UTC()
 	r.mu.Lock()
 	r.state.tokens[token] = &oidcToken{pkg: pkg, perms: match.Permissions, expires: expires}
@@ -434,7 +435,7 @@ func (r *Registry) publisherToken() (string, error) {
 	if tok != "" {
 		return tok, nil
 	}
-	tok, err := r.addUser(oidcPublisher, randomAlnum(24))
+	tok, err := r.addUser(oidcPublisher, loopback.Random(24, loopback.Alnum))
 	if err != nil {
 		return "", err
 	}

@@ -10,6 +10,8 @@ import (
 	"net/http/httputil"
 	"sync"
 	"time"
+
+	"github.com/agent-facets/release/internal/loopback"
 )
 
 // Proxy is a forward HTTP proxy on a loopback port, as a company network
@@ -22,7 +24,7 @@ type Proxy struct {
 	// URL is http://127.0.0.1:PORT/.
 	URL string
 
-	srv     *http.Server
+	srv     *loopback.Server
 	mu      sync.Mutex
 	routes  map[string]string
 	log     []ProxyRequest
@@ -44,21 +46,20 @@ type ProxyRequest struct {
 // StartProxy starts a proxy; routes maps host:port to the host:port the
 // proxy connects to instead. Close it when done.
 func StartProxy(routes map[string]string) (*Proxy, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, url, err := loopback.Listen("localregistry: proxy")
 	if err != nil {
-		return nil, fmt.Errorf("localregistry: proxy: %w", err)
+		return nil, err
 	}
-	p := &Proxy{URL: fmt.Sprintf("http://%s/", ln.Addr()), routes: map[string]string{}, changed: make(chan struct{})}
+	p := &Proxy{URL: url, routes: map[string]string{}, changed: make(chan struct{})}
 	for k, v := range routes {
 		p.routes[k] = v
 	}
-	p.srv = &http.Server{Handler: p, ReadHeaderTimeout: 10 * time.Second, ErrorLog: log.New(io.Discard, "", 0)}
-	go func() { _ = p.srv.Serve(ln) }()
+	p.srv = loopback.Serve(ln, p)
 	return p, nil
 }
 
 // Close stops the proxy.
-func (p *Proxy) Close() { _ = p.srv.Close() }
+func (p *Proxy) Close() { p.srv.Close() }
 
 // Requests returns what the proxy has handled, oldest first.
 func (p *Proxy) Requests() []ProxyRequest {

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/big"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -20,6 +19,7 @@ import (
 	"time"
 
 	"github.com/agent-facets/release/internal/command"
+	"github.com/agent-facets/release/internal/loopback"
 )
 
 // Defaults for New; change them with the options.
@@ -105,7 +105,7 @@ type Registry struct {
 	dir        string // private directory holding config, storage, htpasswd and log
 	logPath    string
 	backend    *url.URL // Verdaccio, http://127.0.0.1:PORT
-	front      *http.Server
+	front      *loopback.Server
 	proxy      *httputil.ReverseProxy
 	client     *http.Client // for calls to Verdaccio
 	proc       *command.Service
@@ -307,7 +307,7 @@ func (r *Registry) waitReady(done <-chan struct{}) error {
 func (r *Registry) Stop() {
 	r.stopOnce.Do(func() {
 		if r.front != nil {
-			_ = r.front.Close()
+			r.front.Close()
 		}
 		if r.proc != nil {
 			r.proc.Stop()
@@ -364,7 +364,7 @@ func (r *Registry) backendDo(method, path, token string, body []byte) (int, []by
 // API (PUT /-/user/org.couchdb.user:<name>) and returns its npm token.
 // Names must be unique per Registry.
 func (r *Registry) CreateUser(name string) (token string, err error) {
-	return r.addUser(name, randomAlnum(24))
+	return r.addUser(name, loopback.Random(24, loopback.Alnum))
 }
 
 // CreateUserWithPassword is CreateUser with a password of the caller's,
@@ -489,34 +489,6 @@ func escapeName(pkg string) string {
 		return strings.Replace(pkg, "/", "%2f", 1)
 	}
 	return pkg
-}
-
-const alnum = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
-
-func randomAlnum(n int) string {
-	b := make([]byte, n)
-	max := big.NewInt(int64(len(alnum)))
-	for i := range b {
-		v, err := rand.Int(rand.Reader, max)
-		if err != nil {
-			panic(err)
-		}
-		b[i] = alnum[v.Int64()]
-	}
-	return string(b)
-}
-
-// randomDigits returns n random decimal digits (a one-time password).
-func randomDigits(n int) string {
-	b := make([]byte, n)
-	for i := range b {
-		v, err := rand.Int(rand.Reader, big.NewInt(10))
-		if err != nil {
-			panic(err)
-		}
-		b[i] = byte('0' + v.Int64())
-	}
-	return string(b)
 }
 
 // newUUID returns a random (version 4) UUID.

@@ -9,19 +9,17 @@ package localslack
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"io"
-	"log"
-	"math/big"
-	"net"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/agent-facets/release/internal/loopback"
 )
 
 // Server is a running emulator.
@@ -29,7 +27,7 @@ type Server struct {
 	// URL is the root, ending in "/"; the Web API is at APIURL.
 	URL string
 
-	srv      *http.Server
+	srv      *loopback.Server
 	mu       sync.Mutex
 	tokens   map[string]bool
 	channels map[string]string // name (with #) or id -> id
@@ -52,22 +50,17 @@ type Post struct {
 
 // New starts an emulator on a free loopback port.
 func New() (*Server, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, url, err := loopback.Listen("localslack")
 	if err != nil {
-		return nil, fmt.Errorf("localslack: listen: %w", err)
+		return nil, err
 	}
-	s := &Server{URL: fmt.Sprintf("http://%s/", ln.Addr()), tokens: map[string]bool{}, channels: map[string]string{}, webhooks: map[string]string{}, changed: make(chan struct{})}
-	s.srv = &http.Server{Handler: http.HandlerFunc(s.serve), ReadHeaderTimeout: 10 * time.Second, ErrorLog: log.New(io.Discard, "", 0)}
-	go func() { _ = s.srv.Serve(ln) }()
+	s := &Server{URL: url, tokens: map[string]bool{}, channels: map[string]string{}, webhooks: map[string]string{}, changed: make(chan struct{})}
+	s.srv = loopback.Serve(ln, http.HandlerFunc(s.serve))
 	return s, nil
 }
 
 // Close stops the emulator.
-func (s *Server) Close() {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	_ = s.srv.Shutdown(ctx)
-}
+func (s *Server) Close() { s.srv.Close() }
 
 // APIURL is the Web API's base URL, as release.json's slack.apiURL takes it.
 func (s *Server) APIURL() string { return s.URL + "api/" }
@@ -76,14 +69,14 @@ func (s *Server) APIURL() string { return s.URL + "api/" }
 func (s *Server) Channel(name string) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	id := "C" + random(10, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+	id := "C" + loopback.Random(10, loopback.Upper)
 	s.channels[name], s.channels[id] = id, id
 	return id
 }
 
 // BotToken returns a new bot token.
 func (s *Server) BotToken() string {
-	t := "xoxb-" + random(12, "0123456789") + "-" + random(24, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
+	t := "xoxb-" + loopback.Random(12, loopback.Digits) + "-" + loopback.Random(24, loopback.Alnum)
 	s.mu.Lock()
 	s.tokens[t] = true
 	s.mu.Unlock()
@@ -92,7 +85,7 @@ func (s *Server) BotToken() string {
 
 // Webhook returns the URL of a new incoming webhook posting to the channel.
 func (s *Server) Webhook(channel string) string {
-	path := "services/T" + random(8, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") + "/B" + random(8, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") + "/" + random(24, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
+	path := "services/T" + loopback.Random(8, loopback.Upper) + "/B" + loopback.Random(8, loopback.Upper) + "/" + loopback.Random(24, loopback.Alnum)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.webhooks["/"+path] = s.channels[channel]
@@ -222,13 +215,4 @@ func (s *Server) record(p Post) string {
 	p.Time = time.Now()
 	s.posts = append(s.posts, p)
 	return strconv.FormatInt(p.Time.Unix(), 10) + "." + fmt.Sprintf("%06d", len(s.posts))
-}
-
-func random(n int, alphabet string) string {
-	b := make([]byte, n)
-	for i := range b {
-		k, _ := rand.Int(rand.Reader, big.NewInt(int64(len(alphabet))))
-		b[i] = alphabet[k.Int64()]
-	}
-	return string(b)
 }
