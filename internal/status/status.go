@@ -9,6 +9,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/agent-facets/release/internal/build"
@@ -177,6 +178,27 @@ func Print(out *report.Printer, r *Report) {
 	default:
 		out.Line(report.Warn, "incomplete; next: %s", r.Next)
 	}
+}
+
+// Overall is the state of a release and, when lr is not nil, of its
+// libraries: whether it is done (in stage mode, staged everywhere counts),
+// the next action, and every row. Libraries waiting for approval while the
+// rest is public make the next action theirs.
+func Overall(r *Report, lr *LibraryReport, stage bool) (done bool, next string, rows []outcome.Record) {
+	done, next, rows = r.Complete || stage && r.AwaitingApproval, r.Next, r.Packages
+	if lr == nil {
+		return done, next, rows
+	}
+	rows = append(slices.Clone(rows), lr.Packages...)
+	switch libsDone := lr.Complete || stage && lr.AwaitingApproval; {
+	case !libsDone && done:
+		done, next = false, lr.Next
+	case !libsDone:
+		next += "; libraries: " + lr.Next
+	case !lr.Complete && r.Complete:
+		next = lr.Next
+	}
+	return done, next, rows
 }
 
 // ErrIncomplete is returned by the status target when the release is not

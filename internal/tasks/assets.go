@@ -43,14 +43,10 @@ func ReleaseAssets(ctx context.Context,
 		}
 		e.Out.Heading("Making %d standalone archives in %s", len(e.Cfg.ArchiveList()), e.Cfg.AssetsDir())
 		res, recs, err := releaseassets.Make(ctx, e, v)
-		if len(recs) > 0 {
-			outcome.Summary(e.Out, recs)
-		}
 		if res != nil && res.Version != "" {
 			v = res.Version
 		}
-		rep := releasereport.New("releaseAssets", e.Cfg.CLI.Package, v, start, time.Now(), recs, err)
-		return errors.Join(err, releasereport.Emit(rep, e.Facts.ReportPath, e.Facts.StepSummary))
+		return finish(e, "releaseAssets", v, start, recs, err)
 	})
 }
 
@@ -93,11 +89,7 @@ func GithubRelease(ctx context.Context,
 		}
 		e.Out.Heading("GitHub Release %s%s of %s", e.Cfg.Release.TagPrefix, v, e.Cfg.GitHub.Repository)
 		_, recs, err := githubrelease.Run(ctx, e, v, githubrelease.Options{})
-		if len(recs) > 0 {
-			outcome.Summary(e.Out, recs)
-		}
-		rep := releasereport.New("githubRelease", e.Cfg.CLI.Package, v, start, time.Now(), recs, err)
-		return errors.Join(err, releasereport.Emit(rep, e.Facts.ReportPath, e.Facts.StepSummary))
+		return finish(e, "githubRelease", v, start, recs, err)
 	})
 }
 

@@ -14,7 +14,6 @@ import (
 
 	"github.com/agent-facets/release/internal/approve"
 	"github.com/agent-facets/release/internal/outcome"
-	"github.com/agent-facets/release/internal/report/releasereport"
 	"github.com/agent-facets/release/internal/toolkit"
 )
 
@@ -101,11 +100,7 @@ func maintaining(operation, version string, op func(e *toolkit.Env, v string, o 
 			}
 			recs, err = op(e, v, o)
 		}
-		if len(recs) > 0 {
-			outcome.Summary(e.Out, recs)
-		}
-		rep := releasereport.New(operation, e.Cfg.CLI.Package, v, start, time.Now(), recs, err)
-		return errors.Join(err, releasereport.Emit(rep, e.Facts.ReportPath, e.Facts.StepSummary))
+		return finish(e, operation, v, start, recs, err)
 	})
 }
 

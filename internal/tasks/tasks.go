@@ -267,12 +267,19 @@ func publishing(operation string, needVersion bool, fl publishFlags, op func(e *
 			}
 			return op(e, v, publish.Options{Auth: auth, Tag: fl.tag, Mode: fl.mode})
 		}()
-		if len(recs) > 0 {
-			outcome.Summary(e.Out, recs)
-		}
-		rep := releasereport.New(operation, e.Cfg.CLI.Package, v, start, time.Now(), recs, err)
-		return errors.Join(err, releasereport.Emit(rep, e.Facts.ReportPath, e.Facts.StepSummary))
+		return finish(e, operation, v, start, recs, err)
 	})
+}
+
+// finish ends a target that wrote packages or files: the summary table of
+// recs, then the JSON report and the step summary; it returns err (and any
+// error writing the report).
+func finish(e *toolkit.Env, operation, v string, start time.Time, recs []outcome.Record, err error) error {
+	if len(recs) > 0 {
+		outcome.Summary(e.Out, recs)
+	}
+	rep := releasereport.New(operation, e.Cfg.CLI.Package, v, start, time.Now(), recs, err)
+	return errors.Join(err, releasereport.Emit(rep, e.Facts.ReportPath, e.Facts.StepSummary))
 }
 
 // Status prints the state of a release on the registry and fails unless it is complete.
@@ -310,25 +317,14 @@ func Status(ctx context.Context,
 			return err
 		}
 		status.Print(e.Out, r)
-		complete, next, rows := r.Complete || staged && r.AwaitingApproval, r.Next, r.Packages
+		var lr *status.LibraryReport
 		if flag(adapters) {
-			lr, err := status.Libraries(ctx, e)
-			if err != nil {
+			if lr, err = status.Libraries(ctx, e); err != nil {
 				return err
 			}
 			status.PrintLibraries(e.Out, lr)
-			rows = append(rows, lr.Packages...)
-			switch done := lr.Complete || staged && lr.AwaitingApproval; {
-			case !done && complete:
-				complete, next = false, lr.Next
-			case !done:
-				next += "; libraries: " + lr.Next
-			case !lr.Complete && r.Complete:
-				// The platform packages and the CLI are public; libraries
-				// wait for approval.
-				next = lr.Next
-			}
 		}
+		complete, next, rows := status.Overall(r, lr, staged)
 		var incomplete error
 		if !complete {
 			incomplete = fmt.Errorf("%w: next, %s", status.ErrIncomplete, next)
