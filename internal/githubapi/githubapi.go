@@ -304,6 +304,8 @@ func Temporary(err error) bool {
 func Explain(err error) error {
 	status, msg := Status(err)
 	switch {
+	case status == http.StatusTooManyRequests || (status == http.StatusForbidden && strings.Contains(strings.ToLower(msg), "rate limit")):
+		return fmt.Errorf("GitHub is rate limiting (%d %s): wait and run the same command again", status, msg)
 	case status == http.StatusUnauthorized:
 		return fmt.Errorf("GitHub refused the credentials (401 %s): the token is wrong, expired or revoked; make a new one that may write the repository's releases (contents: write)", msg)
 	case status == http.StatusForbidden:
@@ -312,8 +314,6 @@ func Explain(err error) error {
 		return fmt.Errorf("GitHub answered 404 (%s): the repository does not exist, or the token cannot see it (GitHub answers 404, not 403, to a token without access)", msg)
 	case status == http.StatusUnprocessableEntity:
 		return fmt.Errorf("GitHub refused the request (422 %s)", msg)
-	case status == http.StatusTooManyRequests || (status == http.StatusForbidden && strings.Contains(strings.ToLower(msg), "rate limit")):
-		return fmt.Errorf("GitHub is rate limiting (%d %s): wait and run the same command again", status, msg)
 	case status >= 500:
 		return fmt.Errorf("GitHub failed (%d %s): run the same command again; it finishes what is missing", status, msg)
 	case status != 0:

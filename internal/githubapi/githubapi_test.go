@@ -10,11 +10,13 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/http"
 	"strings"
 	"testing"
 
 	"github.com/agent-facets/release/internal/config"
 	"github.com/agent-facets/release/internal/toolkit/toolkittest"
+	"github.com/google/go-github/v89/github"
 )
 
 func TestEndpoints(t *testing.T) {
@@ -79,6 +81,24 @@ func TestTemporary(t *testing.T) {
 	} {
 		if got := Temporary(tc.err); got != tc.want {
 			t.Errorf("Temporary(%v) = %v", tc.err, got)
+		}
+	}
+}
+
+func TestExplain(t *testing.T) {
+	resp := func(code int) *http.Response { return &http.Response{StatusCode: code, Request: &http.Request{}} }
+	for _, tc := range []struct {
+		err  error
+		want string
+	}{
+		{&github.RateLimitError{Response: resp(403), Message: "API rate limit exceeded for installation"}, "GitHub is rate limiting (403"},
+		{&github.ErrorResponse{Response: resp(429), Message: "slow down"}, "GitHub is rate limiting (429"},
+		{&github.ErrorResponse{Response: resp(403), Message: "Resource not accessible by integration"}, "give it contents: write"},
+		{&github.ErrorResponse{Response: resp(401), Message: "Bad credentials"}, "the token is wrong, expired or revoked"},
+		{&github.ErrorResponse{Response: resp(502), Message: "Bad Gateway"}, "run the same command again"},
+	} {
+		if got := Explain(tc.err).Error(); !strings.Contains(got, tc.want) {
+			t.Errorf("Explain(%v) = %q, want it to say %q", tc.err, got, tc.want)
 		}
 	}
 }

@@ -143,8 +143,13 @@ func Run(ctx context.Context, e *toolkit.Env, v string, o Options) (*Result, []o
 
 	var recs []outcome.Record
 	var failed []string
-	for _, f := range files {
-		rec := r.asset(ctx, rel, f, v)
+	for i, f := range files {
+		if i == len(files)-1 && len(failed) > 0 {
+			// checksums.txt goes up only with every archive it lists.
+			recs = append(recs, outcome.Record{Package: f.name, Version: v, Action: outcome.Skipped, Note: "held back: an archive failed"})
+			continue
+		}
+		rec := r.asset(ctx, rel, f, v, true)
 		recs = append(recs, rec)
 		if rec.Action == outcome.Failed {
 			failed = append(failed, f.name)
@@ -372,8 +377,9 @@ const partial = ".partial"
 
 // asset makes the release's asset f.name hold f's bytes: left alone when it
 // does, uploaded when missing, replaced when its bytes differ or its upload
-// never finished.
-func (r *run) asset(ctx context.Context, rel *github.RepositoryRelease, f file, v string) outcome.Record {
+// never finished. With again, an upload that finds the name taken (another
+// run uploaded it meanwhile) compares once more.
+func (r *run) asset(ctx context.Context, rel *github.RepositoryRelease, f file, v string, again bool) outcome.Record {
 	start := time.Now()
 	rec := outcome.Record{Package: f.name, Version: v, Integrity: "sha256:" + f.sha256}
 	fail := func(err error) outcome.Record {
@@ -406,8 +412,11 @@ func (r *run) asset(ctx context.Context, rel *github.RepositoryRelease, f file, 
 	if old == nil {
 		up, err := r.upload(ctx, rel.GetID(), f, f.name)
 		if githubapi.HasCode(err, "name", "already_exists") {
-			// Another run uploaded it meanwhile: compare again, once.
-			return r.asset(ctx, rel, f, v)
+			if again {
+				// Another run uploaded it meanwhile: compare again, once.
+				return r.asset(ctx, rel, f, v, false)
+			}
+			return fail(fmt.Errorf("%s: GitHub says an asset of that name exists but does not list it; run githubRelease again", f.name))
 		}
 		if err != nil {
 			return fail(err)

@@ -500,6 +500,9 @@ func TestValidationFailed(t *testing.T) {
 			}
 		}
 	}
+	if creates != 2 {
+		t.Errorf("%d creates, want 2 (the other run's, then this run's 422)", creates)
+	}
 
 	g := newFixture(t)
 	g.gh.Inject(localgithub.Fault{Method: "POST", PathSuffix: "/facets/releases", Status: 422,
@@ -550,6 +553,15 @@ func TestTransientFailures(t *testing.T) {
 	}
 	if rel := g.release(t); !rel.Draft || recs[0].Action != outcome.Failed {
 		t.Errorf("after a failed upload the release is %+v, record %+v: it must stay a draft", rel, recs[0])
+	}
+	// checksums.txt never lists an archive the release lacks.
+	for _, a := range g.release(t).Assets {
+		if a.Name == "checksums.txt" {
+			t.Error("checksums.txt was uploaded though an archive failed")
+		}
+	}
+	if last := recs[len(recs)-1]; last.Package != "checksums.txt" || last.Action != outcome.Skipped {
+		t.Errorf("the checksums record is %+v, want it held back", last)
 	}
 	again, out2 := toolkittest.Again(t, e)
 	if _, _, err := Run(ctx(t), again, ver, opts()); err != nil {
@@ -618,5 +630,29 @@ func TestAssetsOfAnotherVersion(t *testing.T) {
 	}
 	if n := len(f.gh.Releases(repo)); n != 0 {
 		t.Errorf("%d releases created", n)
+	}
+}
+
+// TestNameTakenButNotListed: an upload refused as "already_exists" while
+// the asset list lacks it is compared once more, then reported, not
+// retried forever.
+func TestNameTakenButNotListed(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.gh.Inject(localgithub.Fault{Method: "POST", PathContains: "/api/uploads/", Status: 422, Times: 1000,
+		Body: `{"message":"Validation Failed","errors":[{"resource":"ReleaseAsset","code":"already_exists","field":"name"}]}`})
+	e, _ := f.env(t, "GITHUB_TOKEN="+f.gh.Token(repo))
+	_, recs, err := Run(ctx(t), e, ver, opts())
+	if err == nil || recs[1].Action != outcome.Failed || !strings.Contains(recs[1].Error, "exists but does not list it; run githubRelease again") {
+		t.Fatalf("err = %v, records %+v", err, recs)
+	}
+	uploads := 0
+	for _, r := range f.gh.Requests() {
+		if r.Method == "POST" && strings.Contains(r.Path, "/api/uploads/") {
+			uploads++
+		}
+	}
+	if want := 2 * (len(f.files) - 1); uploads != want { // each archive twice; checksums.txt held back
+		t.Errorf("%d uploads, want %d", uploads, want)
 	}
 }

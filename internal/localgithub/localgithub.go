@@ -396,34 +396,14 @@ func (s *Server) wake() {
 	s.arrived = make(chan struct{})
 }
 
-// w is a response writer that remembers the status.
-type w struct {
-	http.ResponseWriter
-	status int
-}
-
-func (x *w) WriteHeader(code int) {
-	if x.status == 0 {
-		x.status = code
-	}
-	x.ResponseWriter.WriteHeader(code)
-}
-
-func (x *w) Write(b []byte) (int, error) {
-	if x.status == 0 {
-		x.status = http.StatusOK
-	}
-	return x.ResponseWriter.Write(b)
-}
-
 func (s *Server) serve(rw http.ResponseWriter, r *http.Request) {
 	rec := Request{Method: r.Method, Path: r.URL.EscapedPath(), Query: r.URL.RawQuery, InFlight: true}
 	idx := s.log(rec)
-	sw := &w{ResponseWriter: rw}
+	sw := &loopback.StatusWriter{ResponseWriter: rw}
 	auth := ""
 	defer func() {
 		s.mu.Lock()
-		rec.Status, rec.InFlight, rec.Auth = sw.status, false, auth
+		rec.Status, rec.InFlight, rec.Auth = sw.Status, false, auth
 		s.requests[idx] = rec
 		s.wake()
 		s.mu.Unlock()
