@@ -14,6 +14,7 @@ import (
 
 	"github.com/agent-facets/release/internal/githubapi"
 	"github.com/agent-facets/release/internal/outcome"
+	"github.com/agent-facets/release/internal/registry"
 	"github.com/agent-facets/release/internal/report"
 	"github.com/agent-facets/release/internal/slack"
 	"github.com/agent-facets/release/internal/status"
@@ -149,7 +150,8 @@ func PackageURL(ctx context.Context, e *toolkit.Env, name, v string) string {
 	if err != nil || reg == "" {
 		return ""
 	}
-	return strings.TrimSuffix(reg, "/") + "/" + url.PathEscape(name) + "/" + v
+	// A registry URL's credentials never reach a notice.
+	return registry.PackageURL(registry.Redact(reg), name) + "/" + url.PathEscape(v)
 }
 
 // ReleaseURL is the page of the GitHub Release of tag, or "" when no

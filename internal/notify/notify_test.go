@@ -222,3 +222,15 @@ func TestRefusals(t *testing.T) {
 		t.Error("an unknown result was accepted")
 	}
 }
+
+// Without release.packageURL the link is the version on the registry npm
+// publishes to, without the credentials its URL may carry.
+func TestPackageURLFromTheRegistry(t *testing.T) {
+	f := newFixture(t)
+	f.cfg.Release.PackageURL = ""
+	e, _ := f.env(t, "NPM_CONFIG_REGISTRY=http://ci:s3cret@127.0.0.1:9/npm/")
+	got := PackageURL(context.Background(), e, "@agent-facets/cli-linux-x64", "1.2.3")
+	if strings.Contains(got, "s3cret") || !strings.HasSuffix(got, "127.0.0.1:9/npm/@agent-facets%2fcli-linux-x64/1.2.3") {
+		t.Errorf("PackageURL = %q", got)
+	}
+}
