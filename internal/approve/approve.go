@@ -24,6 +24,7 @@ import (
 	"github.com/agent-facets/release/internal/report"
 	"github.com/agent-facets/release/internal/toolkit"
 	"github.com/agent-facets/release/internal/version"
+	"github.com/agent-facets/release/internal/workspace"
 )
 
 // Options tune an approval or a rejection.
@@ -63,7 +64,9 @@ type item struct {
 	Version  string
 	Registry string
 	Target   string
-	Expect   expectation
+	// Pkg is a library's workspace package (its publishConfig.registry).
+	Pkg    workspace.Package
+	Expect expectation
 	// Staged is the staged publish to approve (when Published is false);
 	// All every staged publish of the version (Reject).
 	Staged    registry.Staged
@@ -100,7 +103,8 @@ func plan(ctx context.Context, e *toolkit.Env, v string) ([]*item, error) {
 		if err != nil {
 			return nil, err
 		}
-		items = append(items, &item{Kind: Library, Name: name, Version: ver})
+		p, _ := d.Lookup(name)
+		items = append(items, &item{Kind: Library, Name: name, Version: ver, Pkg: p})
 		return withRegistries(ctx, e, items)
 	}
 	if _, err := version.Validate(v); err != nil {
@@ -118,21 +122,25 @@ func plan(ctx context.Context, e *toolkit.Env, v string) ([]*item, error) {
 			e.Out.Line(report.Warn, "%s: no version known (listed by name in %s), so it is left alone", l.Name, e.Cfg.File)
 			continue
 		}
-		items = append(items, &item{Kind: Library, Name: l.Name, Version: l.Version})
+		items = append(items, &item{Kind: Library, Name: l.Name, Version: l.Version, Pkg: l})
 	}
 	items = append(items, &item{Kind: CLI, Name: e.Cfg.CLI.Package, Version: v})
 	return withRegistries(ctx, e, items)
 }
 
-// withRegistries sets each item's registry, the one npm uses for it.
+// withRegistries sets each item's registry, the one npm uses for it (for a
+// library, its publishConfig.registry first, as it was staged).
 func withRegistries(ctx context.Context, e *toolkit.Env, items []*item) ([]*item, error) {
 	for _, it := range items {
 		reg, err := e.Registry(ctx, it.Name)
+		if it.Kind == Library {
+			reg, err = library.RegistryOf(ctx, e, it.Pkg)
+		}
 		if err != nil {
 			return nil, err
 		}
 		it.Registry = reg
-		it.Rec = outcome.Record{Package: it.Name, Version: it.Version, Target: it.Target, Registry: reg}
+		it.Rec = outcome.Record{Package: it.Name, Version: it.Version, Target: it.Target, Registry: registry.Redact(reg)}
 	}
 	return items, nil
 }
@@ -380,7 +388,7 @@ func approveWave(ctx context.Context, e *toolkit.Env, v string, all, wave []*ite
 	}
 	var xs []publish.Expect
 	for _, it := range wave {
-		xs = append(xs, publish.Expect{Name: it.Name, Version: it.Version, Integrity: it.Rec.Integrity})
+		xs = append(xs, publish.Expect{Name: it.Name, Version: it.Version, Integrity: it.Rec.Integrity, Registry: it.Registry})
 	}
 	if len(xs) == 0 {
 		return nil

@@ -597,3 +597,32 @@ func TestLibraryApprovedByItsTag(t *testing.T) {
 	}
 	assertNoSecrets(t, reg.OTP(), s.out.String())
 }
+
+// TestLibraryOnItsOwnRegistry: a library whose publishConfig.registry is
+// not npm's default is approved where it was staged, not on the default
+// registry (here a closed port).
+func TestLibraryOnItsOwnRegistry(t *testing.T) {
+	t.Parallel()
+	s := stageRelease(t, nil)
+	reg, e := s.reg, s.maintainer
+	manifest := filepath.Join(e.Cfg.Adapters.Workspace, "packages", "adapter", "package.json")
+	data, err := os.ReadFile(manifest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(data, &m); err != nil {
+		t.Fatal(err)
+	}
+	m["publishConfig"].(map[string]any)["registry"] = reg.URL
+	data, _ = json.MarshalIndent(m, "", "  ")
+	if err := os.WriteFile(manifest, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	closed := "http://127.0.0.1:9/"
+	elsewhere, out := toolkittest.FactsEnv(t, e.Cfg, toolkittest.Facts(append(e.Facts.Environ, "NPM_CONFIG_REGISTRY="+closed, "npm_config_registry="+closed)...))
+	recs, err := approve.Approve(ctx(t), elsewhere, "@agent-facets/adapter@1.2.0", fastApprove(s))
+	if err != nil || len(recs) != 1 || recs[0].Action != outcome.Published || recs[0].Registry != reg.URL {
+		t.Fatalf("approve: %+v, %v\n%s", recs, err, out)
+	}
+}

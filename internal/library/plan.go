@@ -139,7 +139,7 @@ func NewPlan(ctx context.Context, e *toolkit.Env, d *toolkit.Discovery, tag stri
 		case !ok:
 			p.Others = append(p.Others, outcome.Record{Package: wp.Name, Version: wp.Version, Action: outcome.Skipped, Note: why})
 		case p.Released(e, wp.Name, wp.Version):
-			p.Others = append(p.Others, outcome.Record{Package: wp.Name, Version: wp.Version, Action: outcome.Skipped, Note: "already on the registry", Integrity: p.state[wp.Name].Integrity, Registry: p.registries[wp.Name]})
+			p.Others = append(p.Others, outcome.Record{Package: wp.Name, Version: wp.Version, Action: outcome.Skipped, Note: "already on the registry", Integrity: p.state[wp.Name].Integrity, Registry: registry.Redact(p.registries[wp.Name])})
 		default:
 			p.Units = append(p.Units, wp)
 		}

@@ -12,9 +12,10 @@ import (
 // lookStaged looks for row's version among the staged ones and reports
 // whether it found something to say: staged (with the local build's bytes
 // when they are known), staged with other bytes, or a staging area it could
-// not read. It reads only; nothing found means the version is missing.
-func lookStaged(ctx context.Context, e *toolkit.Env, r *publish.StagedReader, row *outcome.Record) bool {
-	found, err := r.Find(ctx, row.Registry, row.Package, row.Version)
+// not read, reading reg (the registry itself: row.Registry may be
+// redacted). It reads only; nothing found means the version is missing.
+func lookStaged(ctx context.Context, e *toolkit.Env, r *publish.StagedReader, reg string, row *outcome.Record) bool {
+	found, err := r.Find(ctx, reg, row.Package, row.Version)
 	switch {
 	case err != nil:
 		row.Action, row.Error = outcome.Failed, "not published, and its staged versions could not be read: "+err.Error()
@@ -31,7 +32,7 @@ func lookStaged(ctx context.Context, e *toolkit.Env, r *publish.StagedReader, ro
 	if row.Local == "" {
 		return true
 	}
-	integrity, err := r.Integrity(ctx, row.Registry, it)
+	integrity, err := r.Integrity(ctx, reg, it)
 	switch {
 	case err != nil:
 		row.Action, row.Error = outcome.Failed, "staged, but its tarball could not be read: "+err.Error()

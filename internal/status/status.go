@@ -95,7 +95,7 @@ func Read(ctx context.Context, e *toolkit.Env, v string) (*Report, error) {
 		case res.Err != nil:
 			row.Action, row.Error = outcome.Failed, "the registry could not be read: "+res.Err.Error()
 			unknown = append(unknown, row.Package)
-		case res.State != registry.Published && lookStaged(ctx, e, reader, &row):
+		case res.State != registry.Published && lookStaged(ctx, e, reader, regFor(names[i]), &row):
 			switch row.Action {
 			case outcome.Staged:
 				staged = append(staged, row.Package)
@@ -244,7 +244,7 @@ func Libraries(ctx context.Context, e *toolkit.Env) (*LibraryReport, error) {
 	reader := &publish.StagedReader{Env: e}
 	var missing, unknown, staged []string
 	for _, res := range results {
-		row := outcome.Record{Package: res.Spec.Name, Version: res.Spec.Version, Integrity: res.Integrity, Latest: res.Latest, Registry: regs[res.Spec.Name]}
+		row := outcome.Record{Package: res.Spec.Name, Version: res.Spec.Version, Integrity: res.Integrity, Latest: res.Latest, Registry: registry.Redact(regs[res.Spec.Name])}
 		switch {
 		case res.Err != nil:
 			row.Action, row.Error = outcome.Failed, "the registry could not be read: "+res.Err.Error()
@@ -252,7 +252,7 @@ func Libraries(ctx context.Context, e *toolkit.Env) (*LibraryReport, error) {
 		case res.State == registry.Published && res.Spec.Version == e.Cfg.Release.PlaceholderVersion:
 			row.Action, row.Note = outcome.Missing, "only the seeded placeholder"
 			missing = append(missing, row.String())
-		case res.State != registry.Published && lookStaged(ctx, e, reader, &row):
+		case res.State != registry.Published && lookStaged(ctx, e, reader, regs[res.Spec.Name], &row):
 			// Libraries are packed by npm, so there are no local bytes to
 			// compare here: release:approve checks them against CI's reports.
 			if row.Action == outcome.Staged {
