@@ -1,12 +1,9 @@
 package build
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -15,6 +12,7 @@ import (
 
 	"github.com/gofrs/flock"
 
+	"github.com/agent-facets/release/internal/archive"
 	"github.com/agent-facets/release/internal/atomicfile"
 	"github.com/agent-facets/release/internal/toolkit"
 	"github.com/agent-facets/release/platforms"
@@ -109,7 +107,7 @@ func forget(e *toolkit.Env, t platforms.Target) error {
 // record vouches for t's binary as built now at version.
 func record(e *toolkit.Env, t platforms.Target, version string) error {
 	bin := e.Cfg.BinaryPath(t)
-	sum, size, err := hashFile(bin)
+	size, sum, err := archive.SHA256File(bin)
 	if err != nil {
 		return err
 	}
@@ -119,20 +117,6 @@ func record(e *toolkit.Env, t platforms.Target, version string) error {
 	}
 	b := Binary{Version: version, Path: path, SHA256: sum, Size: size, Command: e.Cfg.Build.Command, Built: time.Now().UTC().Truncate(time.Second)}
 	return updateManifest(e, func(m *Manifest) { m.Targets[t.Name] = b })
-}
-
-func hashFile(path string) (string, int64, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", 0, err
-	}
-	defer f.Close()
-	h := sha256.New()
-	n, err := io.Copy(h, f)
-	if err != nil {
-		return "", 0, fmt.Errorf("hash %s: %w", path, err)
-	}
-	return hex.EncodeToString(h.Sum(nil)), n, nil
 }
 
 // NotBuiltError: a binary the build manifest does not vouch for at the
@@ -162,7 +146,7 @@ func Vouch(e *toolkit.Env, t platforms.Target, v string) error {
 	}
 	b, ok := m.Targets[t.Name]
 	switch {
-	case len(m.Targets) == 0:
+	case len(m.Targets) == 0 && !exists(ManifestPath(e)):
 		nb.Why = fmt.Sprintf("there is no build manifest (%s), which `build` writes: this binary was not made by `build`, or its build failed", ManifestPath(e))
 		return nb
 	case !ok:
@@ -172,7 +156,7 @@ func Vouch(e *toolkit.Env, t platforms.Target, v string) error {
 		nb.Why = fmt.Sprintf("it was built at %s", b.Version)
 		return nb
 	}
-	sum, _, err := hashFile(bin)
+	_, sum, err := archive.SHA256File(bin)
 	if err != nil {
 		return err
 	}
@@ -181,6 +165,11 @@ func Vouch(e *toolkit.Env, t platforms.Target, v string) error {
 		return nb
 	}
 	return nil
+}
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }
 
 func short(sum string) string {

@@ -206,6 +206,20 @@ func TestBinaryMustBeTheVersionPublished(t *testing.T) {
 	}
 	_, err = publish.Platform(ctx(t), e, "darwin-arm64", ver, fastOpts())
 	refused("a binary the manifest does not list", err, "has no entry for darwin-arm64")
+	// A manifest with no entries is there: it says so, not that it is missing.
+	if err := os.WriteFile(manifest, []byte(`{"schema":1,"targets":{}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err = publish.Platform(ctx(t), e, "darwin-arm64", ver, fastOpts())
+	refused("an empty manifest", err, "has no entry for darwin-arm64")
+	if err := os.Remove(manifest); err != nil {
+		t.Fatal(err)
+	}
+	_, err = publish.Platform(ctx(t), e, "darwin-arm64", ver, fastOpts())
+	refused("no manifest", err, "there is no build manifest")
+	if err := os.WriteFile(manifest, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
 
 	// The CLI's own package.json says another version.
 	toolkittest.SetSourceVersion(t, e.Cfg, "1.2.4")
