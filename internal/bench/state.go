@@ -70,16 +70,16 @@ func (w *world) state(ctx context.Context, r *localRegistry) (*StateResult, erro
 	}
 	sides := []func() (Span, error){
 		func() (Span, error) {
-			// A fresh process has no connections to reuse.
-			http.DefaultTransport.(*http.Transport).CloseIdleConnections()
+			// A fresh process has no connections to reuse: close those of
+			// the client the toolkit reads with (its own transport).
+			e.Reg.HTTPClient().CloseIdleConnections()
 			return measure(func() error {
 				results, err := e.Reg.CheckAll(ctx, regFor, specs, true)
 				return checkPublished(results, err)
 			})
 		},
 		func() (Span, error) {
-			http.DefaultTransport.(*http.Transport).CloseIdleConnections()
-			cold := w.env(r.npmEnv, w.quiet)
+			cold := w.env(r.npmEnv, w.quiet) // a new client: no connections yet
 			return measure(func() error {
 				regFor, err := cold.RegistryFor(ctx, names)
 				if err != nil {
