@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -337,9 +338,14 @@ func expand(root, glob string) ([]string, error) {
 			out = append(out, p)
 			return nil
 		}
+		// rest ("adapters/*") matches the last as many segments of the
+		// path below base.
 		rel, _ := filepath.Rel(base, p)
-		if ok, _ := filepath.Match(rest, filepath.Base(rel)); ok {
-			out = append(out, p)
+		segs := strings.Split(filepath.ToSlash(rel), "/")
+		if n := strings.Count(rest, "/") + 1; rel != "." && len(segs) >= n {
+			if ok, _ := path.Match(rest, strings.Join(segs[len(segs)-n:], "/")); ok {
+				out = append(out, p)
+			}
 		}
 		return nil
 	})

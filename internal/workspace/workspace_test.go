@@ -162,3 +162,24 @@ func TestOrderFollowsDevDependencies(t *testing.T) {
 		t.Errorf("order = %v", names)
 	}
 }
+
+// A "**" followed by more than one segment matches that many segments at
+// any depth.
+func TestGlobStarStarInTheMiddle(t *testing.T) {
+	dir := t.TempDir()
+	write(t, filepath.Join(dir, "package.json"), `{"workspaces":["packages/**/adapters/*"]}`)
+	write(t, filepath.Join(dir, "packages/adapters/claude/package.json"), `{"name":"claude","version":"1.0.0"}`)
+	write(t, filepath.Join(dir, "packages/team/adapters/codex/package.json"), `{"name":"codex","version":"1.0.0"}`)
+	write(t, filepath.Join(dir, "packages/team/tools/x/package.json"), `{"name":"x","version":"1.0.0"}`)
+	pkgs, err := Discover(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, p := range pkgs {
+		names = append(names, p.Name)
+	}
+	if got := strings.Join(names, ","); got != "claude,codex" {
+		t.Errorf("got %s, want claude,codex", got)
+	}
+}
