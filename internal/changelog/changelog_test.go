@@ -51,6 +51,7 @@ func TestSection(t *testing.T) {
 		{"CRLF", "## 1.0.0\r\n\r\n- x\r\n\r\n## 0.9.0\r\n", "1.0.0", "- x", true},
 		{"empty section", "## 1.0.0\n\n## 0.9.0\n- y\n", "1.0.0", "", true},
 		{"not inside another word", "## 11.0.0\n- no\n## release 1.0.0.\n- yes\n", "1.0.0", "- yes", true},
+		{"a prerelease does not name its release", "## 1.2.3-rc.1\n- rc\n## 1.2.3\n- final\n", "1.2.3", "- final", true},
 	} {
 		got, ok := Section(tc.text, tc.version)
 		if got != tc.want || ok != tc.ok {

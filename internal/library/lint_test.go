@@ -119,6 +119,8 @@ func TestLint(t *testing.T) {
 			[]string{`dependencies["@x/next"] needs @x/next@1.3.0, the workspace's version, which is not on the registry and is not released before @x/lib in this run`, "release @x/next@1.3.0 first (push its tag @x/next@1.3.0, or run publishAdapters without a tag"}},
 		{"dependency only seeded", `{"name":"@x/lib","version":"2.0.0","dependencies":{"@x/seeded":"workspace:*"}}`, built,
 			[]string{`dependencies["@x/seeded"] needs @x/seeded@0.0.1`}},
+		{"publishConfig.directory", `{"name":"@x/lib","version":"2.0.0","main":"./dist/index.mjs","publishConfig":{"directory":"dist"}}`, built,
+			[]string{`@x/lib@2.0.0: publishConfig.directory is set, but the toolkit packs the package's own directory`, `remove it, and point "files" and publishConfig's entry points at the built files`}},
 		{"placeholder version", `{"name":"@x/seeded","version":"0.0.1","main":"./dist/index.mjs"}`, withMain(built, nil),
 			[]string{`@x/seeded@0.0.1: "version" is 0.0.1, release.placeholderVersion`, "bump the version"}},
 	}
